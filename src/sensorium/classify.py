@@ -1,0 +1,103 @@
+"""Zero-shot classification: labels written in words → a distribution per file.
+
+Labels go through the prompt ensemble (``concepts.label_vectors``); a file's semantic vector
+is compared with each. Single-label mode gives a softmax distribution and abstains when the
+best two labels are closer than ``margin``; multi-label mode gives each label its own
+calibrated score and keeps those above ``threshold``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sensorium.errors import QueryError
+from sensorium.media.walk import display_path
+from sensorium.models.concepts import label_vectors
+from sensorium.scoring import Calibrator
+from sensorium.types import Classification, LabelScore
+
+if TYPE_CHECKING:
+    from sensorium.library import Library
+
+TEMPERATURE = 0.02  # cosine differences of a few hundredths are decisive in this space
+DEFAULT_MARGIN = 0.05
+
+
+def parse_labels(text: str | None = None, file: Path | None = None) -> list[str]:
+    """Labels from a comma-separated string and/or a file with one label per line."""
+    labels: list[str] = []
+    if text:
+        labels += [x.strip() for x in text.split(",")]
+    if file is not None:
+        try:
+            labels += [x.strip() for x in file.read_text(encoding="utf-8").splitlines()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise QueryError(f"labels file {file}: cannot read ({exc}); give a UTF-8 file, one label per line") from exc
+    seen: dict[str, None] = {}
+    for label in labels:
+        if label and not label.startswith("#"):
+            seen.setdefault(label, None)
+    if not seen:
+        raise QueryError("no labels given; pass --labels 'cat, dog' or --labels-file FILE")
+    return list(seen)
+
+
+def distribution(semantic: np.ndarray, label_vecs: np.ndarray, temperature: float = TEMPERATURE) -> np.ndarray:
+    """Softmax over labels of each row of ``semantic`` (n, d) against (L, d); rows sum to 1."""
+    logits = semantic @ label_vecs.T / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def classify_vectors(
+    paths: Sequence[str], semantic: np.ndarray, labels: Sequence[str], label_vecs: np.ndarray, *,
+    multi_label: bool = False, threshold: float = 0.5, margin: float = DEFAULT_MARGIN, top: int | None = None,
+    calibrator: Calibrator | None = None,
+) -> list[Classification]:
+    """Classifications for already-encoded files."""
+    if multi_label:
+        if calibrator is None:
+            raise ValueError("multi-label needs a calibrator")
+        scores = calibrator.scores(semantic @ label_vecs.T, label_vecs)
+    else:
+        scores = distribution(semantic, label_vecs)
+    out = []
+    for path, row in zip(paths, scores, strict=True):
+        order = np.argsort(-row)
+        ranked = [LabelScore(labels[i], float(row[i])) for i in order]
+        if multi_label:
+            kept = tuple(x for x in ranked if x.score >= threshold)
+            out.append(Classification(path, kept[:top] if top else kept, abstained=not kept))
+        else:
+            abstain = len(ranked) > 1 and ranked[0].score - ranked[1].score < margin
+            out.append(Classification(path, tuple(ranked[:top] if top else ranked), abstained=abstain))
+    return out
+
+
+def classify_files(
+    lib: Library, paths: Sequence[Path], labels: Sequence[str], *, multi_label: bool = False,
+    threshold: float = 0.5, margin: float = DEFAULT_MARGIN, top: int | None = None,
+) -> list[Classification]:
+    """Classify files (indexed or not): a file that cannot be read gets ``error`` and no labels."""
+    from sensorium.query import encode_example
+
+    if not labels:
+        raise QueryError("no labels given; pass --labels 'cat, dog' or --labels-file FILE")
+    vecs = label_vectors(lib.text_encoder, list(labels))
+    cal = Calibrator.for_library(lib) if multi_label else None
+    results: list[Classification] = []
+    for path in paths:
+        try:
+            example = encode_example(lib, path)
+        except QueryError as exc:
+            results.append(Classification(display_path(str(path)), (), error=str(exc).removeprefix("example ")))
+            continue
+        results += classify_vectors([display_path(str(path))], example.semantic[None, :], labels, vecs,
+                                    multi_label=multi_label, threshold=threshold, margin=margin, top=top,
+                                    calibrator=cal)
+    return results

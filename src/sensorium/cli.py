@@ -1,0 +1,269 @@
+"""The ``sensorium`` command: parse, call the library, render.
+
+stdout carries results only (a Rich table, or one JSON document with ``--json``); progress
+and messages go to stderr. Exit codes: 0 ok, 1 user error, 2 usage error, 3 the run
+finished but some files failed (see ``sensorium errors``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sensorium.errors import SensoriumError
+from sensorium.library import Library, open_library
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Multimodal zero-shot search, offline.")
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+EXIT_SOME_FAILED = 3
+
+LibraryOpt = Annotated[
+    Path | None, typer.Option("--library", "-l", help="Library folder [env: SENSORIUM_LIBRARY; default: user data folder]")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (see docs/cli.md for the schema)")]
+TextEncoderOpt = Annotated[
+    str | None, typer.Option("--text-encoder", help="Text encoder defining the space (minilm-l6-v1, e5-small-v1)")
+]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info logs, -vv debug")] = 0,
+) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, handlers=[RichHandler(console=err, show_path=False)], format="%(message)s")
+
+
+def _open(library: Path | None, **overrides: Any) -> Library:
+    return open_library(library, **overrides)
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        TextColumn("[dim]{task.fields[name]}", justify="left"),
+        console=err, disable=not err.is_terminal, transient=False,
+    )
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to index")],
+    library: LibraryOpt = None,
+    include: Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob")] = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Forget indexed files that no longer exist")] = False,
+    text_encoder: TextEncoderOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index files and folders: incremental, resumable; bad files are recorded, never fatal."""
+    lib = _open(library, text_encoder=text_encoder)
+    with _progress() as bar:
+        task = bar.add_task("indexing", total=None, rate="", name="")
+
+        def on_progress(done: int, total: int, path: str) -> None:
+            elapsed = bar.tasks[0].elapsed or 0
+            rate = f"{done / elapsed:.1f} files/s" if elapsed > 0 else ""
+            bar.update(task, completed=done, total=total, rate=rate, name=Path(path).name[:40])
+
+        report = lib.index(paths, include=include or (), exclude=exclude or (), prune=prune, on_progress=on_progress)
+    if as_json:
+        _emit_json(report.to_json())
+    else:
+        err.print(
+            f"indexed {report.indexed}, unchanged {report.skipped}, failed {report.failed}"
+            + (f", pruned {report.pruned}" if prune else "")
+            + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
+        )
+        for path, reason in report.failures[:10]:
+            err.print(f"[red]failed[/red] {path}: {reason}", markup=True, highlight=False)
+        if report.failed > 10:
+            err.print(f"... and {report.failed - 10} more: run `sensorium errors`")
+    if report.failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="What to look for, in words (any language for e5)")] = None,
+    like: Annotated[Path | None, typer.Option("--like", help="An example file (image or text)")] = None,
+    like_weight: Annotated[float, typer.Option(help="Weight of --like against the words (0..1)")] = 0.5,
+    negative: Annotated[str | None, typer.Option("--not", help="Words to steer away from")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Number of hits")] = 10,
+    modality: Annotated[str | None, typer.Option("--modality", "-m", help="image or text")] = None,
+    path: Annotated[str | None, typer.Option("--path", help="Only paths matching this glob")] = None,
+    min_score: Annotated[float | None, typer.Option("--min-score", help="Calibrated 0..1 (default 0.5)")] = None,
+    library: LibraryOpt = None,
+    text_encoder: TextEncoderOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search by words, by example (--like), or both. Best first, each hit says why."""
+    lib = _open(library, text_encoder=text_encoder)
+    hits = lib.search(query, like=like, like_weight=like_weight, negative=negative, limit=limit,
+                      modality=modality, path_glob=path, min_score=min_score)
+    if as_json:
+        _emit_json([h.to_json() for h in hits])
+        return
+    if not hits:
+        err.print("no relevant results (try --min-score 0 to see the closest ones)")
+        return
+    table = Table("score", "path", "why", show_lines=False, expand=False)
+    for h in hits:
+        table.add_row(f"{h.score:.2f}", h.path, h.why)
+    out.print(table)
+
+
+@app.command()
+def classify(
+    files: Annotated[list[Path], typer.Argument(help="Files to classify")],
+    labels: Annotated[str | None, typer.Option("--labels", help="Comma-separated labels, in words")] = None,
+    labels_file: Annotated[Path | None, typer.Option("--labels-file", help="One label per line")] = None,
+    multi_label: Annotated[bool, typer.Option("--multi-label", help="Each label scored on its own")] = False,
+    threshold: Annotated[float, typer.Option(help="Multi-label: keep labels scoring at least this")] = 0.5,
+    margin: Annotated[float, typer.Option(help="Abstain when the best two labels are closer than this")] = 0.05,
+    top: Annotated[int | None, typer.Option("--top", help="Show only the best N labels")] = None,
+    library: LibraryOpt = None,
+    text_encoder: TextEncoderOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Classify files zero-shot into labels written in words."""
+    from sensorium.classify import parse_labels
+
+    names = parse_labels(labels, labels_file)
+    lib = _open(library, text_encoder=text_encoder)
+    results = lib.classify(files, names, multi_label=multi_label, threshold=threshold, margin=margin, top=top)
+    if as_json:
+        _emit_json([r.to_json() for r in results])
+    else:
+        table = Table("path", "label", "score", "next best")
+        for r in results:
+            if r.error:
+                table.add_row(r.path, "[red]error[/red]", "", r.error)
+                continue
+            best = r.labels[0] if r.labels else None
+            label = "(abstain)" if r.abstained else (best.label if best else "(none)")
+            nxt = ", ".join(f"{x.label} {x.score:.2f}" for x in r.labels[1:3])
+            table.add_row(r.path, label, f"{best.score:.2f}" if best else "", nxt)
+        out.print(table)
+    if any(r.error for r in results):
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@app.command("eval")
+def eval_cmd(
+    folder: Annotated[Path, typer.Argument(help="Labelled folder: <label>/<files>")],
+    modality: Annotated[str, typer.Option("--modality", "-m")] = "image",
+    library: Annotated[Path | None, typer.Option("--library", "-l", help="Library to index into (default: scratch)")] = None,
+    text_encoder: TextEncoderOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Zero-shot accuracy (top-1/top-5) and text→media retrieval (mAP, recall@1/@5)."""
+    import tempfile
+
+    from sensorium.eval import evaluate
+
+    with tempfile.TemporaryDirectory(prefix="sensorium-eval-") as tmp:
+        lib = _open(library or Path(tmp), text_encoder=text_encoder)
+        with _progress() as bar:
+            task = bar.add_task("indexing", total=None, rate="", name="")
+            report = evaluate(lib, folder, modality=modality,
+                              on_progress=lambda d, t, p: bar.update(task, completed=d, total=t, name=Path(p).name))
+    if as_json:
+        _emit_json(report.to_json())
+        return
+    table = Table("label", "n", "top-1", "AP", "predicted most")
+    for row in report.labels:
+        table.add_row(row["label"], str(row["n"]), f"{row['top1']:.2f}", f"{row['ap']:.2f}", row["predicted"])
+    out.print(table)
+    out.print(
+        f"n={report.n}  top-1 {report.top1:.3f}  top-5 {report.top5:.3f}  mAP {report.map:.3f}  "
+        f"recall@1 {report.recall_at_1:.3f}  recall@5 {report.recall_at_5:.3f}"
+    )
+
+
+@app.command()
+def errors(library: LibraryOpt = None, as_json: JsonOpt = False) -> None:
+    """Files whose indexing failed, and why."""
+    rows = _open(library).errors()
+    if as_json:
+        _emit_json([{"path": r["path"], "error": r["error"], "when": r["updated_at"]} for r in rows])
+        return
+    if not rows:
+        err.print("no failures recorded")
+        return
+    table = Table("path", "reason")
+    for r in rows:
+        table.add_row(r["path"], r["error"])
+    out.print(table)
+
+
+@app.command()
+def stats(library: LibraryOpt = None, as_json: JsonOpt = False) -> None:
+    """How many files and records a library holds."""
+    data = _open(library).stats()
+    if as_json:
+        _emit_json(data)
+    else:
+        for k, v in data.items():
+            out.print(f"{k}: {v}")
+
+
+@app.command()
+def models(as_json: JsonOpt = False) -> None:
+    """The models Sensorium can use: where each was found, its licence, and whether it verifies."""
+    from sensorium.models.catalog import model_status
+
+    settings = open_library(None).settings
+    rows = model_status(settings)
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table("model", "role", "status", "licence", "location")
+    for r in rows:
+        status = "[green]ok[/green]" if r["ok"] else f"[red]{r['error']}[/red]"
+        table.add_row(r["name"], r["role"], status, r["licence"], r["location"] or "")
+    out.print(table)
+
+
+def run() -> None:
+    """Entry point: user errors become one red line and exit 1; bugs keep their traceback."""
+    debug = os.environ.get("SENSORIUM_DEBUG", "") not in ("", "0")
+    try:
+        app(standalone_mode=False)
+    except SensoriumError as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    run()

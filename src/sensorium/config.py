@@ -1,0 +1,134 @@
+"""Settings, built once at the edge (CLI callback, server start, ``open_library``) and passed down.
+
+Precedence: defaults < the library's ``sensorium.toml`` < ``SENSORIUM_*`` environment
+variables < explicit arguments (command-line flags). This is the only module that reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sensorium.errors import ConfigError
+
+LIBRARY_CONFIG = "sensorium.toml"
+
+
+def _data_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sensorium"
+
+
+def _cache_home() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sensorium"
+
+
+class LanceSettings(BaseModel):
+    """Options of the LanceDB store (``[store.lancedb]``)."""
+
+    model_config = ConfigDict(frozen=True)
+    index_min_rows: int = 50_000  # below this, exact search is fast enough and exact
+    nprobes: int = 40
+    refine_factor: int = 5
+
+
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    backend: str = "lancedb"
+    lancedb: LanceSettings = LanceSettings()
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Frozen: what a backend learns goes in the library manifest."""
+
+    model_config = SettingsConfigDict(env_prefix="SENSORIUM_", env_nested_delimiter="__", frozen=True, extra="ignore")
+
+    home: Path = Field(default_factory=_data_home)
+    library: Path | None = None
+    models: Path = Field(default_factory=lambda: _cache_home() / "models")
+    cache: Path = Field(default_factory=lambda: _cache_home() / "derived")
+    text_encoder: str = "minilm-l6-v1"
+    image_encoder: str = "offline-image-v1"
+    image_backbone: Literal["lite0", "lite1", "lite2"] = "lite0"
+    ocr: Literal["auto", "always", "never"] = "auto"
+    detector: bool = True
+    batch_size: int = 32
+    threads: int = 0  # 0: all cores
+    max_image_pixels: int = 180_000_000
+    max_text_bytes: int = 20_000_000
+    store: StoreSettings = StoreSettings()
+    debug: bool = False
+
+    @property
+    def library_path(self) -> Path:
+        return (self.library or (self.home / "library")).expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = _TomlSource(settings_cls, _PENDING_TOML.get("data", {}))
+        return (init_settings, env_settings, toml)
+
+
+_PENDING_TOML: dict[str, dict[str, Any]] = {}
+
+
+def _library_from_env_or_args(overrides: dict[str, Any]) -> Path | None:
+    if overrides.get("library") is not None:
+        return Path(overrides["library"]).expanduser()
+    env = os.environ.get("SENSORIUM_LIBRARY")
+    return Path(env).expanduser() if env else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings` with the documented precedence.
+
+    ``overrides`` are explicit arguments (flags); ``None`` values are ignored so an
+    unset flag does not hide the environment.
+
+    Raises:
+        ConfigError: an unreadable ``sensorium.toml`` or an invalid value.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    lib = _library_from_env_or_args(given)
+    data: dict[str, Any] = {}
+    if lib is not None and (lib / LIBRARY_CONFIG).is_file():
+        path = lib / LIBRARY_CONFIG
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read settings ({exc}); fix or remove the file") from exc
+    _PENDING_TOML["data"] = data
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"setting {where}: {first['msg']}; check flags, SENSORIUM_* variables and {LIBRARY_CONFIG}") from exc
+    finally:
+        _PENDING_TOML.pop("data", None)

@@ -1,0 +1,109 @@
+"""Zero-shot quality on a labelled folder (``DIR/<label>/<files>``).
+
+Classification: every folder name is a candidate label; top-1 and top-5 accuracy.
+Retrieval: every label, as words, is a search query over the folder; mean average precision
+and recall@1/@5 (a query's recall@k: share of its relevant files in the top k; @1 counts a
+hit when the first result is relevant). Files are indexed into the given library first (a
+scratch library by default), so the numbers measure exactly what ``index`` and ``search`` do.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sensorium.classify import distribution
+from sensorium.errors import QueryError
+from sensorium.ingest import record_id
+from sensorium.models.concepts import label_vectors
+
+if TYPE_CHECKING:
+    from sensorium.library import Library
+
+
+@dataclass
+class EvalReport:
+    n: int
+    top1: float
+    top5: float
+    map: float
+    recall_at_1: float
+    recall_at_5: float
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n, "top1": round(self.top1, 4), "top5": round(self.top5, 4), "map": round(self.map, 4),
+            "recall_at_1": round(self.recall_at_1, 4), "recall_at_5": round(self.recall_at_5, 4),
+            "labels": self.labels, "failed": [{"path": p, "error": e} for p, e in self.failed],
+        }
+
+
+def label_text(folder: str) -> str:
+    return folder.replace("_", " ").replace("-", " ").strip()
+
+
+def average_precision(relevant: np.ndarray) -> float:
+    """AP of a ranked list given as a boolean array, over all relevant items in it."""
+    if not relevant.any():
+        return 0.0
+    hits = np.cumsum(relevant)
+    return float((hits / np.arange(1, len(relevant) + 1))[relevant].mean())
+
+
+def evaluate(
+    lib: Library, folder: Path, *, modality: str = "image",
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> EvalReport:
+    """Index ``folder`` into ``lib`` and measure classification and retrieval on it."""
+    folder = folder.resolve()
+    dirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(dirs) < 2:
+        raise QueryError(f"{folder}: needs at least two label folders (<label>/<files>); found {len(dirs)}")
+    report = lib.index([folder], on_progress=on_progress)
+    labels = [label_text(d.name) for d in dirs]
+    files = {r["path"]: r for r in lib.store().files().values() if r.get("status") == "done"}
+    rows = lib.store().get_records([record_id(p, 0) for p in sorted(files)])
+    rows = [r for r in rows if r["modality"] == modality and _under(r["path"], folder)]
+    if not rows:
+        raise QueryError(f"{folder}: no {modality} files were indexed; check `sensorium errors`")
+    truth = np.array([labels.index(label_text(Path(r["path"]).relative_to(folder).parts[0])) for r in rows])
+    sem = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
+    vecs = label_vectors(lib.text_encoder, labels)
+    probs = distribution(sem, vecs)
+    ranks = np.argsort(-probs, axis=1)
+    top1 = float((ranks[:, 0] == truth).mean())
+    top5 = float((ranks[:, :5] == truth[:, None]).any(1).mean())
+    per_label, aps, r1, r5 = [], [], [], []
+    paths = [r["path"] for r in rows]
+    glob = globlib.escape(str(folder)) + os.sep + "*"
+    for li, label in enumerate(labels):
+        if not (truth == li).any():
+            continue
+        hits = lib.search(label, limit=len(rows), modality=modality, path_glob=glob, min_score=0.0)
+        ranked = [h.path for h in hits] + [p for p in paths if p not in {h.path for h in hits}]
+        rel = np.array([truth[paths.index(p)] == li for p in ranked if p in paths])
+        n_rel = int((truth == li).sum())
+        aps.append(average_precision(rel))
+        r1.append(float(rel[0]))
+        r5.append(float(rel[:5].sum() / n_rel))
+        mask = truth == li
+        per_label.append({
+            "label": label, "n": n_rel, "top1": round(float((ranks[mask, 0] == li).mean()), 4),
+            "ap": round(aps[-1], 4), "predicted": labels[int(np.bincount(ranks[mask, 0]).argmax())],
+        })
+    return EvalReport(
+        n=len(rows), top1=top1, top5=top5, map=float(np.mean(aps)), recall_at_1=float(np.mean(r1)),
+        recall_at_5=float(np.mean(r5)), labels=per_label, failed=report.failures,
+    )
+
+
+def _under(path: str, folder: Path) -> bool:
+    return path.startswith(str(folder) + os.sep)

@@ -1,0 +1,275 @@
+"""Indexing: walk → probe → decode → encode → write, in small committed batches.
+
+A file counts as done only after its records are written; a restart skips what is done
+(same size and mtime, or same content hash, and same model) and redoes the rest. Record ids
+are stable per (path, segment), so a replayed batch overwrites instead of duplicating. A
+file that fails is recorded with its reason and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sensorium.errors import MediaError, SensoriumError
+from sensorium.media.image import image_segments
+from sensorium.media.probe import probe
+from sensorium.media.text import text_segments
+from sensorium.media.walk import display_path, walk
+from sensorium.types import Facts, Segment
+
+if TYPE_CHECKING:
+    from sensorium.library import Library
+
+log = logging.getLogger(__name__)
+INDEXED_MODALITIES = ("image", "text")
+
+
+@dataclass
+class IndexReport:
+    """What an index run did. ``failures`` holds (path, reason) pairs."""
+
+    indexed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    pruned: int = 0
+    records: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "indexed": self.indexed, "skipped": self.skipped, "failed": self.failed, "pruned": self.pruned,
+            "records": self.records, "seconds": round(self.seconds, 3),
+            "failures": [{"path": p, "error": r} for p, r in self.failures],
+        }
+
+
+@dataclass
+class Prepared:
+    """A file read and segmented, ready to encode (or skipped, or failed)."""
+
+    path: str
+    size: int = 0
+    mtime: float = 0.0
+    content_hash: str = ""
+    modality: str = ""
+    segments: list[Segment] = field(default_factory=list)
+    error: str | None = None
+    skip: bool = False
+
+
+def record_id(path: str, seg_index: int) -> str:
+    key = hashlib.blake2b(path.encode("utf-8", "surrogateescape"), digest_size=10).hexdigest()
+    return f"{key}:{seg_index}"
+
+
+def content_hash(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
+
+
+class _Preparer:
+    """Reads and segments one file; runs in worker threads (decoders release the GIL)."""
+
+    def __init__(self, lib: Library, known: dict[str, dict[str, Any]]) -> None:
+        self.lib = lib
+        self.known = known
+        self.fresh = {m: lib.version_key(m) for m in INDEXED_MODALITIES}
+        self.max_side = getattr(lib.image_encoder, "max_side", 512)
+
+    def __call__(self, path: Path) -> Prepared:
+        key = os.path.abspath(path)
+        item = Prepared(path=key)
+        try:
+            st = path.stat()
+            item.size, item.mtime = st.st_size, st.st_mtime
+            old = self.known.get(key)
+            if self._unchanged(old, item, fast=True):
+                item.skip = True
+                return item
+            item.content_hash = content_hash(path)
+            if self._unchanged(old, item, fast=False):
+                item.skip = True
+                return item
+            item.modality = probe(path)
+            item.segments = self._segments(path, item.modality)
+        except MediaError as exc:
+            item.error = exc.reason if exc.path == str(path) else str(exc)
+        except PermissionError as exc:
+            item.error = f"permission denied ({exc.strerror})"
+        except OSError as exc:
+            item.error = f"cannot read file ({exc.strerror or exc})"
+        return item
+
+    def _unchanged(self, old: dict[str, Any] | None, item: Prepared, *, fast: bool) -> bool:
+        if not old or old.get("status") != "done" or old.get("encoder") not in self.fresh.values():
+            return False
+        if fast:
+            return old.get("size") == item.size and old.get("mtime") == item.mtime
+        return old.get("content_hash") == item.content_hash
+
+    def _segments(self, path: Path, modality: str) -> list[Segment]:
+        s = self.lib.settings
+        if modality == "image":
+            return image_segments(path, max_pixels=s.max_image_pixels, max_side=self.max_side)
+        if modality == "text":
+            return text_segments(path, max_bytes=s.max_text_bytes)
+        raise MediaError(str(path), f"{modality} files are not indexed yet", "skip them with --exclude")
+
+
+def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
+    """Encode the segments of ``items`` and build store rows."""
+    rows: list[dict[str, Any]] = []
+    pdim = lib.manifest["perceptual_dim"]
+    for modality in INDEXED_MODALITIES:
+        segs = [s for it in items if it.modality == modality for s in it.segments]
+        if not segs:
+            continue
+        if modality == "text":
+            semantic = lib.text_encoder.encode_text([s.payload for s in segs], query=False)
+            perceptual = np.zeros((len(segs), max(pdim, 1)), dtype=np.float32)
+            facts = [Facts(text=s.payload) for s in segs]
+        else:
+            enc = lib.encoder_for(modality).encode(segs)
+            semantic, facts = enc.semantic, enc.facts
+            perceptual = enc.perceptual if enc.perceptual is not None else np.zeros((len(segs), max(pdim, 1)), np.float32)
+        hashes = {it.path: it.content_hash for it in items}
+        version = lib.version_key(modality)
+        for seg, vec, pvec, fact in zip(segs, semantic, perceptual, facts, strict=True):
+            rows.append({
+                "id": record_id(seg.source, seg.index), "path": seg.source, "content_hash": hashes[seg.source],
+                "modality": modality, "seg_index": seg.index, "start": seg.start_s, "end": seg.end_s,
+                "vector": vec, "perceptual": pvec,
+                "concepts": json.dumps([[c.name, round(c.score, 4)] for c in fact.concepts]),
+                "objects": json.dumps([[o.name, round(o.score, 4)] for o in fact.objects]),
+                "ocr_text": fact.ocr_text, "text": fact.text, "keywords": fact.keywords(), "encoder": version,
+            })
+    return rows
+
+
+def _file_row(item: Prepared, status: str, encoder: str = "", error: str = "") -> dict[str, Any]:
+    return {
+        "path": item.path, "content_hash": item.content_hash, "size": item.size, "mtime": item.mtime,
+        "status": status, "error": error, "encoder": encoder, "updated_at": time.time(),
+    }
+
+
+def _prepared_stream(prep: _Preparer, files: list[Path], workers: int) -> Iterator[Prepared]:
+    """Prepare files in worker threads, in order, with a bounded look-ahead."""
+    ahead = max(8, workers * 8)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sensorium-decode") as pool:
+        futures = [pool.submit(prep, p) for p in files[:ahead]]
+        nxt = len(futures)
+        for i in range(len(files)):
+            item = futures[i].result()
+            futures[i] = None  # type: ignore[call-overload]  # free decoded pixels early
+            if nxt < len(files):
+                futures.append(pool.submit(prep, files[nxt]))
+                nxt += 1
+            yield item
+
+
+def index_paths(
+    lib: Library,
+    paths: Sequence[Path],
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    prune: bool = False,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    batch_size: int | None = None,
+) -> IndexReport:
+    """Index files and folders into ``lib``.
+
+    Args:
+        prune: also forget files under ``paths`` that no longer exist.
+        on_progress: called as ``(done, total, path)`` after each file.
+        batch_size: segments per encoder batch and committed write (default from settings).
+    """
+    t0 = time.perf_counter()
+    store = lib.store(create=True)
+    report = IndexReport()
+    known = store.files()
+    walk_errors: list[tuple[str, str]] = []
+    files = list(walk(paths, include=include, exclude=exclude, skip_dirs=[lib.path],
+                      on_error=lambda p, r: walk_errors.append((p, r))))
+    for p, reason in walk_errors:
+        _record_failure(store, report, Prepared(path=os.path.abspath(p)), reason)
+    batch: list[Prepared] = []
+    limit = batch_size or lib.settings.batch_size
+    total, done = len(files), 0
+    prep = _Preparer(lib, known)
+    workers = max(1, min(4, (os.cpu_count() or 2)))
+    for item in _prepared_stream(prep, files, workers):
+        done += 1
+        if item.skip:
+            report.skipped += 1
+        elif item.error:
+            _record_failure(store, report, item, item.error)
+        else:
+            if known.get(item.path, {}).get("content_hash") not in (None, "", item.content_hash):
+                store.delete_paths([item.path])  # changed file: its old segments must not linger
+            batch.append(item)
+            if sum(len(b.segments) for b in batch) >= limit:
+                _commit(lib, store, batch, report)
+                batch = []
+        if on_progress:
+            on_progress(done, total, display_path(item.path))
+    if batch:
+        _commit(lib, store, batch, report)
+    if prune:
+        report.pruned = _prune(store, paths, known)
+    store.optimize()
+    lib.record_encoders()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _record_failure(store: Any, report: IndexReport, item: Prepared, reason: str) -> None:
+    log.info("failed: %s: %s", display_path(item.path), reason)
+    report.failed += 1
+    report.failures.append((display_path(item.path), reason))
+    store.upsert_files([_file_row(item, "failed", error=reason)])
+
+
+def _commit(lib: Library, store: Any, batch: list[Prepared], report: IndexReport) -> None:
+    """Write one batch: records first, then the files rows that mark them done."""
+    try:
+        rows = _rows_for(lib, batch)
+    except SensoriumError:
+        raise
+    except Exception as exc:  # an encoder crash on one batch: retry file by file to isolate the culprit
+        if len(batch) == 1:
+            _record_failure(store, report, batch[0], f"encoder failed ({type(exc).__name__}: {exc})")
+            return
+        log.warning("batch failed (%s); retrying file by file", exc)
+        for item in batch:
+            _commit(lib, store, [item], report)
+        return
+    store.upsert_records(rows)
+    store.upsert_files([_file_row(it, "done", lib.version_key(it.modality)) for it in batch])
+    report.indexed += len(batch)
+    report.records += len(rows)
+
+
+def _prune(store: Any, roots: Sequence[Path], known: dict[str, dict[str, Any]]) -> int:
+    prefixes = [os.path.abspath(r) for r in roots]
+    gone = [
+        p for p in known
+        if any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in prefixes) and not os.path.lexists(p)
+    ]
+    if gone:
+        store.delete_paths(gone)
+        store.delete_files(gone)
+    return len(gone)

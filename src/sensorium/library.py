@@ -1,0 +1,180 @@
+"""One library folder: its settings, manifest, encoders and store.
+
+``open_library()`` is the entry point of the Python API; the CLI and the server call it too.
+Encoders load lazily, so commands that only read the store (``errors``, ``stats``) start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sensorium.config import Settings, load_settings
+from sensorium.errors import LibraryError
+from sensorium.models.base import Encoder, TextEncoder
+from sensorium.models.registry import Registry
+from sensorium.store.base import SCHEMA_VERSION, Store
+from sensorium.store.registry import open_store
+from sensorium.types import Classification, Hit
+
+log = logging.getLogger(__name__)
+MANIFEST = "manifest.json"
+Progress = Callable[[int, int, str], None]
+
+
+class Library:
+    """A collection of indexed media in one folder."""
+
+    def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+        self.settings = settings
+        self.path = settings.library_path
+        self.registry = registry or Registry.default()
+        self._text: TextEncoder | None = None
+        self._image: Encoder | None = None
+        self._store: Store | None = None
+        self.manifest = self._read_manifest()
+
+    # -- manifest ---------------------------------------------------------------------------
+    def _read_manifest(self) -> dict[str, Any]:
+        path = self.path / MANIFEST
+        if not path.is_file():
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise LibraryError(f"{path}: unreadable manifest ({exc}); restore it or index into a new library") from exc
+        schema = data.get("schema", 0)
+        if schema > SCHEMA_VERSION:
+            raise LibraryError(
+                f"{self.path}: library schema {schema} is newer than this Sensorium supports ({SCHEMA_VERSION}); "
+                "upgrade Sensorium to open it"
+            )
+        return data
+
+    def _write_manifest(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path / MANIFEST)
+
+    # -- parts ------------------------------------------------------------------------------
+    @property
+    def text_encoder(self) -> TextEncoder:
+        if self._text is None:
+            self._text = self.registry.text_encoder(self.settings.text_encoder, self.settings)
+        return self._text
+
+    @property
+    def image_encoder(self) -> Encoder:
+        if self._image is None:
+            self._image = self.registry.encoder(self.settings.image_encoder, self.settings, self.text_encoder)
+        return self._image
+
+    def encoder_for(self, modality: str) -> Encoder | None:
+        """The encoder of a modality (``None`` for text: text goes through the text encoder)."""
+        if modality == "image":
+            return self.image_encoder
+        return None
+
+    def version_key(self, modality: str) -> str:
+        """The model version a record of ``modality`` must carry to count as fresh."""
+        enc = self.encoder_for(modality)
+        return enc.info.version_key if enc is not None else self.text_encoder.info.version_key
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.manifest)
+
+    def check_space(self) -> None:
+        """Refuse to query vectors made in another space than the configured text encoder's."""
+        space = self.manifest.get("space")
+        if space and space != self.settings.text_encoder:
+            raise LibraryError(
+                f"{self.path}: library vectors are in space '{space}' but the text encoder is "
+                f"'{self.settings.text_encoder}'; pass --text-encoder {space}, or run `sensorium index` to re-embed"
+            )
+
+    def store(self, *, create: bool = False) -> Store:
+        """The vector store, created with the encoders' dimensions on first index."""
+        if self._store is not None:
+            return self._store
+        if not self.manifest:
+            if not create:
+                raise LibraryError(f"{self.path}: no library here yet; run `sensorium index PATH` first")
+            img = self.image_encoder.info
+            self.manifest = {
+                "schema": SCHEMA_VERSION,
+                "space": self.text_encoder.info.space,
+                "dim": img.dim,
+                "perceptual_dim": img.perceptual_dim,
+                "store": self.settings.store.backend,
+                "created": time.time(),
+                "encoders": {},
+            }
+            self._write_manifest()
+        opts = getattr(self.settings.store, self.manifest["store"], None)
+        self._store = open_store(
+            self.manifest["store"], self.path, dim=self.manifest["dim"],
+            perceptual_dim=self.manifest["perceptual_dim"], options=opts,
+        )
+        return self._store
+
+    def record_encoders(self) -> None:
+        """Remember which models made the library's vectors (after an index run)."""
+        self.manifest["space"] = self.text_encoder.info.space
+        self.manifest["encoders"] = {
+            "text": self.text_encoder.info.version_key,
+            "image": self.image_encoder.info.version_key,
+        }
+        self._write_manifest()
+
+    # -- verbs (thin: the work is in ingest/query/classify) -------------------------------------
+    def index(self, paths: Sequence[str | Path], **kwargs: Any):  # -> IndexReport
+        from sensorium.ingest import index_paths
+
+        return index_paths(self, [Path(p) for p in paths], **kwargs)
+
+    def search(self, text: str | None = None, **kwargs: Any) -> list[Hit]:
+        from sensorium.query import search
+
+        return search(self, text, **kwargs)
+
+    def classify(self, paths: Sequence[str | Path], labels: Sequence[str], **kwargs: Any) -> list[Classification]:
+        from sensorium.classify import classify_files
+
+        return classify_files(self, [Path(p) for p in paths], labels, **kwargs)
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Files whose last indexing failed, with the reason."""
+        if not self.exists:
+            return []
+        rows = [r for r in self.store().files().values() if r.get("status") == "failed"]
+        return sorted(rows, key=lambda r: r["path"])
+
+    def stats(self) -> dict[str, Any]:
+        if not self.exists:
+            return {"library": str(self.path), "records": 0, "files": 0, "failed": 0}
+        files = self.store().files().values()
+        return {
+            "library": str(self.path),
+            "space": self.manifest.get("space"),
+            "records": self.store().count(),
+            "files": sum(1 for f in files if f.get("status") == "done"),
+            "failed": sum(1 for f in files if f.get("status") == "failed"),
+        }
+
+
+def open_library(path: str | Path | None = None, *, registry: Registry | None = None, **overrides: Any) -> Library:
+    """Open (or prepare to create) the library at ``path``.
+
+    ``path`` defaults to ``SENSORIUM_LIBRARY``, then a library in the user's data folder;
+    ``overrides`` are settings given explicitly (they win over the environment and the
+    library's ``sensorium.toml``).
+    """
+    settings = load_settings(library=Path(path) if path is not None else None, **overrides)
+    return Library(settings, registry)

@@ -1,0 +1,1 @@
+"""Encoders: segments in, vectors and facts out. One file per backend; ``registry`` picks them."""

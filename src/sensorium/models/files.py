@@ -1,0 +1,108 @@
+"""Find model files and verify them before use.
+
+Weights come from pip packages or from the models directory (``SENSORIUM_MODELS``). Every
+file is checked by size and sha256 once per process; a missing or corrupt file raises
+:class:`ModelMissing` naming the file, where it was looked for, and how to provide it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from sensorium.errors import ModelMissing
+
+_VERIFIED: dict[tuple[str, int, float], str] = {}
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One weights file the project depends on."""
+
+    name: str  # relative path inside the models directory, e.g. "yolox_nano/yolox_nano.onnx"
+    sha256: str
+    size: int
+    licence: str
+    upstream: str
+    package: str = ""  # pip package that ships it, when one does
+    package_path: str = ""  # path inside that package
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, cached per (path, size, mtime)."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime)
+    if key in _VERIFIED:
+        return _VERIFIED[key]
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    _VERIFIED[key] = h.hexdigest()
+    return _VERIFIED[key]
+
+
+def package_dir(package: str) -> Path | None:
+    """Folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package.replace("-", "_"))
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def resolve(model: ModelFile, models_dir: Path) -> Path:
+    """Path of a verified copy of ``model``.
+
+    Raises:
+        ModelMissing: absent everywhere, or present with the wrong size or checksum.
+    """
+    candidates: list[Path] = []
+    if model.package:
+        pkg = package_dir(model.package)
+        if pkg is not None:
+            candidates.append(pkg / model.package_path)
+    candidates.append(models_dir / model.name)
+    for path in candidates:
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        if size != model.size:
+            raise ModelMissing(
+                f"{path}: size {size} bytes, expected {model.size} (truncated or wrong file); "
+                f"replace it with the file from {model.upstream}"
+            )
+        digest = sha256_of(path)
+        if digest != model.sha256:
+            raise ModelMissing(
+                f"{path}: sha256 {digest[:16]}... does not match {model.sha256[:16]}...; "
+                f"replace it with the file from {model.upstream}"
+            )
+        return path
+    where = ", ".join(str(p) for p in candidates)
+    how = f"pip install {model.package}" if model.package else f"put it in {models_dir / model.name}"
+    raise ModelMissing(
+        f"model file {model.name} not found (looked in {where}); {how}, "
+        f"or set SENSORIUM_MODELS to a folder holding it (upstream: {model.upstream})"
+    )
+
+
+def cache_dir(models_dir: Path, cache_root: Path, name: str) -> Path:
+    """A writable folder for derived files (ONNX exports, concept embeddings).
+
+    Derived files go beside the weights when the models directory is writable, otherwise
+    into ``cache_root``; both are keyed by the caller's ``name``, which must include the
+    checksum of what they were derived from.
+    """
+    for root in (models_dir / ".derived", cache_root):
+        try:
+            d = root / name
+            d.mkdir(parents=True, exist_ok=True)
+            probe = d / ".write-test"
+            probe.touch()
+            probe.unlink()
+            return d
+        except OSError:
+            continue
+    raise ModelMissing(f"no writable cache folder for {name} (tried {models_dir}, {cache_root}); set SENSORIUM_HOME")

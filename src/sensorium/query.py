@@ -1,0 +1,181 @@
+"""Search: a text, an example file, or both, against one library.
+
+Candidates come from the ANN index (semantic vectors), the perceptual index (for an example
+image) and the full-text index (concept names, objects, OCR and document text); they are
+scored on one calibrated scale (0..1), where 0.5 means "clearly more related than a typical
+concept", so that a query with nothing relevant can return nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sensorium.errors import MediaError, QueryError
+from sensorium.media.image import image_segments
+from sensorium.media.probe import probe
+from sensorium.media.text import text_segments
+from sensorium.models.base import l2_normalise
+from sensorium.scoring import Calibrator
+from sensorium.store.base import Filter
+from sensorium.types import Hit
+
+if TYPE_CHECKING:
+    from sensorium.library import Library
+
+log = logging.getLogger(__name__)
+DEFAULT_MIN_SCORE = 0.5
+
+
+@dataclass(frozen=True)
+class Example:
+    """An example file turned into query vectors."""
+
+    semantic: np.ndarray
+    perceptual: np.ndarray | None
+
+
+def encode_example(lib: Library, path: Path) -> Example:
+    """Decode and encode an example file (image or text).
+
+    Raises:
+        QueryError: the file cannot be read or is not a supported example.
+    """
+    s = lib.settings
+    try:
+        modality = probe(path)
+        if modality == "image":
+            segs = image_segments(path, max_pixels=s.max_image_pixels, max_side=getattr(lib.image_encoder, "max_side", 512))
+            enc = lib.image_encoder.encode(segs)
+            perc = enc.perceptual[0] if enc.perceptual is not None else None
+            return Example(enc.semantic[0], perc)
+        if modality == "text":
+            segs = text_segments(path, max_bytes=s.max_text_bytes)
+            vecs = lib.text_encoder.encode_text([x.payload for x in segs], query=False)
+            return Example(l2_normalise(vecs.mean(0)), None)
+    except MediaError as exc:
+        raise QueryError(f"example {path}: {exc.reason}; use a readable image or text file") from exc
+    except OSError as exc:
+        raise QueryError(f"example {path}: cannot read ({exc.strerror or exc}); check the path") from exc
+    raise QueryError(f"example {path}: {modality} examples are not supported yet; use an image or text file")
+
+
+def _why(row: dict[str, Any], query_words: set[str], parts: list[str]) -> str:
+    concepts = [c[0] for c in json.loads(row.get("concepts") or "[]")[:3]]
+    objects = [o[0] for o in json.loads(row.get("objects") or "[]")[:3]]
+    why = list(parts)
+    if concepts:
+        why.append("concepts: " + ", ".join(concepts))
+    if objects:
+        why.append("objects: " + ", ".join(objects))
+    for field, label in (("ocr_text", "text in image"), ("text", "text")):
+        snippet = _snippet(row.get(field) or "", query_words)
+        if snippet:
+            why.append(f'{label}: "{snippet}"')
+    return "; ".join(why)
+
+
+def _snippet(text: str, words: set[str], width: int = 80) -> str:
+    if not text:
+        return ""
+    low = text.lower()
+    pos = min((low.find(w) for w in words if w and low.find(w) >= 0), default=0)
+    start = max(0, pos - width // 4)
+    out = " ".join(text[start : start + width].split())
+    return ("…" if start else "") + out + ("…" if start + width < len(text) else "")
+
+
+def search(
+    lib: Library,
+    text: str | None = None,
+    *,
+    like: str | Path | None = None,
+    like_weight: float = 0.5,
+    negative: str | None = None,
+    limit: int = 10,
+    modality: str | None = None,
+    path_glob: str | None = None,
+    min_score: float | None = None,
+    keyword_weight: float = 0.3,
+) -> list[Hit]:
+    """Ranked hits, best first, each with a calibrated ``score`` in 0..1 and a ``why``.
+
+    Args:
+        text: what to look for, in words.
+        like: an example file; combined with ``text`` by ``like_weight`` (0 = text only).
+        negative: words whose meaning is pushed away from the query.
+        min_score: drop hits below this calibrated score (default 0.5; 0 keeps everything).
+    """
+    text = (text or "").strip() or None
+    if text is None and like is None:
+        raise QueryError("empty query: give words to search for, an example file (--like), or both")
+    if limit < 1:
+        raise QueryError(f"--limit {limit}: must be at least 1")
+    lib.check_space()
+    store = lib.store()
+    cal = Calibrator.for_library(lib)
+    example = encode_example(lib, Path(like)) if like is not None else None
+    qvec = cal.query_vector(text) if text else None
+    sem = _combine(qvec, example.semantic if example else None, like_weight)
+    if negative:
+        sem = l2_normalise(sem - 0.5 * cal.query_vector(negative))
+    where = Filter(modality=modality, path_glob=path_glob)
+    k = max(limit * 5, 50)
+    cands: dict[str, dict[str, Any]] = {r["id"]: r for r in store.search_vectors(sem, limit=k, where=where)}
+    perc_scores: dict[str, float] = {}
+    if example is not None and example.perceptual is not None and modality in (None, "image"):
+        pwhere = Filter(modality=modality, path_glob=path_glob, only_perceptual=True)
+        for r in store.search_vectors(example.perceptual, column="perceptual", limit=k, where=pwhere):
+            cands.setdefault(r["id"], r)
+            perc_scores[r["id"]] = r["_score"]
+    kw_scores: dict[str, float] = {}
+    if text:
+        rows = store.search_keywords(text, limit=k, where=where)
+        top = max((r["_score"] for r in rows), default=0.0)
+        for r in rows:
+            cands.setdefault(r["id"], r)
+            kw_scores[r["id"]] = r["_score"] / top if top > 0 else 0.0
+    words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
+    hits = [_score_row(r, sem, cal, perc_scores, kw_scores, keyword_weight, words) for r in cands.values()]
+    floor = DEFAULT_MIN_SCORE if min_score is None else min_score
+    hits = [h for h in hits if h.score >= floor]
+    hits.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))
+    return hits[:limit]
+
+
+def _combine(qvec: np.ndarray | None, evec: np.ndarray | None, like_weight: float) -> np.ndarray:
+    if qvec is None:
+        return evec  # type: ignore[return-value]
+    if evec is None:
+        return qvec
+    w = min(max(like_weight, 0.0), 1.0)
+    return l2_normalise((1 - w) * qvec + w * evec)
+
+
+def _score_row(
+    row: dict[str, Any], sem: np.ndarray, cal: Calibrator, perc: dict[str, float], kw: dict[str, float],
+    keyword_weight: float, words: set[str],
+) -> Hit:
+    cos = float(np.dot(np.asarray(row["vector"], dtype=np.float32), sem))
+    score = cal.score(cos, sem)
+    parts = [f"meaning {score:.2f}"]
+    if row["id"] in perc:
+        p = cal.perceptual_score(perc[row["id"]])
+        parts.append(f"looks alike {p:.2f}")
+        score = max(score, p)
+    if kw.get(row["id"], 0.0) > 0:
+        k = kw[row["id"]]
+        parts.append(f"keywords {k:.2f}")
+        score = score + keyword_weight * k * (1.0 - score)
+    return Hit(
+        path=row["path"], score=score, modality=row["modality"], start=row.get("start"), end=row.get("end"),
+        why=_why(row, words, parts), id=row["id"],
+        facts={"concepts": json.loads(row.get("concepts") or "[]"), "objects": json.loads(row.get("objects") or "[]"),
+               "ocr_text": row.get("ocr_text") or ""},
+    )

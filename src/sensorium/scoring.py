@@ -1,0 +1,103 @@
+"""One calibrated score scale for search and classification.
+
+A raw cosine means little on its own: its typical value depends on the query. Each query is
+therefore compared with a fixed background (the text vectors of 1000 everyday concepts, the
+things an image in this space is made of); ``z`` is how many standard deviations a hit stands
+above that background, and the score is ``sigmoid(slope * (z - z0))``. A score of 0.5 means "as
+related as the query's best few background concepts", which is the line between relevant and not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sensorium.models.base import TextEncoder
+from sensorium.models.files import cache_dir, package_dir
+
+if TYPE_CHECKING:
+    from sensorium.library import Library
+
+log = logging.getLogger(__name__)
+Z0 = 2.0
+SLOPE = 1.5
+PERCEPTUAL_MIDPOINT = 0.6
+PERCEPTUAL_SLOPE = 12.0
+
+
+def background_texts() -> list[str]:
+    """The calibration background: one everyday name per ImageNet class (timm's lemma list)."""
+    info = package_dir("timm")
+    if info is None:
+        return []
+    synsets = (info / "data/_info/imagenet_synsets.txt").read_text().split()
+    lemmas = dict(
+        line.split("\t", 1) for line in (info / "data/_info/imagenet_synset_to_lemma.txt").read_text().splitlines()
+    )
+    return [lemmas[s].split(",")[0].strip() for s in synsets]
+
+
+def sigmoid(x: float | np.ndarray) -> float | np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class Calibrator:
+    """Turns cosines into calibrated scores for one text encoder's space."""
+
+    def __init__(self, text_encoder: TextEncoder, background: np.ndarray) -> None:
+        from sensorium.models.concepts import label_vectors
+
+        self._label_vectors = label_vectors
+        self.text_encoder = text_encoder
+        self.background = background
+
+    @classmethod
+    def for_library(cls, lib: Library) -> Calibrator:
+        cached = getattr(lib, "_calibrator", None)
+        if cached is None:
+            cached = cls(lib.text_encoder, _background(lib))
+            lib._calibrator = cached  # type: ignore[attr-defined]
+        return cached
+
+    def query_vector(self, text: str) -> np.ndarray:
+        return self._label_vectors(self.text_encoder, [text])[0]
+
+    def stats(self, q: np.ndarray) -> tuple[float, float]:
+        sims = self.background @ q
+        return float(sims.mean()), float(sims.std() + 1e-6)
+
+    def z(self, cos: np.ndarray | float, q: np.ndarray) -> np.ndarray | float:
+        mu, sd = self.stats(q)
+        return (np.asarray(cos) - mu) / sd
+
+    def score(self, cos: float, q: np.ndarray) -> float:
+        return float(sigmoid(SLOPE * (self.z(cos, q) - Z0)))
+
+    def scores(self, cos: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """Calibrated scores for a matrix of cosines (n items × m queries)."""
+        sims = self.background @ queries.T  # (b, m)
+        mu, sd = sims.mean(0), sims.std(0) + 1e-6
+        return sigmoid(SLOPE * ((cos - mu) / sd - Z0))
+
+    @staticmethod
+    def perceptual_score(cos: float) -> float:
+        """Example-image similarity: 0.5 where photos start to show the same kind of thing."""
+        return float(sigmoid(PERCEPTUAL_SLOPE * (cos - PERCEPTUAL_MIDPOINT)))
+
+
+def _background(lib: Library) -> np.ndarray:
+    from sensorium.models.concepts import label_vectors
+
+    texts = background_texts()
+    enc = lib.text_encoder
+    key = hashlib.sha1(("\n".join(texts) + enc.info.version_key).encode()).hexdigest()[:16]
+    folder = cache_dir(lib.settings.models, lib.settings.cache, "calibration")
+    path = folder / f"background-{enc.info.id}-{key}.npy"
+    if path.is_file():
+        return np.load(path)
+    vecs = label_vectors(enc, texts)
+    np.save(path, vecs)
+    return vecs

@@ -1,0 +1,1 @@
+"""Vector store backends behind one narrow interface (``base.Store``)."""

@@ -1,0 +1,80 @@
+"""The narrow interface every vector store implements, and the rows it holds.
+
+A store receives plain rows (dicts of str/float/ndarray), never encoder objects. Two tables:
+
+* **records** — one row per segment: where it came from, its vectors and facts.
+* **files** — one row per source file: content hash, status (``done``/``failed``), reason.
+
+Writes of records are upserts keyed by ``id`` so that a batch replayed after a crash
+neither loses nor duplicates anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+RECORD_FIELDS: tuple[str, ...] = (
+    "id",  # f"{path_key}:{seg_index}", stable for a (path, segment) pair
+    "path",
+    "content_hash",
+    "modality",
+    "seg_index",
+    "start",  # float seconds or None
+    "end",
+    "vector",  # float32 (dim,), semantic, unit length
+    "perceptual",  # float32 (perceptual_dim,), unit length, zeros when the modality has none
+    "concepts",  # JSON list of [name, score]
+    "objects",  # JSON list of [name, score]
+    "ocr_text",
+    "text",
+    "keywords",  # what the full-text index reads
+    "encoder",  # EncoderInfo.version_key of the model that made the vectors
+)
+
+FILE_FIELDS: tuple[str, ...] = ("path", "content_hash", "size", "mtime", "status", "error", "encoder", "updated_at")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Restricts a search. ``path_glob`` uses shell wildcards (``*``, ``?``) on the full path."""
+
+    modality: str | None = None
+    path_glob: str | None = None
+    only_perceptual: bool = False
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A vector store for one library folder.
+
+    Scores returned by searches are in ``row["_score"]``: cosine similarity for vector
+    search (higher is better), BM25 for keyword search.
+    """
+
+    def upsert_records(self, rows: Sequence[dict[str, Any]]) -> None: ...
+
+    def delete_paths(self, paths: Sequence[str]) -> None: ...
+
+    def search_vectors(
+        self, vector: np.ndarray, *, column: str = "vector", limit: int = 10, where: Filter | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def search_keywords(self, query: str, *, limit: int = 10, where: Filter | None = None) -> list[dict[str, Any]]: ...
+
+    def get_records(self, ids: Sequence[str]) -> list[dict[str, Any]]: ...
+
+    def count(self, where: Filter | None = None) -> int: ...
+
+    def upsert_files(self, rows: Sequence[dict[str, Any]]) -> None: ...
+
+    def files(self) -> dict[str, dict[str, Any]]: ...
+
+    def delete_files(self, paths: Sequence[str]) -> None: ...
+
+    def optimize(self) -> None: ...

@@ -1,0 +1,101 @@
+"""Plain data passed between the stages: segments in, hits out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Modality = Literal["image", "text", "audio", "video"]
+MODALITIES: tuple[str, ...] = ("image", "text", "audio", "video")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One piece of a source that gets its own vectors.
+
+    ``start_s``/``end_s`` are seconds for timed media, or ``None`` for still images;
+    for text chunks they stay ``None`` and ``index`` orders the chunks.
+    ``payload`` is what the encoder reads: a PIL image (RGB) or a string.
+    """
+
+    source: str
+    modality: str
+    index: int
+    payload: Any
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A named thing an encoder saw, with its probability."""
+
+    name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Text an encoder read off a segment: explains hits and feeds keyword search."""
+
+    concepts: tuple[Concept, ...] = ()
+    objects: tuple[Concept, ...] = ()
+    ocr_text: str = ""
+    text: str = ""
+
+    def keywords(self) -> str:
+        """All facts as one string for the full-text index."""
+        parts = [c.name for c in self.concepts] + [o.name for o in self.objects]
+        return " ".join(p for p in [" ".join(parts), self.ocr_text, self.text] if p)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result. ``start``/``end`` are seconds, ``None`` for still images."""
+
+    path: str
+    score: float
+    modality: str
+    start: float | None = None
+    end: float | None = None
+    why: str = ""
+    id: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable ``search --json`` schema."""
+        return {
+            "path": self.path,
+            "start": self.start,
+            "end": self.end,
+            "score": round(float(self.score), 4),
+            "modality": self.modality,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Labels for one file, best first. ``abstained`` when the top two are too close."""
+
+    path: str
+    labels: tuple[LabelScore, ...]
+    abstained: bool = False
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable ``classify --json`` schema."""
+        out: dict[str, Any] = {
+            "path": self.path,
+            "labels": [{"label": x.label, "score": round(float(x.score), 4)} for x in self.labels],
+            "abstained": self.abstained,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
