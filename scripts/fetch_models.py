@@ -19,7 +19,8 @@ from pathlib import Path
 # name in the models dir, size, sha256, upstream URL
 MODELS = [
     (
-        "yolox_nano/yolox_nano.onnx", 3_659_407,
+        "yolox_nano/yolox_nano.onnx",
+        3_659_407,
         "4903c9058f6e2553834e9905be1ae5d67e262cb6321964dbc57a49edc6fa10da",
         "https://raw.githubusercontent.com/skpawar1305/rs_yolox/18ff8bc330b8c742869254081d8f4838deacf251/weights/yolox_nano.onnx",
     ),

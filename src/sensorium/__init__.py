@@ -13,21 +13,43 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sensorium.errors import ConfigError, LibraryError, MediaError, ModelMissing, QueryError, SensoriumError, UnknownBackend
+from sensorium.errors import (
+    ConfigError,
+    LibraryError,
+    MediaError,
+    ModelMissing,
+    QueryError,
+    SensoriumError,
+    UnknownBackend,
+)
 from sensorium.library import Library, open_library
 from sensorium.types import Classification, Hit, LabelScore
 
-open = open_library  # noqa: A001  (sensorium.open reads like the built-in, on purpose)
+open = open_library
 
 __version__ = "0.1.0"
 __all__ = [
-    "Classification", "ConfigError", "Hit", "LabelScore", "Library", "LibraryError", "MediaError", "ModelMissing",
-    "QueryError", "SensoriumError", "UnknownBackend", "classify", "open", "open_library", "search",
+    "Classification",
+    "ConfigError",
+    "Hit",
+    "LabelScore",
+    "Library",
+    "LibraryError",
+    "MediaError",
+    "ModelMissing",
+    "QueryError",
+    "SensoriumError",
+    "UnknownBackend",
+    "classify",
+    "open",
+    "open_library",
+    "search",
 ]
 
 
-def classify(paths: Sequence[str | Path], labels: Sequence[str], *, library: str | Path | None = None,
-             **kwargs: Any) -> list[Classification]:
+def classify(
+    paths: Sequence[str | Path], labels: Sequence[str], *, library: str | Path | None = None, **kwargs: Any
+) -> list[Classification]:
     """Classify files zero-shot, without indexing them."""
     return open_library(library).classify(paths, labels, **kwargs)
 

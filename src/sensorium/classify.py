@@ -55,8 +55,15 @@ def distribution(semantic: np.ndarray, label_vecs: np.ndarray, temperature: floa
 
 
 def classify_vectors(
-    paths: Sequence[str], semantic: np.ndarray, labels: Sequence[str], label_vecs: np.ndarray, *,
-    multi_label: bool = False, threshold: float = 0.5, margin: float = DEFAULT_MARGIN, top: int | None = None,
+    paths: Sequence[str],
+    semantic: np.ndarray,
+    labels: Sequence[str],
+    label_vecs: np.ndarray,
+    *,
+    multi_label: bool = False,
+    threshold: float = 0.5,
+    margin: float = DEFAULT_MARGIN,
+    top: int | None = None,
     calibrator: Calibrator | None = None,
 ) -> list[Classification]:
     """Classifications for already-encoded files."""
@@ -80,8 +87,14 @@ def classify_vectors(
 
 
 def classify_files(
-    lib: Library, paths: Sequence[Path], labels: Sequence[str], *, multi_label: bool = False,
-    threshold: float = 0.5, margin: float = DEFAULT_MARGIN, top: int | None = None,
+    lib: Library,
+    paths: Sequence[Path],
+    labels: Sequence[str],
+    *,
+    multi_label: bool = False,
+    threshold: float = 0.5,
+    margin: float = DEFAULT_MARGIN,
+    top: int | None = None,
 ) -> list[Classification]:
     """Classify files (indexed or not): a file that cannot be read gets ``error`` and no labels."""
     from sensorium.query import encode_example
@@ -97,7 +110,15 @@ def classify_files(
         except QueryError as exc:
             results.append(Classification(display_path(str(path)), (), error=str(exc).removeprefix("example ")))
             continue
-        results += classify_vectors([display_path(str(path))], example.semantic[None, :], labels, vecs,
-                                    multi_label=multi_label, threshold=threshold, margin=margin, top=top,
-                                    calibrator=cal)
+        results += classify_vectors(
+            [display_path(str(path))],
+            example.semantic[None, :],
+            labels,
+            vecs,
+            multi_label=multi_label,
+            threshold=threshold,
+            margin=margin,
+            top=top,
+            calibrator=cal,
+        )
     return results

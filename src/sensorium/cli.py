@@ -19,17 +19,19 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from sensorium.errors import SensoriumError
 from sensorium.library import Library, open_library
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Multimodal zero-shot search, offline.")
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 EXIT_SOME_FAILED = 3
 
 LibraryOpt = Annotated[
-    Path | None, typer.Option("--library", "-l", help="Library folder [env: SENSORIUM_LIBRARY; default: user data folder]")
+    Path | None,
+    typer.Option("--library", "-l", help="Library folder [env: SENSORIUM_LIBRARY; default: user data folder]"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (see docs/cli.md for the schema)")]
 TextEncoderOpt = Annotated[
@@ -55,10 +57,17 @@ def _emit_json(data: Any) -> None:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         TextColumn("[dim]{task.fields[name]}", justify="left"),
-        console=err, disable=not err.is_terminal, transient=False,
+        console=err,
+        disable=not err.is_terminal,
+        transient=False,
     )
 
 
@@ -92,7 +101,7 @@ def index(
             + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
         )
         for path, reason in report.failures[:10]:
-            err.print(f"[red]failed[/red] {path}: {reason}", markup=True, highlight=False)
+            err.print(Text.assemble(("failed", "red"), f" {path}: {reason}"))
         if report.failed > 10:
             err.print(f"... and {report.failed - 10} more: run `sensorium errors`")
     if report.failed:
@@ -115,8 +124,16 @@ def search(
 ) -> None:
     """Search by words, by example (--like), or both. Best first, each hit says why."""
     lib = _open(library, text_encoder=text_encoder)
-    hits = lib.search(query, like=like, like_weight=like_weight, negative=negative, limit=limit,
-                      modality=modality, path_glob=path, min_score=min_score)
+    hits = lib.search(
+        query,
+        like=like,
+        like_weight=like_weight,
+        negative=negative,
+        limit=limit,
+        modality=modality,
+        path_glob=path,
+        min_score=min_score,
+    )
     if as_json:
         _emit_json([h.to_json() for h in hits])
         return
@@ -169,7 +186,9 @@ def classify(
 def eval_cmd(
     folder: Annotated[Path, typer.Argument(help="Labelled folder: <label>/<files>")],
     modality: Annotated[str, typer.Option("--modality", "-m")] = "image",
-    library: Annotated[Path | None, typer.Option("--library", "-l", help="Library to index into (default: scratch)")] = None,
+    library: Annotated[
+        Path | None, typer.Option("--library", "-l", help="Library to index into (default: scratch)")
+    ] = None,
     text_encoder: TextEncoderOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -182,8 +201,12 @@ def eval_cmd(
         lib = _open(library or Path(tmp), text_encoder=text_encoder)
         with _progress() as bar:
             task = bar.add_task("indexing", total=None, rate="", name="")
-            report = evaluate(lib, folder, modality=modality,
-                              on_progress=lambda d, t, p: bar.update(task, completed=d, total=t, name=Path(p).name))
+            report = evaluate(
+                lib,
+                folder,
+                modality=modality,
+                on_progress=lambda d, t, p: bar.update(task, completed=d, total=t, name=Path(p).name),
+            )
     if as_json:
         _emit_json(report.to_json())
         return
@@ -249,7 +272,7 @@ def run() -> None:
     except SensoriumError as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(Text.assemble(("error:", "red"), f" {exc}"))
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -35,8 +35,15 @@ class LanceSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     index_min_rows: int = 50_000  # below this, exact search is fast enough and exact
+    index_type: Literal["IVF_PQ", "IVF_HNSW_SQ", "IVF_SQ", "IVF_RQ"] = "IVF_RQ"
+    num_partitions: int = 0  # 0: rows / rows_per_partition at training time
+    rows_per_partition: int = 4096
+    num_sub_vectors: int = 0  # IVF_PQ only; 0: LanceDB's default (dim / 16)
     nprobes: int = 40
-    refine_factor: int = 5
+    refine_factor: int = 5  # re-rank refine_factor * limit candidates with the full vectors
+    ef: int = 0  # IVF_HNSW_* only; 0: LanceDB's default
+    retrain_growth: float = 2.0  # retrain the ANN index when the table grows this many times past its training size
+    keep_versions_s: int = 3600  # old table versions kept this long by optimize() (readers may still use them)
 
 
 class StoreSettings(BaseModel):
@@ -129,6 +136,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"setting {where}: {first['msg']}; check flags, SENSORIUM_* variables and {LIBRARY_CONFIG}") from exc
+        raise ConfigError(
+            f"setting {where}: {first['msg']}; check flags, SENSORIUM_* variables and {LIBRARY_CONFIG}"
+        ) from exc
     finally:
         _PENDING_TOML.pop("data", None)

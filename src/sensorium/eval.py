@@ -40,9 +40,14 @@ class EvalReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "n": self.n, "top1": round(self.top1, 4), "top5": round(self.top5, 4), "map": round(self.map, 4),
-            "recall_at_1": round(self.recall_at_1, 4), "recall_at_5": round(self.recall_at_5, 4),
-            "labels": self.labels, "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "n": self.n,
+            "top1": round(self.top1, 4),
+            "top5": round(self.top5, 4),
+            "map": round(self.map, 4),
+            "recall_at_1": round(self.recall_at_1, 4),
+            "recall_at_5": round(self.recall_at_5, 4),
+            "labels": self.labels,
+            "failed": [{"path": p, "error": e} for p, e in self.failed],
         }
 
 
@@ -59,7 +64,10 @@ def average_precision(relevant: np.ndarray) -> float:
 
 
 def evaluate(
-    lib: Library, folder: Path, *, modality: str = "image",
+    lib: Library,
+    folder: Path,
+    *,
+    modality: str = "image",
     on_progress: Callable[[int, int, str], None] | None = None,
 ) -> EvalReport:
     """Index ``folder`` into ``lib`` and measure classification and retrieval on it."""
@@ -95,13 +103,24 @@ def evaluate(
         r1.append(float(rel[0]))
         r5.append(float(rel[:5].sum() / n_rel))
         mask = truth == li
-        per_label.append({
-            "label": label, "n": n_rel, "top1": round(float((ranks[mask, 0] == li).mean()), 4),
-            "ap": round(aps[-1], 4), "predicted": labels[int(np.bincount(ranks[mask, 0]).argmax())],
-        })
+        per_label.append(
+            {
+                "label": label,
+                "n": n_rel,
+                "top1": round(float((ranks[mask, 0] == li).mean()), 4),
+                "ap": round(aps[-1], 4),
+                "predicted": labels[int(np.bincount(ranks[mask, 0]).argmax())],
+            }
+        )
     return EvalReport(
-        n=len(rows), top1=top1, top5=top5, map=float(np.mean(aps)), recall_at_1=float(np.mean(r1)),
-        recall_at_5=float(np.mean(r5)), labels=per_label, failed=report.failures,
+        n=len(rows),
+        top1=top1,
+        top5=top5,
+        map=float(np.mean(aps)),
+        recall_at_1=float(np.mean(r1)),
+        recall_at_5=float(np.mean(r5)),
+        labels=per_label,
+        failed=report.failures,
     )
 
 

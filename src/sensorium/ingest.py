@@ -49,8 +49,12 @@ class IndexReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "indexed": self.indexed, "skipped": self.skipped, "failed": self.failed, "pruned": self.pruned,
-            "records": self.records, "seconds": round(self.seconds, 3),
+            "indexed": self.indexed,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "pruned": self.pruned,
+            "records": self.records,
+            "seconds": round(self.seconds, 3),
             "failures": [{"path": p, "error": r} for p, r in self.failures],
         }
 
@@ -143,25 +147,44 @@ def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
         else:
             enc = lib.encoder_for(modality).encode(segs)
             semantic, facts = enc.semantic, enc.facts
-            perceptual = enc.perceptual if enc.perceptual is not None else np.zeros((len(segs), max(pdim, 1)), np.float32)
+            perceptual = (
+                enc.perceptual if enc.perceptual is not None else np.zeros((len(segs), max(pdim, 1)), np.float32)
+            )
         hashes = {it.path: it.content_hash for it in items}
         version = lib.version_key(modality)
         for seg, vec, pvec, fact in zip(segs, semantic, perceptual, facts, strict=True):
-            rows.append({
-                "id": record_id(seg.source, seg.index), "path": seg.source, "content_hash": hashes[seg.source],
-                "modality": modality, "seg_index": seg.index, "start": seg.start_s, "end": seg.end_s,
-                "vector": vec, "perceptual": pvec,
-                "concepts": json.dumps([[c.name, round(c.score, 4)] for c in fact.concepts]),
-                "objects": json.dumps([[o.name, round(o.score, 4)] for o in fact.objects]),
-                "ocr_text": fact.ocr_text, "text": fact.text, "keywords": fact.keywords(), "encoder": version,
-            })
+            rows.append(
+                {
+                    "id": record_id(seg.source, seg.index),
+                    "path": seg.source,
+                    "content_hash": hashes[seg.source],
+                    "modality": modality,
+                    "seg_index": seg.index,
+                    "start": seg.start_s,
+                    "end": seg.end_s,
+                    "vector": vec,
+                    "perceptual": pvec,
+                    "concepts": json.dumps([[c.name, round(c.score, 4)] for c in fact.concepts]),
+                    "objects": json.dumps([[o.name, round(o.score, 4)] for o in fact.objects]),
+                    "ocr_text": fact.ocr_text,
+                    "text": fact.text,
+                    "keywords": fact.keywords(),
+                    "encoder": version,
+                }
+            )
     return rows
 
 
 def _file_row(item: Prepared, status: str, encoder: str = "", error: str = "") -> dict[str, Any]:
     return {
-        "path": item.path, "content_hash": item.content_hash, "size": item.size, "mtime": item.mtime,
-        "status": status, "error": error, "encoder": encoder, "updated_at": time.time(),
+        "path": item.path,
+        "content_hash": item.content_hash,
+        "size": item.size,
+        "mtime": item.mtime,
+        "status": status,
+        "error": error,
+        "encoder": encoder,
+        "updated_at": time.time(),
     }
 
 
@@ -202,17 +225,23 @@ def index_paths(
     report = IndexReport()
     known = store.files()
     walk_errors: list[tuple[str, str]] = []
-    files = list(walk(paths, include=include, exclude=exclude, skip_dirs=[lib.path],
-                      on_error=lambda p, r: walk_errors.append((p, r))))
+    files = list(
+        walk(
+            paths,
+            include=include,
+            exclude=exclude,
+            skip_dirs=[lib.path],
+            on_error=lambda p, r: walk_errors.append((p, r)),
+        )
+    )
     for p, reason in walk_errors:
         _record_failure(store, report, Prepared(path=os.path.abspath(p)), reason)
     batch: list[Prepared] = []
     limit = batch_size or lib.settings.batch_size
-    total, done = len(files), 0
+    total = len(files)
     prep = _Preparer(lib, known)
     workers = max(1, min(4, (os.cpu_count() or 2)))
-    for item in _prepared_stream(prep, files, workers):
-        done += 1
+    for done, item in enumerate(_prepared_stream(prep, files, workers), start=1):
         if item.skip:
             report.skipped += 1
         elif item.error:
@@ -266,7 +295,8 @@ def _commit(lib: Library, store: Any, batch: list[Prepared], report: IndexReport
 def _prune(store: Any, roots: Sequence[Path], known: dict[str, dict[str, Any]]) -> int:
     prefixes = [os.path.abspath(r) for r in roots]
     gone = [
-        p for p in known
+        p
+        for p in known
         if any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in prefixes) and not os.path.lexists(p)
     ]
     if gone:

@@ -119,8 +119,11 @@ class Library:
             self._write_manifest()
         opts = getattr(self.settings.store, self.manifest["store"], None)
         self._store = open_store(
-            self.manifest["store"], self.path, dim=self.manifest["dim"],
-            perceptual_dim=self.manifest["perceptual_dim"], options=opts,
+            self.manifest["store"],
+            self.path,
+            dim=self.manifest["dim"],
+            perceptual_dim=self.manifest["perceptual_dim"],
+            options=opts,
         )
         return self._store
 

@@ -51,7 +51,9 @@ def encode_example(lib: Library, path: Path) -> Example:
     try:
         modality = probe(path)
         if modality == "image":
-            segs = image_segments(path, max_pixels=s.max_image_pixels, max_side=getattr(lib.image_encoder, "max_side", 512))
+            segs = image_segments(
+                path, max_pixels=s.max_image_pixels, max_side=getattr(lib.image_encoder, "max_side", 512)
+            )
             enc = lib.image_encoder.encode(segs)
             perc = enc.perceptual[0] if enc.perceptual is not None else None
             return Example(enc.semantic[0], perc)
@@ -159,8 +161,13 @@ def _combine(qvec: np.ndarray | None, evec: np.ndarray | None, like_weight: floa
 
 
 def _score_row(
-    row: dict[str, Any], sem: np.ndarray, cal: Calibrator, perc: dict[str, float], kw: dict[str, float],
-    keyword_weight: float, words: set[str],
+    row: dict[str, Any],
+    sem: np.ndarray,
+    cal: Calibrator,
+    perc: dict[str, float],
+    kw: dict[str, float],
+    keyword_weight: float,
+    words: set[str],
 ) -> Hit:
     cos = float(np.dot(np.asarray(row["vector"], dtype=np.float32), sem))
     score = cal.score(cos, sem)
@@ -174,8 +181,16 @@ def _score_row(
         parts.append(f"keywords {k:.2f}")
         score = score + keyword_weight * k * (1.0 - score)
     return Hit(
-        path=row["path"], score=score, modality=row["modality"], start=row.get("start"), end=row.get("end"),
-        why=_why(row, words, parts), id=row["id"],
-        facts={"concepts": json.loads(row.get("concepts") or "[]"), "objects": json.loads(row.get("objects") or "[]"),
-               "ocr_text": row.get("ocr_text") or ""},
+        path=row["path"],
+        score=score,
+        modality=row["modality"],
+        start=row.get("start"),
+        end=row.get("end"),
+        why=_why(row, words, parts),
+        id=row["id"],
+        facts={
+            "concepts": json.loads(row.get("concepts") or "[]"),
+            "objects": json.loads(row.get("objects") or "[]"),
+            "ocr_text": row.get("ocr_text") or "",
+        },
     )

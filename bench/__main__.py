@@ -1,0 +1,114 @@
+"""``make bench``: indexing speed and memory, and vector-store latency and recall.
+
+Every figure is printed with its baseline from the same run, as a ratio:
+
+1. images/s indexing (decode + all encoders + write) of ``sensorium index`` against the naive
+   path (one image at a time, PyTorch eager, no batching);
+2. peak RSS of the indexing process;
+3. query latency p50/p95 and recall@10 of the ANN index against exact search at 100k and 1M
+   synthetic vectors.
+
+Set BENCH_SIZES=100000 to skip the 1M case, BENCH_IMAGES to change the number of photos.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parent.parent
+out = Console()
+
+
+def photo_folder(dest: Path, n: int) -> list[Path]:
+    """``n`` real photos: the dev set when present, else the package samples, repeated."""
+    from sensorium.samples import collect_samples
+
+    sources = sorted((REPO.parent / "shared/devset/images").rglob("*.jpg"))
+    if not sources:
+        sources = [p for p in collect_samples(dest / "_src") if p.suffix in (".png", ".jpg")]
+    files = []
+    dest.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        src = sources[i % len(sources)]
+        target = dest / f"{i:05d}-{src.name}"
+        shutil.copyfile(src, target)
+        files.append(target)
+    return files
+
+
+def bench_indexing(n_images: int, n_naive: int) -> dict:
+    from bench.naive_image import naive_encode
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = photo_folder(Path(tmp) / "photos", n_images)
+        lib = Path(tmp) / "lib"
+        # warm-up run on a few files: ONNX exports and caches are built once, outside the timing
+        warm = Path(tmp) / "warm"
+        warm.mkdir()
+        for f in files[:4]:
+            shutil.copyfile(f, warm / f.name)
+        subprocess.run(
+            [sys.executable, "-m", "sensorium.cli", "index", str(warm), "-l", str(Path(tmp) / "w")],
+            check=True,
+            capture_output=True,
+        )
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "sensorium.cli", "index", str(Path(tmp) / "photos"), "-l", str(lib), "--json"],
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - t0
+        if proc.returncode not in (0, 3):
+            raise SystemExit(proc.stderr)
+        report = json.loads(proc.stdout)
+        rss_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+        t0 = time.perf_counter()
+        for f in files[:n_naive]:
+            naive_encode(f)
+        naive_rate = n_naive / (time.perf_counter() - t0)
+    rate = report["indexed"] / wall
+    return {
+        "images": report["indexed"],
+        "seconds": wall,
+        "rate": rate,
+        "naive_rate": naive_rate,
+        "ratio": rate / naive_rate,
+        "peak_rss_mb": rss_kb / 1024,
+    }
+
+
+def main() -> None:
+    n_images = int(os.environ.get("BENCH_IMAGES", "400"))
+    sizes = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "100000,1000000").split(","))
+    out.rule("indexing images (decode + all encoders + write)")
+    r = bench_indexing(n_images, n_naive=min(60, n_images))
+    t = Table("measure", "sensorium", "naive baseline", "ratio")
+    t.add_row("images/s", f"{r['rate']:.1f}", f"{r['naive_rate']:.1f}", f"{r['ratio']:.2f}x")
+    t.add_row("peak RSS (MB)", f"{r['peak_rss_mb']:.0f}", "", "")
+    out.print(t)
+    out.print(f"{r['images']} photos in {r['seconds']:.1f} s, including process start and model load")
+    out.rule("vector store: ANN against exact search")
+    from bench.bench_store import run as bench_store
+
+    rows = bench_store(sizes=sizes)
+    t = Table(*rows[0].keys())
+    for row in rows:
+        t.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
+    out.print(t)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Decode a still image into one RGB segment, safely and fast.
+
+The pixel limit is checked from the header before any pixel is decoded, so a 30000x30000
+PNG costs microseconds, not gigabytes. Images are opened through the plugin of the format
+the bytes name (see :func:`sensorium.media.probe.image_format`) rather than ``Image.open``:
+that keeps exotic Pillow formats (PSD, EPS...) out and makes ``max_pixels`` the only limit,
+instead of Pillow's process-wide ``MAX_IMAGE_PIXELS`` firing first with another message.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import (
+    BmpImagePlugin,
+    GifImagePlugin,
+    Image,
+    ImageFile,
+    ImageOps,
+    JpegImagePlugin,
+    PngImagePlugin,
+    TiffImagePlugin,
+    WebPImagePlugin,
+)
+
+from sensorium.errors import MediaError
+from sensorium.media.probe import describe, image_format, open_regular, sniff
+from sensorium.media.walk import display_path
+from sensorium.types import Segment
+
+log = logging.getLogger(__name__)
+
+_PLUGINS: dict[str, type[ImageFile.ImageFile]] = {
+    "jpeg": JpegImagePlugin.JpegImageFile,  # also reads the first picture of an MPO
+    "png": PngImagePlugin.PngImageFile,
+    "gif": GifImagePlugin.GifImageFile,
+    "bmp": BmpImagePlugin.BmpImageFile,
+    "tiff": TiffImagePlugin.TiffImageFile,
+    "webp": WebPImagePlugin.WebPImageFile,
+}
+# What Pillow raises for bad image data; anything else is a bug and keeps its traceback.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
+_HIGH_DEPTH_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
+_ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+
+
+def load_image(path: Path, *, max_pixels: int, max_side: int | None = None) -> Image.Image:
+    """Decode ``path`` to an RGB image, upright, transparency flattened onto white.
+
+    Args:
+        max_pixels: refuse images with more pixels than this (``Settings.max_image_pixels``).
+        max_side: when given, shrink so the longer side is at most this many pixels
+            (JPEGs are decoded at reduced scale directly, which is several times faster).
+
+    Raises:
+        MediaError: unreadable, not a supported image, over ``max_pixels``, truncated or corrupt.
+    """
+    with open_regular(path) as fp:
+        return _decode(fp, display_path(path), max_pixels, max_side)
+
+
+def load_image_bytes(data: bytes, name: str, *, max_pixels: int, max_side: int | None = None) -> Image.Image:
+    """:func:`load_image` for uploaded bytes; ``name`` is used in error messages."""
+    if not data:
+        raise MediaError(name, "empty file (0 bytes)", "upload a non-empty image")
+    return _decode(io.BytesIO(data), name, max_pixels, max_side)
+
+
+def image_segments(path: Path, *, max_pixels: int, max_side: int | None = None) -> list[Segment]:
+    """The one segment of a still image; see :func:`load_image` for arguments and errors."""
+    img = load_image(path, max_pixels=max_pixels, max_side=max_side)
+    return [Segment(source=str(path), modality="image", index=0, payload=img)]
+
+
+def _decode(fp: BinaryIO, name: str, max_pixels: int, max_side: int | None) -> Image.Image:
+    head = fp.read(64)
+    fmt = image_format(head)
+    if fmt is None:
+        raise _not_an_image(fp, name)
+    fp.seek(0)
+    img = _open_header(fp, fmt, name)
+    check_pixels(img.size, name, max_pixels)
+    if max_side and fmt == "jpeg":
+        img.draft("RGB", (max_side, max_side))
+    try:
+        img.load()
+    except _DECODE_ERRORS as exc:
+        raise _decode_error(name, fmt, exc) from exc
+    _upright(img, name)
+    return _fit(to_rgb(img), max_side)
+
+
+def _not_an_image(fp: BinaryIO, name: str) -> MediaError:
+    fp.seek(0)
+    head = fp.read(8192)
+    kind = sniff(head) or describe(head)
+    hint = "index JPEG, PNG, WebP, GIF, BMP or TIFF"
+    return MediaError(name, f"not a supported image (content looks like {kind})", hint)
+
+
+def _open_header(fp: BinaryIO, fmt: str, name: str) -> ImageFile.ImageFile:
+    """Parse the header only; no pixel is decoded yet."""
+    try:
+        return _PLUGINS[fmt](fp, name)
+    except _DECODE_ERRORS as exc:
+        raise _decode_error(name, fmt, exc) from exc
+
+
+def check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
+    """Refuse an image larger than ``max_pixels`` before it is decoded.
+
+    Raises:
+        MediaError: naming the size, the limit and the setting that raises it.
+    """
+    width, height = size
+    if width * height > max_pixels:
+        raise MediaError(
+            name,
+            f"image is {width}x{height} pixels ({_mp(width * height)} MP), over the limit of {_mp(max_pixels)} MP",
+            "raise SENSORIUM_MAX_IMAGE_PIXELS to index it",
+        )
+
+
+def _mp(pixels: int) -> str:
+    return f"{pixels / 1e6:.4g}"
+
+
+def _decode_error(name: str, fmt: str, exc: BaseException) -> MediaError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    low = detail.lower()
+    if "unknown" in low or "unsupported" in low or "not supported" in low:
+        return MediaError(name, f"unsupported {fmt.upper()} variant ({detail})", "convert it to PNG or JPEG")
+    state = "truncated" if "truncated" in low else "corrupt"
+    return MediaError(name, f"{state} {fmt.upper()} image ({detail})", "re-export or re-download it")
+
+
+def _upright(img: Image.Image, name: str) -> None:
+    """Apply the EXIF orientation in place; a broken EXIF block only costs the rotation."""
+    try:
+        ImageOps.exif_transpose(img, in_place=True)
+    except (SyntaxError, ValueError, struct.error, OSError) as exc:
+        log.warning("%s: unreadable EXIF orientation (%s); using the image as stored", name, exc)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB; alpha and transparent palette entries become white."""
+    if img.mode in _HIGH_DEPTH_MODES:
+        img = _to_8bit(img)
+    if img.mode in _ALPHA_MODES or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        out = Image.new("RGB", rgba.size, (255, 255, 255))
+        out.paste(rgba, mask=rgba.getchannel("A"))
+        return out
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer and float greyscale to "L", keeping the full range visible.
+
+    16-bit data divides by 257 (65535 -> 255); float data in [0, 1] scales by 255; other
+    ranges (e.g. signed depth maps) are stretched from their minimum to their maximum.
+    """
+    arr = np.asarray(img).astype(np.float64)
+    lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    if img.mode.startswith("I;16") or (img.mode == "I" and lo >= 0 and 255 < hi <= 65535):
+        arr = arr / 257.0
+    elif img.mode == "F" and lo >= 0 and hi <= 1:
+        arr = arr * 255.0
+    elif lo < 0 or hi > 255:
+        arr = (arr - lo) * (255.0 / (hi - lo))
+    return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
+
+
+def _fit(img: Image.Image, max_side: int | None) -> Image.Image:
+    """Shrink so the longer side is at most ``max_side``, keeping the aspect ratio."""
+    if max_side and max(img.size) > max_side:
+        # reducing_gap: box-reduce by an integer factor first, then Lanczos for the rest.
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return img

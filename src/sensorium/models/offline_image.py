@@ -1,0 +1,181 @@
+"""``offline-image-v1``: photos into the offline text space, without any image-text model.
+
+What the picture holds is read by small CPU models: an EfficientNet-Lite ImageNet classifier
+(:mod:`sensorium.models.imagenet`), the YOLOX-Nano COCO detector (:mod:`sensorium.models.yolox`)
+and, where text is likely, OCR (:mod:`sensorium.models.ocr`). Their outputs are mixed into the
+text encoder's space by :class:`sensorium.models.concepts.Mixer` (ConSE). The classifier's pooled
+features are kept as the perceptual vector (similar-looking pictures, near-duplicates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+from PIL import Image
+
+from sensorium.config import Settings
+from sensorium.errors import MediaError
+from sensorium.models.base import Encoded, EncoderInfo, TextEncoder, l2_normalise
+from sensorium.models.concepts import ConceptSpace, Mixer, Vocabulary, concept_space
+from sensorium.models.files import cache_dir
+from sensorium.models.imagenet import FEATURE_DIM, ImageNetClassifier, imagenet_classes, softmax
+from sensorium.models.ocr import TEXT_CONCEPTS, TextReader, text_likelihood
+from sensorium.models.yolox import YoloxDetector
+from sensorium.types import Concept, Facts, Segment
+
+log = logging.getLogger(__name__)
+
+ENCODER_ID = "offline-image-v1"
+OCR_GATE = 0.25  # text likelihood above which "auto" runs OCR
+FACT_CONCEPTS = 5  # ImageNet concepts reported per picture...
+FACT_MIN_PROB = 0.05  # ...when at least this likely
+
+
+class OfflineImageEncoder:
+    """Images → (semantic in the text space, perceptual features, facts).
+
+    Args:
+        settings: ``image_backbone``, ``detector``, ``ocr``, ``threads``, ``batch_size``, ``models``, ``cache``.
+        text_encoder: defines the space; concept texts are embedded with it once and cached.
+        mixer: how the parts are weighed (defaults measured in ``bench/tune_image.py``).
+        detector_side: YOLOX input side (multiple of 32); 320 measures as well as the trained 416
+            for search, at 60% of the cost.
+
+    The classifier and the detector run side by side, each on half the threads: small
+    convolutions scale poorly across threads, two networks at once scale well.
+
+    Raises:
+        ModelMissing: a weights file or package is absent or fails its checksum.
+    """
+
+    max_side = 512  # longest side the media layer should hand over; more is wasted
+
+    def __init__(
+        self, settings: Settings, text_encoder: TextEncoder, *, mixer: Mixer | None = None, detector_side: int = 320
+    ) -> None:
+        self.text_encoder = text_encoder
+        self.mixer = mixer or Mixer()
+        self.ocr_mode = settings.ocr
+        threads = settings.threads or os.cpu_count() or 1
+        share = max(1, threads // 2) if settings.detector else threads
+        self.classifier = ImageNetClassifier(settings, threads=share)
+        self.detector = YoloxDetector(settings, side=detector_side, threads=share) if settings.detector else None
+        self._settings = settings
+        self._reader: TextReader | None = None
+        classes = imagenet_classes()
+        self._text_index = np.array([i for i, c in enumerate(classes) if c.wnid in TEXT_CONCEPTS], dtype=np.int64)
+        vocabulary = Vocabulary.build(classes, self.detector.labels if self.detector else ())
+        tinfo = text_encoder.info
+        folder = cache_dir(settings.models, settings.cache, f"concepts-{tinfo.id}-{tinfo.weights_sha256[:12]}")
+        self.space: ConceptSpace = concept_space(text_encoder, vocabulary, folder)
+        self.info = EncoderInfo(
+            id=ENCODER_ID,
+            space=tinfo.space,
+            dim=tinfo.dim,
+            modalities=frozenset({"image"}),
+            weights_sha256=self._checksum(),
+            perceptual_dim=FEATURE_DIM,
+            licence=f"Apache-2.0 (EfficientNet-Lite, YOLOX, PP-OCR); text space: {tinfo.licence or 'see its encoder'}",
+            extra={
+                "backbone": self.classifier.variant.name,
+                "detector": str(self.detector is not None),
+                "ocr": self.ocr_mode,
+            },
+        )
+
+    def _checksum(self) -> str:
+        """One sha256 over every input that shapes the vectors: weights, vocabulary, recipe."""
+        try:
+            ocr = f"rapidocr-onnxruntime=={version('rapidocr-onnxruntime')}" if self.ocr_mode != "never" else "no-ocr"
+        except PackageNotFoundError:
+            ocr = "rapidocr-missing"
+        parts = [
+            self.classifier.weights_sha256,
+            self.detector.weights_sha256 if self.detector else "no-detector",
+            f"{ocr}:{self.ocr_mode}",
+            self.text_encoder.info.weights_sha256,
+            self.space.vocabulary.key,
+            repr(self.mixer),
+            self.classifier.preprocess.crop,
+            str(self.detector.side) if self.detector else "",
+        ]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+    @property
+    def reader(self) -> TextReader:
+        if self._reader is None:
+            self._reader = TextReader(self._settings)
+        return self._reader
+
+    def encode(self, segments: Sequence[Segment]) -> Encoded:
+        """Semantic (n, dim) and perceptual (n, 1280) unit vectors, and facts, for image segments.
+
+        Raises:
+            MediaError: a segment's payload is not a PIL image.
+        """
+        images = [self._image(s) for s in segments]
+        n, dim = len(images), self.info.dim
+        if n == 0:
+            return Encoded(np.zeros((0, dim), np.float32), np.zeros((0, FEATURE_DIM), np.float32), [])
+        if self.detector is not None:
+            with ThreadPoolExecutor(1, thread_name_prefix="yolox") as pool:
+                pending = pool.submit(self.detector.detect, images)
+                logits, features = self.classifier.run(images)
+                detections = pending.result()
+        else:
+            logits, features = self.classifier.run(images)
+            detections = [[] for _ in images]
+        probs = softmax(logits)
+        found = [[(d.label, d.score, d.box) for d in dets] for dets in detections]
+        objects = [self._dedupe(f) for f in found]
+        texts = [self._read(im, p, o) for im, p, o in zip(images, probs, objects, strict=True)]
+
+        concept_mix = self.mixer.concept_mix(self.space, logits)
+        object_part = np.stack(
+            [self.mixer.object_vector(self.space, f, im.size) for f, im in zip(found, images, strict=True)]
+        )
+        ocr_part = np.zeros((n, dim), np.float32)
+        with_text = [i for i, t in enumerate(texts) if t]
+        if with_text:
+            vectors = self.text_encoder.encode_text([texts[i].replace("\n", " ") for i in with_text], query=True)
+            ocr_part[with_text] = self.space.project(vectors)
+        semantic = self.mixer.mix(concept_mix, object_part, ocr_part)
+        facts = [
+            Facts(concepts=self._concepts(p), objects=tuple(Concept(k, round(v, 4)) for k, v in o), ocr_text=t)
+            for p, o, t in zip(probs, objects, texts, strict=True)
+        ]
+        return Encoded(semantic, l2_normalise(features), facts)
+
+    @staticmethod
+    def _image(segment: Segment) -> Image.Image:
+        if not isinstance(segment.payload, Image.Image):
+            kind = type(segment.payload).__name__
+            raise MediaError(segment.source, f"segment {segment.index} holds {kind}, not a decoded image")
+        im = segment.payload
+        return im if im.mode == "RGB" else im.convert("RGB")
+
+    @staticmethod
+    def _dedupe(found: list[tuple[str, float, tuple[float, ...]]]) -> list[tuple[str, float]]:
+        """One entry per label with its best score, best first."""
+        best: dict[str, float] = {}
+        for label, score, _ in found:
+            best[label] = max(best.get(label, 0.0), score)
+        return sorted(best.items(), key=lambda kv: -kv[1])
+
+    def _read(self, image: Image.Image, probs: np.ndarray, objects: list[tuple[str, float]]) -> str:
+        if self.ocr_mode == "never":
+            return ""
+        if self.ocr_mode == "auto" and text_likelihood(probs, self._text_index, objects) < OCR_GATE:
+            return ""
+        return self.reader.read(image)
+
+    def _concepts(self, probs: np.ndarray) -> tuple[Concept, ...]:
+        top = np.argsort(-probs)[:FACT_CONCEPTS]
+        names = self.space.vocabulary.names
+        return tuple(Concept(names[i], round(float(probs[i]), 4)) for i in top if probs[i] >= FACT_MIN_PROB)

@@ -1,0 +1,375 @@
+"""LanceDB store: an embedded database in ``<library>/lance`` with a ``records`` and a ``files`` table.
+
+Why these choices:
+
+* Writes are ``merge_insert`` upserts (records on ``id``, files on ``path``), so a batch replayed after a crash
+  never duplicates rows.
+* Vector search is exact until the table reaches ``LanceSettings.index_min_rows``; :meth:`LanceStore.optimize`
+  then trains an ANN index on ``vector`` (cosine) and keeps it current incrementally. Filters are applied before
+  the search (prefilter), so a selective filter still returns ``limit`` rows.
+* Keyword search uses Lance's native BM25 index on ``keywords``. Rows written after the last build are searched
+  by a flat scan until the next :meth:`~LanceStore.optimize`, so they are found either way.
+
+Paths that came from undecodable file names hold lone surrogates (``os.fsdecode``'s ``surrogateescape``), which
+Arrow strings cannot carry. ``id`` and ``path`` are therefore stored in an escaped form (``\\`` doubled, each
+undecodable byte written ``\\xNN``) and unescaped on read, so every path round-trips exactly and glob filters
+still work. Other text columns holding surrogates are stored with ``backslashreplace``, one way only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+from lancedb.index import FTS, Bitmap, BTree, HnswSq, IvfPq, IvfRq, IvfSq
+
+from sensorium.config import LanceSettings
+from sensorium.errors import LibraryError, QueryError
+from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, Filter
+
+log = logging.getLogger(__name__)
+
+PERCEPTUAL_MODALITIES: tuple[str, ...] = ("image",)
+_ESCAPED_COLUMNS = frozenset({"id", "path"})
+_FLOAT_COLUMNS = frozenset({"start", "end", "mtime", "updated_at"})
+_VECTOR_COLUMNS = ("vector", "perceptual")
+_IN_CHUNK = 500  # ids/paths per ``IN (...)`` clause, to keep SQL text small
+_UNESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")
+_ANN_CONFIGS: dict[str, Any] = {"IVF_HNSW_SQ": HnswSq, "IVF_SQ": IvfSq, "IVF_RQ": IvfRq}
+
+
+def record_schema(dim: int, perceptual_dim: int) -> pa.Schema:
+    """The ``records`` table; ``perceptual`` keeps one zero when the library has no perceptual encoder."""
+    types: dict[str, pa.DataType] = {
+        "seg_index": pa.int32(),
+        "start": pa.float64(),
+        "end": pa.float64(),
+        "vector": pa.list_(pa.float32(), dim),
+        "perceptual": pa.list_(pa.float32(), max(perceptual_dim, 1)),
+    }
+    return pa.schema([pa.field(n, types.get(n, pa.string()), nullable=n != "id") for n in RECORD_FIELDS])
+
+
+def file_schema() -> pa.Schema:
+    types = {"size": pa.int64(), "mtime": pa.float64(), "updated_at": pa.float64()}
+    return pa.schema([pa.field(n, types.get(n, pa.string()), nullable=n != "path") for n in FILE_FIELDS])
+
+
+def escape_text(text: str) -> str:
+    """Reversible storage form of ``id``/``path``: backslashes doubled, undecodable bytes as ``\\xNN``."""
+    text = text.replace("\\", "\\\\")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate not made by fsdecode (rare, Windows); kept as its UTF-8 bytes
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
+
+
+def unescape_text(text: str) -> str:
+    """Inverse of :func:`escape_text`."""
+    if "\\" not in text:
+        return text
+    raw = _UNESCAPE.sub(lambda m: b"\\" if m[1] == b"\\" else bytes([int(m[1][1:], 16)]), text.encode("utf-8"))
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _lossy_text(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+
+
+def sql_quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def glob_to_like(glob: str) -> str:
+    """Shell glob (``*``, ``?``; everything else literal) → SQL LIKE pattern with ``\\`` as escape character."""
+    out = []
+    for ch in escape_text(glob):
+        if ch == "*":
+            out.append("%")
+        elif ch == "?":
+            out.append("_")
+        elif ch in "%_\\":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def where_sql(where: Filter | None) -> str | None:
+    """SQL predicate for a :class:`Filter`, or None when it restricts nothing."""
+    if where is None:
+        return None
+    parts = []
+    if where.modality is not None:
+        parts.append(f"modality = {sql_quote(where.modality)}")
+    if where.only_perceptual:
+        parts.append(f"modality IN ({', '.join(sql_quote(m) for m in PERCEPTUAL_MODALITIES)})")
+    if where.path_glob is not None:
+        parts.append(f"path LIKE {sql_quote(glob_to_like(where.path_glob))} ESCAPE '\\'")
+    return " AND ".join(f"({p})" for p in parts) or None
+
+
+def _in_clauses(column: str, values: Sequence[str]) -> Iterator[str]:
+    unique = list(dict.fromkeys(escape_text(v) for v in values))
+    for start in range(0, len(unique), _IN_CHUNK):
+        yield f"{column} IN ({', '.join(sql_quote(v) for v in unique[start : start + _IN_CHUNK])})"
+
+
+class LanceStore:
+    """The default store. See the module docstring for the design.
+
+    Args:
+        path: the library folder; the database lives in ``path / "lance"``.
+        dim: length of the semantic ``vector``.
+        perceptual_dim: length of ``perceptual`` (0 when the library has none).
+        options: index and search tuning.
+
+    Raises:
+        LibraryError: the folder holds tables made for other vector sizes.
+    """
+
+    def __init__(self, path: Path, *, dim: int, perceptual_dim: int, options: LanceSettings | None = None) -> None:
+        self.path = Path(path)
+        self.dim = dim
+        self.perceptual_dim = perceptual_dim
+        self.options = options or LanceSettings()
+        self._db = lancedb.connect(str(self.path / "lance"))
+        self._records = self._open_table("records", record_schema(dim, perceptual_dim))
+        self._files = self._open_table("files", file_schema())
+
+    def _open_table(self, name: str, schema: pa.Schema) -> Any:
+        try:
+            table = self._db.open_table(name)
+        except ValueError:  # not created yet
+            table = self._db.create_table(name, schema=schema, exist_ok=True)
+        for field in schema:
+            if pa.types.is_fixed_size_list(field.type):
+                found = table.schema.field(field.name).type.list_size
+                if found != field.type.list_size:
+                    raise LibraryError(
+                        f"{self.path}: store holds {found}-dim '{field.name}' vectors but the encoder makes "
+                        f"{field.type.list_size}; re-index into a new library or choose the matching model"
+                    )
+        return table
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def _to_arrow(self, rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+        columns = []
+        for field in schema:
+            values = [row.get(field.name) for row in rows]
+            if pa.types.is_fixed_size_list(field.type):
+                columns.append(self._vector_column(field, values))
+            elif pa.types.is_string(field.type):
+                encode = escape_text if field.name in _ESCAPED_COLUMNS else _lossy_text
+                columns.append(pa.array([None if v is None else encode(_as_text(v)) for v in values], pa.string()))
+            else:
+                columns.append(pa.array(values, field.type))
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    def _vector_column(self, field: pa.Field, values: list[Any]) -> pa.FixedSizeListArray:
+        size = field.type.list_size
+        if field.name == "perceptual" and self.perceptual_dim == 0:
+            matrix = np.zeros((len(values), 1), np.float32)
+        else:
+            matrix = np.zeros((len(values), size), np.float32)
+            for i, value in enumerate(values):
+                if value is None:
+                    continue
+                vec = np.asarray(value, np.float32).reshape(-1)
+                if vec.shape[0] != size:
+                    raise LibraryError(
+                        f"{self.path}: a '{field.name}' vector has {vec.shape[0]} values, the store expects {size}; "
+                        "re-index into a new library or choose the matching model"
+                    )
+                matrix[i] = vec
+        return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), size)
+
+    def _upsert(self, table: Any, key: str, rows: Sequence[dict[str, Any]], schema: pa.Schema) -> None:
+        latest = {row[key]: row for row in rows}  # a key repeated within one batch: the last row wins
+        if not latest:
+            return
+        data = self._to_arrow(list(latest.values()), schema)
+        table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
+
+    def upsert_records(self, rows: Sequence[dict[str, Any]]) -> None:
+        self._upsert(self._records, "id", rows, self._records.schema)
+
+    def upsert_files(self, rows: Sequence[dict[str, Any]]) -> None:
+        self._upsert(self._files, "path", rows, self._files.schema)
+
+    def delete_paths(self, paths: Sequence[str]) -> None:
+        for clause in _in_clauses("path", paths):
+            self._records.delete(clause)
+
+    def delete_files(self, paths: Sequence[str]) -> None:
+        for clause in _in_clauses("path", paths):
+            self._files.delete(clause)
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def _rows(self, table: pa.Table) -> list[dict[str, Any]]:
+        columns: dict[str, list[Any]] = {}
+        for name in table.column_names:
+            column = table.column(name).combine_chunks()
+            if pa.types.is_fixed_size_list(column.type):
+                matrix = column.flatten().to_numpy().reshape(len(column), column.type.list_size)
+                if name == "perceptual" and self.perceptual_dim == 0:
+                    matrix = matrix[:, :0]
+                columns[name] = list(matrix)
+            elif name in _ESCAPED_COLUMNS:
+                columns[name] = [None if v is None else unescape_text(v) for v in column.to_pylist()]
+            else:
+                columns[name] = column.to_pylist()
+        return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+    def search_vectors(
+        self, vector: np.ndarray, *, column: str = "vector", limit: int = 10, where: Filter | None = None
+    ) -> list[dict[str, Any]]:
+        """Nearest rows by cosine similarity (``_score``), best first.
+
+        Searching ``perceptual`` only looks at rows of modalities that have perceptual vectors.
+
+        Raises:
+            QueryError: unknown column, or a query vector of the wrong length.
+        """
+        if column not in _VECTOR_COLUMNS:
+            raise QueryError(f"search column '{column}': not a vector column; use one of: {', '.join(_VECTOR_COLUMNS)}")
+        if column == "perceptual":
+            if self.perceptual_dim == 0:
+                return []
+            where = Filter(
+                modality=where.modality if where else None,
+                path_glob=where.path_glob if where else None,
+                only_perceptual=True,
+            )
+        size = self.dim if column == "vector" else self.perceptual_dim
+        query = np.asarray(vector, np.float32).reshape(-1)
+        if query.shape[0] != size:
+            raise QueryError(f"query vector has {query.shape[0]} values; '{column}' holds {size}")
+        builder = self._records.search(query, vector_column_name=column).distance_type("cosine").limit(limit)
+        sql = where_sql(where)
+        if sql:
+            builder = builder.where(sql, prefilter=True)
+        if column == "vector" and self._vector_index() is not None:
+            builder = builder.nprobes(self.options.nprobes)
+            if self.options.refine_factor:
+                builder = builder.refine_factor(self.options.refine_factor)
+            if self.options.ef:
+                builder = builder.ef(self.options.ef)
+        rows = self._rows(builder.to_arrow())
+        for row in rows:
+            row["_score"] = 1.0 - float(row.pop("_distance"))
+        return rows
+
+    def search_keywords(self, query: str, *, limit: int = 10, where: Filter | None = None) -> list[dict[str, Any]]:
+        """Rows whose ``keywords`` match ``query`` (BM25 in ``_score``), best first."""
+        if not query.strip() or not self._ensure_fts():
+            return []
+        builder = self._records.search(query, query_type="fts", fts_columns="keywords").limit(limit)
+        sql = where_sql(where)
+        if sql:
+            builder = builder.where(sql, prefilter=True)
+        return self._rows(builder.to_arrow())
+
+    def get_records(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Rows with these ids, in the order asked; unknown ids are left out."""
+        found: dict[str, dict[str, Any]] = {}
+        for clause in _in_clauses("id", ids):
+            for row in self._rows(self._records.search().where(clause).limit(None).to_arrow()):
+                found[row["id"]] = row
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+    def count(self, where: Filter | None = None) -> int:
+        return self._records.count_rows(where_sql(where))
+
+    def files(self) -> dict[str, dict[str, Any]]:
+        return {row["path"]: row for row in self._rows(self._files.to_arrow())}
+
+    # -- maintenance -----------------------------------------------------------------------------------
+
+    def _index_names(self) -> dict[str, str]:
+        """Index type by indexed column."""
+        return {cfg.columns[0]: cfg.index_type for cfg in self._records.list_indices()}
+
+    def _vector_index(self) -> str | None:
+        kind = self._index_names().get("vector")
+        return None if kind in (None, "FTS", "BTREE", "BITMAP", "LABEL_LIST") else kind
+
+    def _ensure_fts(self) -> bool:
+        """Build the keyword index if it is missing; False while there is nothing to index."""
+        if self._index_names().get("keywords") == "FTS":
+            return True
+        if self._records.count_rows() == 0:
+            return False
+        self._records.create_index("keywords", config=FTS(), replace=True)
+        return True
+
+    def optimize(self) -> None:
+        """Compact, fold new rows into the indexes, and train the ANN index once the table is big enough.
+
+        Call it at the end of each indexing run. The ANN index is retrained when the table has grown to
+        ``retrain_growth`` times the size it was trained on, so partitions stay balanced.
+        """
+        keep = timedelta(seconds=self.options.keep_versions_s)
+        self._ensure_fts()
+        self._ensure_scalar_indexes()
+        self._records.optimize(cleanup_older_than=keep)
+        self._files.optimize(cleanup_older_than=keep)
+        rows = self._records.count_rows()
+        trained = self._trained_rows()
+        if rows >= self.options.index_min_rows and (trained is None or rows >= trained * self.options.retrain_growth):
+            self._build_vector_index(rows)
+
+    def _ensure_scalar_indexes(self) -> None:
+        """B-tree on ``id``/``path`` (upsert joins, deletes) and a bitmap on ``modality`` (filters)."""
+        if self._records.count_rows() == 0:
+            return
+        have = self._index_names()
+        for column, config in (("id", BTree()), ("path", BTree()), ("modality", Bitmap())):
+            if column not in have:
+                self._records.create_index(column, config=config)
+
+    def _trained_rows(self) -> int | None:
+        """Rows the ANN index was trained on (recorded in its name), or None without an index."""
+        for cfg in self._records.list_indices():
+            if cfg.columns == ["vector"] and cfg.index_type not in ("FTS", "BTREE", "BITMAP"):
+                match = re.fullmatch(r"vector_ann_(\d+)", cfg.name)
+                return int(match[1]) if match else 0
+        return None
+
+    def _build_vector_index(self, rows: int) -> None:
+        opts = self.options
+        partitions = opts.num_partitions or max(1, round(rows / opts.rows_per_partition))
+        config: Any
+        if opts.index_type == "IVF_PQ":
+            sub_vectors = opts.num_sub_vectors or None
+            config = IvfPq(distance_type="cosine", num_partitions=partitions, num_sub_vectors=sub_vectors)
+        else:
+            config = _ANN_CONFIGS[opts.index_type](distance_type="cosine", num_partitions=partitions)
+        log.info("training %s index on %d rows (%d partitions)", opts.index_type, rows, partitions)
+        for cfg in self._records.list_indices():
+            if cfg.columns == ["vector"]:
+                self._records.drop_index(cfg.name)
+        self._records.create_index("vector", config=config, replace=True, name=f"vector_ann_{rows}")
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

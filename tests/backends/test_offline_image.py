@@ -1,0 +1,244 @@
+"""offline-image-v1 on real photos shipped by packages we depend on (scikit-image, matplotlib).
+
+The models are the real offline-tier ones from SENSORIUM_MODELS, loaded once per session.
+Regenerate the golden vectors (after a deliberate change of recipe or weights) with
+``python tests/backends/test_offline_image.py --write-golden``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from sensorium.config import Settings, load_settings
+from sensorium.errors import MediaError
+from sensorium.models.concepts import clean_name, label_vectors
+from sensorium.models.files import package_dir
+from sensorium.types import Segment
+
+REPO = Path(__file__).resolve().parents[2]
+GOLDEN = REPO / "tests" / "data" / "golden_offline_image.json"
+GOLDEN_IMAGES = ("chelsea.png", "coffee.png")
+
+
+def _models() -> Path:
+    env = os.environ.get("SENSORIUM_MODELS")
+    return Path(env) if env else REPO.parent / "shared" / "models"
+
+
+def photo(name: str) -> Image.Image:
+    """A sample photo: scikit-image's data folder, or matplotlib's grace_hopper.jpg."""
+    if name == "grace_hopper.jpg":
+        path = package_dir("matplotlib") / "mpl-data" / "sample_data" / name
+    else:
+        path = package_dir("skimage") / "data" / name
+    return Image.open(path).convert("RGB")
+
+
+def with_sign(text: str) -> Image.Image:
+    """A real photo with a line of text painted on it, as on a shop sign."""
+    im = photo("coffee.png")
+    font = ImageFont.truetype(str(package_dir("matplotlib") / "mpl-data/fonts/ttf/DejaVuSans-Bold.ttf"), 48)
+    ImageDraw.Draw(im).text((30, 300), text, fill=(255, 255, 255), font=font, stroke_width=2, stroke_fill=(0, 0, 0))
+    return im
+
+
+def segments(*names: str) -> list[Segment]:
+    return [Segment(n, "image", 0, photo(n)) for n in names]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    models = _models()
+    if not (models / "yolox_nano" / "yolox_nano.onnx").is_file():
+        pytest.skip(f"offline models not found in {models}; set SENSORIUM_MODELS to the verified models folder")
+    return load_settings(models=models, threads=2, batch_size=8)
+
+
+@pytest.fixture(scope="session")
+def text_encoder(settings: Settings):
+    from sensorium.models.offline_text import MiniLMTextEncoder
+
+    return MiniLMTextEncoder(settings)
+
+
+@pytest.fixture(scope="session")
+def encoder(settings: Settings, text_encoder):
+    from sensorium.models.offline_image import OfflineImageEncoder
+
+    return OfflineImageEncoder(settings, text_encoder)
+
+
+@pytest.fixture(scope="session")
+def encoded(encoder):
+    names = ("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "grace_hopper.jpg")
+    return dict(zip(names, _split(encoder.encode(segments(*names))), strict=True))
+
+
+def _split(enc):
+    return [(enc.semantic[i], enc.perceptual[i], enc.facts[i]) for i in range(len(enc.facts))]
+
+
+def test_info_declares_the_text_space(encoder, text_encoder) -> None:
+    info = encoder.info
+    assert (info.id, info.space, info.dim, info.perceptual_dim) == ("offline-image-v1", "minilm-l6-v1", 384, 1280)
+    assert info.modalities == frozenset({"image"})
+    assert len(info.weights_sha256) == 64 and info.weights_sha256 != text_encoder.info.weights_sha256
+
+
+def test_vectors_are_unit_length(encoder) -> None:
+    out = encoder.encode(segments("chelsea.png", "rocket.jpg"))
+    assert out.semantic.shape == (2, 384) and out.perceptual.shape == (2, 1280)
+    assert np.allclose(np.linalg.norm(out.semantic, axis=1), 1, atol=1e-5)
+    assert np.allclose(np.linalg.norm(out.perceptual, axis=1), 1, atol=1e-5)
+
+
+def test_cat_photo_top_concept_is_a_cat(encoded) -> None:
+    top = encoded["chelsea.png"][2].concepts[0]
+    assert "cat" in top.name and top.score > 0.3
+
+
+def test_coffee_photo_is_espresso_in_a_cup(encoded) -> None:
+    facts = encoded["coffee.png"][2]
+    assert facts.concepts[0].name in {"espresso", "cup", "coffee mug"}
+    assert "cup" in [o.name for o in facts.objects]
+
+
+def test_grace_hopper_has_a_person(encoded) -> None:
+    objects = {o.name: o.score for o in encoded["grace_hopper.jpg"][2].objects}
+    assert objects.get("person", 0) > 0.8
+    assert len(objects) == len(encoded["grace_hopper.jpg"][2].objects)  # one entry per label
+
+
+def test_labels_rank_the_right_photo(encoded, text_encoder) -> None:
+    cat, rocket = label_vectors(text_encoder, ["a cat", "a rocket"])
+    assert encoded["chelsea.png"][0] @ cat > encoded["chelsea.png"][0] @ rocket
+    assert encoded["rocket.jpg"][0] @ rocket > encoded["rocket.jpg"][0] @ cat
+    # and as a search: each query ranks its photo first among the five
+    names = list(encoded)
+    sem = np.stack([encoded[n][0] for n in names])
+    assert names[int(np.argmax(sem @ cat))] == "chelsea.png"
+    assert names[int(np.argmax(sem @ rocket))] == "rocket.jpg"
+
+
+def test_classifying_among_several_labels(encoded, text_encoder) -> None:
+    labels = ["cat", "coffee", "astronaut", "rocket", "woman in uniform"]
+    lv = label_vectors(text_encoder, labels)
+    predicted = {n: labels[int(np.argmax(encoded[n][0] @ lv.T))] for n in encoded}
+    assert predicted["chelsea.png"] == "cat"
+    assert predicted["coffee.png"] == "coffee"
+    assert predicted["rocket.jpg"] == "rocket"
+
+
+def test_label_vectors_are_unit_rows(text_encoder) -> None:
+    lv = label_vectors(text_encoder, ["golden_retriever", "a red car"])
+    assert lv.shape == (2, 384) and np.allclose(np.linalg.norm(lv, axis=1), 1, atol=1e-5)
+    assert label_vectors(text_encoder, []).shape == (0, 384)
+
+
+def test_batching_does_not_change_vectors(encoder) -> None:
+    both = encoder.encode(segments("chelsea.png", "coffee.png"))
+    one = encoder.encode(segments("coffee.png"))
+    assert np.allclose(both.semantic[1], one.semantic[0], atol=1e-5)
+    assert np.allclose(both.perceptual[1], one.perceptual[0], atol=1e-5)
+
+
+def test_golden_vectors(encoded) -> None:
+    golden = json.loads(GOLDEN.read_text())
+    for name in GOLDEN_IMAGES:
+        sem, per, _ = encoded[name]
+        assert np.allclose(sem[:8], golden[name]["semantic"], atol=1e-4), f"{name}: semantic vector drifted"
+        assert np.allclose(per[:8], golden[name]["perceptual"], atol=1e-4), f"{name}: perceptual vector drifted"
+
+
+def test_ocr_reads_a_sign(settings) -> None:
+    from sensorium.models.ocr import TextReader
+
+    assert "BAKERY" in TextReader(settings).read(with_sign("BAKERY OPEN")).upper()
+
+
+def test_ocr_always_puts_the_text_in_facts_and_vector(settings, text_encoder, encoder) -> None:
+    from sensorium.models.offline_image import OfflineImageEncoder
+
+    reading = OfflineImageEncoder(load_settings(models=settings.models, ocr="always", threads=2), text_encoder)
+    sign = [Segment("sign.png", "image", 0, with_sign("BAKERY OPEN"))]
+    out = reading.encode(sign)
+    assert "BAKERY" in out.facts[0].ocr_text.upper()
+    plain = encoder.encode(sign)  # auto: espresso is no text concept, so no OCR
+    assert plain.facts[0].ocr_text == ""
+    bakery = label_vectors(text_encoder, ["bakery"])[0]
+    assert out.semantic[0] @ bakery > plain.semantic[0] @ bakery
+
+
+def test_ocr_gate_uses_text_concepts(encoder) -> None:
+    from sensorium.models.ocr import text_likelihood
+
+    probs = np.zeros(1000, np.float32)
+    probs[encoder._text_index[:3]] = 0.2
+    assert text_likelihood(probs, encoder._text_index) == pytest.approx(0.6)
+    assert text_likelihood(np.full(1000, 1e-3, np.float32), encoder._text_index, [("stop sign", 0.7)]) == 0.7
+    assert text_likelihood(np.full(1000, 1e-3, np.float32), encoder._text_index, [("cat", 0.9)]) < 0.1
+
+
+def test_non_image_payload_is_a_media_error(encoder) -> None:
+    with pytest.raises(MediaError, match="not a decoded image"):
+        encoder.encode([Segment("notes.txt", "image", 0, "some text")])
+
+
+def test_empty_batch(encoder) -> None:
+    out = encoder.encode([])
+    assert out.semantic.shape == (0, 384) and out.facts == []
+
+
+def test_detector_finds_the_astronaut(settings) -> None:
+    from sensorium.models.yolox import YoloxDetector
+
+    (found,) = YoloxDetector(settings, side=416).detect([photo("astronaut.png")])
+    person = found[0]
+    assert person.label == "person" and person.score > 0.9
+    assert np.allclose(person.box, [11, 20, 368, 507], atol=3)
+
+
+def test_clean_names() -> None:
+    assert clean_name(("tabby", "tabby cat")) == "tabby cat"
+    assert clean_name(("tench", "Tinca tinca")) == "tench"
+    assert clean_name(("great white shark", "white shark", "man-eater")) == "great white shark"
+
+
+@pytest.mark.slow
+def test_e5_space_works_too(settings, encoded) -> None:
+    from sensorium.models.offline_image import OfflineImageEncoder
+    from sensorium.models.offline_text import E5TextEncoder
+
+    e5 = E5TextEncoder(settings)
+    enc = OfflineImageEncoder(settings, e5)
+    assert enc.info.space == "e5-small-v1"
+    out = enc.encode(segments("chelsea.png", "rocket.jpg"))
+    cat, rocket = label_vectors(e5, ["a cat", "a rocket"])
+    assert out.semantic[0] @ cat > out.semantic[0] @ rocket
+    assert out.semantic[1] @ rocket > out.semantic[1] @ cat
+
+
+def _write_golden() -> None:
+    from sensorium.models.offline_image import OfflineImageEncoder
+    from sensorium.models.offline_text import MiniLMTextEncoder
+
+    s = load_settings(models=_models(), threads=2, batch_size=8)
+    enc = OfflineImageEncoder(s, MiniLMTextEncoder(s))
+    out = enc.encode(segments(*GOLDEN_IMAGES))
+    data = {
+        n: {"semantic": out.semantic[i, :8].round(6).tolist(), "perceptual": out.perceptual[i, :8].round(6).tolist()}
+        for i, n in enumerate(GOLDEN_IMAGES)
+    }
+    data["_about"] = {"encoder": enc.info.version_key, "text_encoder": enc.text_encoder.info.version_key}
+    GOLDEN.write_text(json.dumps(data, indent=1) + "\n")
+
+
+if __name__ == "__main__" and "--write-golden" in sys.argv:
+    _write_golden()

@@ -1,0 +1,270 @@
+"""The contract every store backend keeps; each built-in runs the same tests.
+
+Vectors are seeded random unit vectors: what they mean does not matter here, only where they land.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sensorium.config import LanceSettings
+from sensorium.errors import LibraryError, QueryError
+from sensorium.store.base import Filter, Store
+from sensorium.store.registry import open_store
+
+DIM = 16
+PERCEPTUAL_DIM = 8
+BACKENDS = ["lancedb", "memory"]
+
+
+def unit(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def record(path: str, seg: int, vector: np.ndarray, **fields: Any) -> dict[str, Any]:
+    modality = fields.pop("modality", "image")
+    perceptual = fields.pop("perceptual", None)
+    if perceptual is None and modality == "image":
+        perceptual = np.ones(PERCEPTUAL_DIM, np.float32) / np.sqrt(PERCEPTUAL_DIM)
+    return {
+        "id": f"{path}:{seg}",
+        "path": path,
+        "content_hash": "h-" + path,
+        "modality": modality,
+        "seg_index": seg,
+        "start": fields.pop("start", None),
+        "end": fields.pop("end", None),
+        "vector": vector,
+        "perceptual": perceptual,
+        "concepts": "[]",
+        "objects": "[]",
+        "ocr_text": "",
+        "text": fields.pop("text", ""),
+        "keywords": fields.pop("keywords", ""),
+        "encoder": "fake-v1",
+        **fields,
+    }
+
+
+def file_row(path: str, status: str = "done", **fields: Any) -> dict[str, Any]:
+    base = {
+        "path": path,
+        "content_hash": "h",
+        "size": 10,
+        "mtime": 1.5,
+        "status": status,
+        "error": None,
+        "encoder": "fake-v1",
+        "updated_at": 2.5,
+    }
+    return base | fields
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store(backend: str, tmp_path: Path) -> Store:
+    return open_store(backend, tmp_path, dim=DIM, perceptual_dim=PERCEPTUAL_DIM, discover=False)
+
+
+@pytest.fixture
+def filled(store: Store) -> tuple[Store, np.ndarray]:
+    vectors = unit(np.random.default_rng(0), 60)
+    store.upsert_records([record(f"lib/img{i:02d}.jpg", 0, v, keywords=f"photo n{i}") for i, v in enumerate(vectors)])
+    return store, vectors
+
+
+def test_implements_protocol(store: Store) -> None:
+    assert isinstance(store, Store)
+
+
+def test_nearest_first_with_cosine_scores(filled: tuple[Store, np.ndarray]) -> None:
+    store, vectors = filled
+    query = vectors[7] + 0.05 * unit(np.random.default_rng(1), 1)[0]
+    hits = store.search_vectors(query, limit=5)
+    assert hits[0]["path"] == "lib/img07.jpg"
+    scores = [h["_score"] for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    expected = vectors @ query / np.linalg.norm(query)
+    assert [h["path"] for h in hits] == [f"lib/img{i:02d}.jpg" for i in np.argsort(-expected)[:5]]
+    for hit in hits:
+        i = int(hit["path"][7:9])
+        assert hit["_score"] == pytest.approx(float(expected[i]), abs=1e-4)
+        np.testing.assert_allclose(np.asarray(hit["vector"]), vectors[i], atol=1e-6)
+
+
+def test_upsert_replayed_batch_does_not_duplicate(filled: tuple[Store, np.ndarray]) -> None:
+    store, vectors = filled
+    store.upsert_records([record("lib/img03.jpg", 0, vectors[3], keywords="changed")])
+    store.upsert_records([record("lib/img03.jpg", 0, vectors[3], keywords="changed again")] * 2)
+    assert store.count() == 60
+    [row] = store.get_records(["lib/img03.jpg:0"])
+    assert row["keywords"] == "changed again"
+
+
+def test_get_records_keeps_order_and_skips_unknown(filled: tuple[Store, np.ndarray]) -> None:
+    store, _ = filled
+    rows = store.get_records(["lib/img09.jpg:0", "nope:0", "lib/img02.jpg:0"])
+    assert [r["id"] for r in rows] == ["lib/img09.jpg:0", "lib/img02.jpg:0"]
+    assert rows[0]["seg_index"] == 0 and rows[0]["start"] is None and rows[0]["modality"] == "image"
+
+
+def test_delete_paths_removes_every_segment(store: Store) -> None:
+    v = unit(np.random.default_rng(2), 4)
+    store.upsert_records(
+        [
+            record("a.mp4", 0, v[0], modality="video", start=0.0, end=2.0),
+            record("a.mp4", 1, v[1], modality="video", start=2.0, end=4.0),
+            record("b.jpg", 0, v[2]),
+        ]
+    )
+    store.delete_paths(["a.mp4", "not-there.jpg"])
+    assert store.count() == 1
+    assert [h["path"] for h in store.search_vectors(v[0])] == ["b.jpg"]
+
+
+def test_filter_by_modality_and_perceptual(store: Store) -> None:
+    v = unit(np.random.default_rng(3), 3)
+    store.upsert_records(
+        [
+            record("x.jpg", 0, v[0]),
+            record("x.wav", 0, v[1], modality="audio"),
+            record("x.txt", 0, v[2], modality="text"),
+        ]
+    )
+    assert [h["path"] for h in store.search_vectors(v[0], where=Filter(modality="audio"))] == ["x.wav"]
+    assert store.count(Filter(modality="text")) == 1
+    assert [h["path"] for h in store.search_vectors(v[1], where=Filter(only_perceptual=True))] == ["x.jpg"]
+    hits = store.search_vectors(np.ones(PERCEPTUAL_DIM, np.float32), column="perceptual")
+    assert [h["path"] for h in hits] == ["x.jpg"]
+    assert hits[0]["_score"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_glob_treats_sql_wildcards_and_quotes_literally(store: Store) -> None:
+    paths = ["it's 100%_x/a.jpg", "it's 1000xx/a.jpg", "its 100%_x/a.jpg", "it's 100%_x/sub/b.png"]
+    v = unit(np.random.default_rng(4), len(paths))
+    store.upsert_records([record(p, 0, vec) for p, vec in zip(paths, v, strict=True)])
+
+    def found(glob: str) -> set[str]:
+        return {h["path"] for h in store.search_vectors(v[0], limit=10, where=Filter(path_glob=glob))}
+
+    assert found("it's 100%_x/*") == {"it's 100%_x/a.jpg", "it's 100%_x/sub/b.png"}
+    assert found("it's 100%_x/?.jpg") == {"it's 100%_x/a.jpg"}
+    assert found("*.png") == {"it's 100%_x/sub/b.png"}
+    assert found("it's 100") == set()
+    assert store.count(Filter(path_glob="*'*")) == 3
+
+
+def test_unusual_paths_round_trip(store: Store) -> None:
+    undecodable = os.fsdecode(b"caf\xe9/\xff.jpg") if os.name == "posix" else "caf\udce9/\udcff.jpg"
+    paths = [undecodable, "東京/夜.jpg", "C:\\photos\\x41\\é.jpg", "lit\\xe9ral.jpg"]
+    v = unit(np.random.default_rng(5), len(paths))
+    store.upsert_records([record(p, 0, vec) for p, vec in zip(paths, v, strict=True)])
+    store.upsert_files([file_row(p, error=f"{p}: failed") for p in paths])
+    assert set(store.files()) == set(paths)
+    assert {r["path"] for r in store.get_records([f"{p}:0" for p in paths])} == set(paths)
+    assert store.search_vectors(v[0], limit=1)[0]["path"] == undecodable
+    assert store.count(Filter(path_glob="caf*")) == 1
+    assert store.count(Filter(path_glob="C:\\photos\\*")) == 1
+    store.delete_paths(paths[:3])
+    store.delete_files(paths[:3])
+    assert store.count() == 1 and set(store.files()) == {paths[3]}
+
+
+def test_keyword_search_finds_words_before_and_after_optimize(store: Store) -> None:
+    v = unit(np.random.default_rng(6), 4)
+    store.upsert_records(
+        [
+            record("zoo/1.jpg", 0, v[0], keywords="zebra grass savanna"),
+            record("zoo/2.jpg", 0, v[1], keywords="lion savanna"),
+            record("zoo/3.wav", 0, v[2], modality="audio", keywords="zebra call"),
+        ]
+    )
+    assert {h["path"] for h in store.search_keywords("zebra")} == {"zoo/1.jpg", "zoo/3.wav"}
+    store.optimize()
+    store.upsert_records([record("zoo/4.jpg", 0, v[3], keywords="okapi forest")])
+    hits = store.search_keywords("okapi")
+    assert [h["path"] for h in hits] == ["zoo/4.jpg"] and hits[0]["_score"] > 0
+    assert [h["path"] for h in store.search_keywords("zebra", where=Filter(modality="audio"))] == ["zoo/3.wav"]
+    assert store.search_keywords("giraffe") == []
+    assert store.search_keywords("  ") == []
+
+
+def test_keyword_search_on_empty_store(store: Store) -> None:
+    assert store.search_keywords("anything") == []
+    store.optimize()
+    assert store.count() == 0
+
+
+def test_files_upsert_overwrite_delete(store: Store) -> None:
+    store.upsert_files([file_row("a.jpg"), file_row("b.jpg", status="failed", error="b.jpg: broken")])
+    store.upsert_files([file_row("a.jpg", content_hash="h2", size=99)])
+    files = store.files()
+    assert set(files) == {"a.jpg", "b.jpg"}
+    assert files["a.jpg"]["content_hash"] == "h2" and files["a.jpg"]["size"] == 99
+    assert files["b.jpg"]["status"] == "failed" and files["b.jpg"]["error"] == "b.jpg: broken"
+    assert files["a.jpg"]["mtime"] == pytest.approx(1.5)
+    store.delete_files(["b.jpg"])
+    assert set(store.files()) == {"a.jpg"}
+
+
+def test_bad_column_and_wrong_length_query_are_refused(filled: tuple[Store, np.ndarray]) -> None:
+    store, _ = filled
+    with pytest.raises(QueryError):
+        store.search_vectors(np.zeros(DIM, np.float32), column="keywords")
+    with pytest.raises(QueryError):
+        store.search_vectors(np.zeros(DIM + 1, np.float32))
+
+
+def test_store_without_perceptual_vectors(backend: str, tmp_path: Path) -> None:
+    plain = open_store(backend, tmp_path, dim=DIM, perceptual_dim=0, discover=False)
+    v = unit(np.random.default_rng(7), 2)
+    plain.upsert_records([record("a.jpg", 0, v[0], perceptual=None) | {"perceptual": None}])
+    assert plain.search_vectors(v[0])[0]["path"] == "a.jpg"
+    assert plain.search_vectors(np.zeros(1, np.float32), column="perceptual") == []
+
+
+# -- LanceDB only ------------------------------------------------------------------------------------
+
+
+def test_lance_persists_across_reopen(tmp_path: Path) -> None:
+    v = unit(np.random.default_rng(8), 3)
+    first = open_store("lancedb", tmp_path, dim=DIM, perceptual_dim=PERCEPTUAL_DIM, discover=False)
+    first.upsert_records([record(f"p{i}.jpg", 0, vec, keywords=f"word{i}") for i, vec in enumerate(v)])
+    first.upsert_files([file_row("p0.jpg")])
+    first.optimize()
+    again = open_store("lancedb", tmp_path, dim=DIM, perceptual_dim=PERCEPTUAL_DIM, discover=False)
+    assert again.count() == 3 and set(again.files()) == {"p0.jpg"}
+    assert again.search_vectors(v[2], limit=1)[0]["path"] == "p2.jpg"
+    assert [h["path"] for h in again.search_keywords("word1")] == ["p1.jpg"]
+    with pytest.raises(LibraryError, match="16-dim"):
+        open_store("lancedb", tmp_path, dim=DIM * 2, perceptual_dim=PERCEPTUAL_DIM, discover=False)
+
+
+def test_lance_ann_index_keeps_recall_and_filters(tmp_path: Path) -> None:
+    options = LanceSettings(index_min_rows=1000, rows_per_partition=250, nprobes=4, refine_factor=10)
+    store = open_store("lancedb", tmp_path, dim=DIM, perceptual_dim=0, options=options, discover=False)
+    rng = np.random.default_rng(9)
+    vectors = unit(rng, 2000)
+    rows = [record(f"d{i % 4}/{i}.jpg", 0, v, modality="image" if i % 2 else "text") for i, v in enumerate(vectors)]
+    store.upsert_records(rows[:1500])
+    store.optimize()
+    assert store._vector_index() is not None
+    store.upsert_records(rows[1500:])  # rows the index has not seen are still searched
+    queries = vectors[rng.choice(2000, 20, replace=False)]
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    found = [[int(h["path"].split("/")[1][:-4]) for h in store.search_vectors(q)] for q in queries]
+    recall = np.mean([len(set(f) & set(e.tolist())) / 10 for f, e in zip(found, exact, strict=True)])
+    assert recall >= 0.9
+    hits = store.search_vectors(queries[0], limit=20, where=Filter(modality="text", path_glob="d2/*"))
+    assert len(hits) == 20 and all(h["path"].startswith("d2/") and h["modality"] == "text" for h in hits)
+    assert store.count() == 2000

@@ -1,0 +1,125 @@
+"""Indexing as a user runs it: incremental, bad files recorded, resumable after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sensorium.cli import EXIT_SOME_FAILED, app
+from sensorium.library import open_library
+
+runner = CliRunner()
+
+
+def index_json(library: Path, *paths: Path, extra: tuple[str, ...] = ()) -> tuple[int, dict]:
+    result = runner.invoke(app, ["index", *map(str, paths), "--library", str(library), "--json", *extra])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, json.loads(result.stdout)
+
+
+def png_bomb(path: Path, side: int = 30000) -> None:
+    """A valid PNG header claiming side×side pixels, with almost no data behind it."""
+    ihdr = side.to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    chunk = b"IHDR" + ihdr
+    data = b"\x89PNG\r\n\x1a\n" + len(ihdr).to_bytes(4, "big") + chunk + zlib.crc32(chunk).to_bytes(4, "big")
+    idat = b"IDAT" + zlib.compress(b"\x00" * 1000)
+    data += (len(idat) - 4).to_bytes(4, "big") + idat + zlib.crc32(idat).to_bytes(4, "big")
+    path.write_bytes(data)
+
+
+@pytest.fixture
+def messy(tmp_path: Path, samples: Path) -> Path:
+    """Two good photos beside every kind of bad file the issue names."""
+    d = tmp_path / "messy"
+    d.mkdir()
+    shutil.copy(samples / "cat-chelsea.png", d / "cat.png")
+    shutil.copy(samples / "rocket-launch.jpg", d / "rocket.jpg")
+    jpeg = (samples / "grace-hopper.jpg").read_bytes()
+    (d / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 3])
+    (d / "empty.jpg").write_bytes(b"")
+    (d / "not-an-image.jpg").write_bytes(b"hello, I am plain text pretending to be a photo\n" * 3 + b"\x00\x01")
+    png_bomb(d / "bomb.png")
+    os.symlink(d, d / "loop")
+    bad_name = os.fsencode(str(d)) + b"/caf\xe9-latin1.png"
+    shutil.copyfile(samples / "coins.png", bad_name)
+    return d
+
+
+def test_bad_files_are_recorded_and_the_run_completes(tmp_path: Path, messy: Path) -> None:
+    lib = tmp_path / "lib"
+    code, report = index_json(lib, messy)
+    assert code == EXIT_SOME_FAILED
+    reasons = {Path(f["path"]).name: f["error"] for f in report["failures"]}
+    assert "empty" in reasons["empty.jpg"]
+    assert "not a supported media type" in reasons["not-an-image.jpg"] or "text" in reasons["not-an-image.jpg"]
+    assert "truncated" in reasons["truncated.jpg"] or "corrupt" in reasons["truncated.jpg"]
+    assert "30000x30000" in reasons["bomb.png"]
+    assert any("loop" in r for r in reasons.values())
+    assert report["indexed"] == 3  # cat, rocket, and the photo with a non-UTF-8 name
+    errors = json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout)
+    assert {Path(e["path"]).name for e in errors} >= {"empty.jpg", "not-an-image.jpg", "truncated.jpg", "bomb.png"}
+
+
+def test_reindex_is_incremental_and_prunes_on_request(tmp_path: Path, samples: Path) -> None:
+    folder = tmp_path / "photos"
+    shutil.copytree(samples, folder)
+    lib = tmp_path / "lib"
+    code, first = index_json(lib, folder)
+    assert code == 0 and first["indexed"] == len(list(folder.iterdir()))
+    code, second = index_json(lib, folder)
+    assert (second["indexed"], second["skipped"]) == (0, first["indexed"])
+    (folder / "coins.png").unlink()
+    os.utime(folder / "cat-chelsea.png", (1, 1))  # touched but unchanged content: still skipped
+    code, third = index_json(lib, folder, extra=("--prune",))
+    assert (third["indexed"], third["pruned"]) == (0, 1)
+    store = open_library(lib).store()
+    assert "coins.png" not in {Path(p).name for p in store.files()}
+    assert store.count() == first["records"] - 1
+
+
+def test_killed_index_resumes_without_loss_or_duplicates(tmp_path: Path, samples: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    photos = [p for p in sorted(samples.iterdir()) if p.suffix in (".png", ".jpg")]
+    for i in range(6):
+        for p in photos:
+            shutil.copy(p, folder / f"{i}-{p.name}")
+    lib = tmp_path / "lib"
+    env = {**os.environ, "SENSORIUM_BATCH_SIZE": "4"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sensorium.cli", "index", str(folder), "--library", str(lib)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    done = 0
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+        try:
+            done = sum(1 for r in open_library(lib).store().files().values() if r["status"] == "done")
+        except Exception:  # the library may not exist yet, or be mid-write
+            continue
+        if done >= 8:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < done < len(photos) * 6, "the kill must land mid-run"
+    code, report = index_json(lib, folder)
+    assert code == 0
+    assert report["skipped"] >= done
+    store = open_library(lib).store()
+    total = len(photos) * 6
+    assert store.count() == total
+    assert sum(1 for r in store.files().values() if r["status"] == "done") == total

@@ -1,0 +1,137 @@
+"""The CLI end to end on real photos: what a user sees, exit codes and JSON schemas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sensorium.cli import app
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def search_json(lib, *args: str) -> list[dict]:
+    code, out, _ = cli("search", *args, "--library", str(lib.path), "--json")
+    assert code == 0
+    return json.loads(out)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("a cat", "cat-chelsea.png"),
+        ("a cup of coffee", "cup-of-coffee.png"),
+        ("a motorbike", "motorcycle.png"),
+        ("a space rocket", "rocket-launch.jpg"),
+        ("coins", "coins.png"),
+    ],
+)
+def test_search_ranks_the_right_photo_first(indexed, query: str, expected: str) -> None:
+    hits = search_json(indexed, query, "--modality", "image", "--min-score", "0")
+    assert Path(hits[0]["path"]).name == expected
+
+
+def test_search_json_schema(indexed) -> None:
+    hits = search_json(indexed, "a cat", "--min-score", "0", "--limit", "3")
+    assert len(hits) == 3
+    for hit in hits:
+        assert set(hit) >= {"path", "start", "end", "score", "why"}
+        assert hit["start"] is None and hit["end"] is None  # still images have no times
+        assert 0.0 <= hit["score"] <= 1.0
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert "cat" in hits[0]["why"]
+
+
+def test_search_by_example_finds_the_same_photo(indexed, samples: Path) -> None:
+    hits = search_json(indexed, "--like", str(samples / "cat-chelsea.png"), "--limit", "2")
+    assert Path(hits[0]["path"]).name == "cat-chelsea.png"
+    assert hits[0]["score"] > 0.9
+
+
+def test_text_notes_are_searchable(indexed) -> None:
+    hits = search_json(indexed, "hot coffee on a cold mountain", "--modality", "text", "--min-score", "0")
+    assert Path(hits[0]["path"]).name == "observatory-trip.md"
+    assert "coffee" in hits[0]["why"]
+
+
+def test_path_glob_filter(indexed) -> None:
+    hits = search_json(indexed, "a cat", "--path", "*.jpg", "--min-score", "0", "--limit", "20")
+    assert hits and all(h["path"].endswith(".jpg") for h in hits)
+
+
+def test_nothing_relevant_is_said(indexed) -> None:
+    code, out, err = cli("search", "an elephant on a savanna", "--library", str(indexed.path), "--modality", "image")
+    assert code == 0
+    assert out.strip() == "" and "no relevant results" in err
+
+
+def test_classify_picks_the_right_label(indexed, samples: Path) -> None:
+    files = [samples / n for n in ("cat-chelsea.png", "motorcycle.png", "rocket-launch.jpg", "cup-of-coffee.png")]
+    code, out, _ = cli(
+        "classify",
+        *map(str, files),
+        "--labels",
+        "cat, motorcycle, rocket, coffee",
+        "--library",
+        str(indexed.path),
+        "--json",
+    )
+    assert code == 0
+    results = json.loads(out)
+    assert [r["labels"][0]["label"] for r in results] == ["cat", "motorcycle", "rocket", "coffee"]
+    for r in results:
+        assert set(r) >= {"path", "labels"}
+        assert abs(sum(x["score"] for x in r["labels"]) - 1.0) < 1e-3
+
+
+def test_classify_labels_file(indexed, samples: Path, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a dog\na cat\n\n# comment\na car\n", encoding="utf-8")
+    code, out, _ = cli(
+        "classify",
+        str(samples / "cat-chelsea.png"),
+        "--labels-file",
+        str(labels),
+        "--json",
+        "--library",
+        str(indexed.path),
+    )
+    assert code == 0
+    result = json.loads(out)[0]
+    assert next(x["label"] for x in result["labels"]) == "a cat"
+    assert len(result["labels"]) == 3
+
+
+def run_sensorium(*args: str) -> subprocess.CompletedProcess:
+    """The real entry point in a child process: exact stderr line and exit code."""
+    return subprocess.run([sys.executable, "-m", "sensorium.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_classify_empty_labels_is_a_clear_error(samples: Path) -> None:
+    proc = run_sensorium("classify", str(samples / "cat-chelsea.png"), "--labels", " , ")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "error: no labels given; pass --labels 'cat, dog' or --labels-file FILE"
+    ]
+
+
+def test_search_unreadable_example_is_a_clear_error(indexed, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 definitely not a whole jpeg")
+    proc = run_sensorium("search", "--like", str(bad), "--library", str(indexed.path))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: example {bad}: ")
+    assert "Traceback" not in proc.stderr

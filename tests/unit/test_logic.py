@@ -1,0 +1,64 @@
+"""Pure logic: config precedence, backend lookup, label parsing, scoring maths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensorium.classify import classify_vectors, distribution, parse_labels
+from sensorium.config import load_settings
+from sensorium.errors import ConfigError, QueryError, UnknownBackend
+from sensorium.eval import average_precision, label_text
+from sensorium.models.registry import Registry
+from sensorium.store.registry import store_table
+
+
+def test_config_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "sensorium.toml").write_text('batch_size = 7\nocr = "never"\ntext_encoder = "e5-small-v1"\n')
+    monkeypatch.setenv("SENSORIUM_OCR", "always")
+    s = load_settings(library=lib, text_encoder="minilm-l6-v1")
+    assert s.batch_size == 7  # toml beats default
+    assert s.ocr == "always"  # environment beats toml
+    assert s.text_encoder == "minilm-l6-v1"  # flag beats toml
+    assert s.library_path == lib
+
+
+def test_config_errors_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENSORIUM_OCR", "sometimes")
+    with pytest.raises(ConfigError, match="setting ocr"):
+        load_settings()
+
+
+def test_unknown_backend_lists_the_names() -> None:
+    with pytest.raises(UnknownBackend, match="choose one of: e5-small-v1, minilm-l6-v1"):
+        Registry.default(discover=False).text_encoders.load("clip")
+    with pytest.raises(UnknownBackend, match="lancedb, memory"):
+        store_table(discover=False).load("milvus-typo")
+
+
+def test_parse_labels(tmp_path: Path) -> None:
+    f = tmp_path / "labels.txt"
+    f.write_text("hats\n# a comment\n\nshoes\n", encoding="utf-8")
+    assert parse_labels("shoes, shirts,, hats", f) == ["shoes", "shirts", "hats"]
+    with pytest.raises(QueryError, match="no labels given"):
+        parse_labels(" , ")
+
+
+def test_distribution_and_abstain() -> None:
+    labels = np.eye(3, dtype=np.float32)
+    sem = np.array([[1.0, 0.0, 0.0], [0.6, 0.6, 0.0]], dtype=np.float32)
+    p = distribution(sem, labels)
+    assert np.allclose(p.sum(1), 1.0) and p[0].argmax() == 0
+    out = classify_vectors(["a", "b"], sem, ["x", "y", "z"], labels)
+    assert out[0].labels[0].label == "x" and not out[0].abstained
+    assert out[1].abstained  # x and y tie
+
+
+def test_average_precision() -> None:
+    assert average_precision(np.array([True, False, True])) == pytest.approx((1 + 2 / 3) / 2)
+    assert average_precision(np.array([False, False])) == 0.0
+    assert label_text("group_of_people") == "group of people"
