@@ -84,11 +84,13 @@ def _why(row: dict[str, Any], query_words: set[str], parts: list[str]) -> str:
 
 
 def _snippet(text: str, words: set[str], width: int = 80) -> str:
+    """The ``width`` characters of ``text`` that hold the most query words."""
     if not text:
         return ""
     low = text.lower()
-    pos = min((low.find(w) for w in words if w and low.find(w) >= 0), default=0)
-    start = max(0, pos - width // 4)
+    found = [m.start() for w in words for m in re.finditer(re.escape(w), low)]
+    best = max(found, key=lambda p: sum(w in low[max(0, p - width // 4) : p + width] for w in words), default=0)
+    start = max(0, best - width // 4)
     out = " ".join(text[start : start + width].split())
     return ("…" if start else "") + out + ("…" if start + width < len(text) else "")
 

@@ -233,7 +233,10 @@ def _write_golden() -> None:
     enc = OfflineImageEncoder(s, MiniLMTextEncoder(s))
     out = enc.encode(segments(*GOLDEN_IMAGES))
     data = {
-        n: {"semantic": out.semantic[i, :8].round(6).tolist(), "perceptual": out.perceptual[i, :8].round(6).tolist()}
+        n: {
+            "semantic": [round(float(v), 6) for v in out.semantic[i, :8]],
+            "perceptual": [round(float(v), 6) for v in out.perceptual[i, :8]],
+        }
         for i, n in enumerate(GOLDEN_IMAGES)
     }
     data["_about"] = {"encoder": enc.info.version_key, "text_encoder": enc.text_encoder.info.version_key}

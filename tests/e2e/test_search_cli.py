@@ -35,7 +35,8 @@ def search_json(lib, *args: str) -> list[dict]:
         ("a cup of coffee", "cup-of-coffee.png"),
         ("a motorbike", "motorcycle.png"),
         ("a space rocket", "rocket-launch.jpg"),
-        ("coins", "coins.png"),
+        ("a woman in uniform", "grace-hopper.jpg"),
+        ("text about image segmentation", "scanned-page.png"),
     ],
 )
 def test_search_ranks_the_right_photo_first(indexed, query: str, expected: str) -> None:
