@@ -25,7 +25,7 @@ from sensorium.errors import SensoriumError
 from sensorium.library import Library, open_library
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Multimodal zero-shot search, offline.")
-out = Console(soft_wrap=True)
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 EXIT_SOME_FAILED = 3
 
