@@ -101,7 +101,7 @@ def classify_files(
 
     if not labels:
         raise QueryError("no labels given; pass --labels 'cat, dog' or --labels-file FILE")
-    vecs = label_vectors(lib.text_encoder, list(labels))
+    vecs = label_vectors(lib.text_encoder, list(labels), space=getattr(lib.image_encoder, "space", None))
     cal = Calibrator.for_library(lib) if multi_label else None
     results: list[Classification] = []
     for path in paths:

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     library: Path | None = None
     models: Path = Field(default_factory=lambda: _cache_home() / "models")
     cache: Path = Field(default_factory=lambda: _cache_home() / "derived")
-    text_encoder: str = "minilm-l6-v1"
+    text_encoder: str = "minilm-multi-v1"
     image_encoder: str = "offline-image-v1"
     image_backbone: Literal["lite0", "lite1", "lite2"] = "lite0"
     ocr: Literal["auto", "always", "never"] = "auto"

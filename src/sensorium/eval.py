@@ -84,7 +84,7 @@ def evaluate(
         raise QueryError(f"{folder}: no {modality} files were indexed; check `sensorium errors`")
     truth = np.array([labels.index(label_text(Path(r["path"]).relative_to(folder).parts[0])) for r in rows])
     sem = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
-    vecs = label_vectors(lib.text_encoder, labels)
+    vecs = label_vectors(lib.text_encoder, labels, space=getattr(lib.image_encoder, "space", None))
     probs = distribution(sem, vecs)
     ranks = np.argsort(-probs, axis=1)
     top1 = float((ranks[:, 0] == truth).mean())

@@ -141,7 +141,7 @@ def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
         if not segs:
             continue
         if modality == "text":
-            semantic = lib.text_encoder.encode_text([s.payload for s in segs], query=False)
+            semantic = lib.text_vectors([s.payload for s in segs])
             perceptual = np.zeros((len(segs), max(pdim, 1)), dtype=np.float32)
             facts = [Facts(text=s.payload) for s in segs]
         else:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sensorium.config import Settings, load_settings
 from sensorium.errors import LibraryError
 from sensorium.models.base import Encoder, TextEncoder
@@ -75,6 +77,12 @@ class Library:
             self._image = self.registry.encoder(self.settings.image_encoder, self.settings, self.text_encoder)
         return self._image
 
+    def text_vectors(self, texts: list[str]) -> np.ndarray:
+        """Documents in the shared space, centred as image vectors are so that both rank together."""
+        vecs = self.text_encoder.encode_text(texts, query=False)
+        space = getattr(self.image_encoder, "space", None)
+        return space.project(vecs) if space is not None else vecs
+
     def encoder_for(self, modality: str) -> Encoder | None:
         """The encoder of a modality (``None`` for text: text goes through the text encoder)."""
         if modality == "image":
@@ -93,7 +101,7 @@ class Library:
     def check_space(self) -> None:
         """Refuse to query vectors made in another space than the configured text encoder's."""
         space = self.manifest.get("space")
-        if space and space != self.settings.text_encoder:
+        if space and space != self.text_encoder.info.space:
             raise LibraryError(
                 f"{self.path}: library vectors are in space '{space}' but the text encoder is "
                 f"'{self.settings.text_encoder}'; pass --text-encoder {space}, or run `sensorium index` to re-embed"

@@ -59,7 +59,7 @@ def encode_example(lib: Library, path: Path) -> Example:
             return Example(enc.semantic[0], perc)
         if modality == "text":
             segs = text_segments(path, max_bytes=s.max_text_bytes)
-            vecs = lib.text_encoder.encode_text([x.payload for x in segs], query=False)
+            vecs = lib.text_vectors([x.payload for x in segs])
             return Example(l2_normalise(vecs.mean(0)), None)
     except MediaError as exc:
         raise QueryError(f"example {path}: {exc.reason}; use a readable image or text file") from exc

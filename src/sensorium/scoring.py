@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,23 +47,25 @@ def sigmoid(x: float | np.ndarray) -> float | np.ndarray:
 class Calibrator:
     """Turns cosines into calibrated scores for one text encoder's space."""
 
-    def __init__(self, text_encoder: TextEncoder, background: np.ndarray) -> None:
+    def __init__(self, text_encoder: TextEncoder, background: np.ndarray, space: Any = None) -> None:
         from sensorium.models.concepts import label_vectors
 
         self._label_vectors = label_vectors
         self.text_encoder = text_encoder
         self.background = background
+        self.space = space
 
     @classmethod
     def for_library(cls, lib: Library) -> Calibrator:
         cached = getattr(lib, "_calibrator", None)
         if cached is None:
-            cached = cls(lib.text_encoder, _background(lib))
+            space = getattr(lib.image_encoder, "space", None)
+            cached = cls(lib.text_encoder, _background(lib, space), space)
             lib._calibrator = cached  # type: ignore[attr-defined]
         return cached
 
     def query_vector(self, text: str) -> np.ndarray:
-        return self._label_vectors(self.text_encoder, [text])[0]
+        return self._label_vectors(self.text_encoder, [text], space=self.space)[0]
 
     def stats(self, q: np.ndarray) -> tuple[float, float]:
         sims = self.background @ q
@@ -88,16 +90,16 @@ class Calibrator:
         return float(sigmoid(PERCEPTUAL_SLOPE * (cos - PERCEPTUAL_MIDPOINT)))
 
 
-def _background(lib: Library) -> np.ndarray:
+def _background(lib: Library, space: Any) -> np.ndarray:
     from sensorium.models.concepts import label_vectors
 
     texts = background_texts()
     enc = lib.text_encoder
-    key = hashlib.sha1(("\n".join(texts) + enc.info.version_key).encode()).hexdigest()[:16]
+    key = hashlib.sha1(("\n".join(texts) + lib.image_encoder.info.version_key).encode()).hexdigest()[:16]
     folder = cache_dir(lib.settings.models, lib.settings.cache, "calibration")
     path = folder / f"background-{enc.info.id}-{key}.npy"
     if path.is_file():
         return np.load(path)
-    vecs = label_vectors(enc, texts)
+    vecs = label_vectors(enc, texts, space=space)
     np.save(path, vecs)
     return vecs

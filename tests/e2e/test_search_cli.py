@@ -136,3 +136,16 @@ def test_search_unreadable_example_is_a_clear_error(indexed, tmp_path: Path) -> 
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: example {bad}: ")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("eine Katze", "cat-chelsea.png"),
+        ("une tasse de café", "cup-of-coffee.png"),
+        ("una motocicleta", "motorcycle.png"),
+    ],
+)
+def test_queries_in_other_languages(indexed, query: str, expected: str) -> None:
+    hits = search_json(indexed, query, "--modality", "image", "--min-score", "0")
+    assert Path(hits[0]["path"]).name == expected

@@ -91,18 +91,15 @@ def resolve(model: ModelFile, models_dir: Path) -> Path:
 def cache_dir(models_dir: Path, cache_root: Path, name: str) -> Path:
     """A writable folder for derived files (ONNX exports, concept embeddings).
 
-    Derived files go beside the weights when the models directory is writable, otherwise
-    into ``cache_root``; both are keyed by the caller's ``name``, which must include the
-    checksum of what they were derived from.
+    Derived files go under ``cache_root`` (the user's cache), keyed by the caller's ``name``,
+    which must include the checksum of what they were derived from. The models directory is
+    never written: it may be shared, read-only, or verified by an administrator.
     """
-    for root in (models_dir / ".derived", cache_root):
-        try:
-            d = root / name
-            d.mkdir(parents=True, exist_ok=True)
-            probe = d / ".write-test"
-            probe.touch()
-            probe.unlink()
-            return d
-        except OSError:
-            continue
-    raise ModelMissing(f"no writable cache folder for {name} (tried {models_dir}, {cache_root}); set SENSORIUM_HOME")
+    d = cache_root / name
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelMissing(
+            f"{d}: cannot create the model cache ({exc.strerror}); set SENSORIUM_CACHE to a writable folder"
+        ) from exc
+    return d

@@ -59,7 +59,7 @@ class Preprocess:
         box = self.region(*image.size)
         x = image.resize((self.size, self.size), Image.Resampling.BILINEAR, box=box)
         arr = np.asarray(x, dtype=np.float32)
-        return ((arr - self.mean) / self.std).transpose(2, 0, 1)
+        return np.ascontiguousarray(((arr - self.mean) / self.std).transpose(2, 0, 1))
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,8 @@ class MiniLMTextEncoder:
         )
         folder = cache_dir(settings.models, settings.cache, f"minilm-l6-{MINILM.sha256[:12]}")
         self._session = onnx_session(folder / "minilm.onnx", lambda out: _export_minilm(weights, out), settings.threads)
+        self.tokenizer = Tokenizer.from_file(str(weights.parent / "tokenizer.json"))
+        self.tokenizer.no_padding()
         self._tok = Tokenizer.from_file(str(weights.parent / "tokenizer.json"))
         self._tok.enable_truncation(MAX_TOKENS)
         self._tok.enable_padding(pad_id=0, pad_token="[PAD]")

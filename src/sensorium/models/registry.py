@@ -15,6 +15,7 @@ from sensorium.plugins import BackendTable
 BUILTIN_TEXT_ENCODERS: dict[str, str] = {
     "minilm-l6-v1": "sensorium.models.offline_text:MiniLMTextEncoder",
     "e5-small-v1": "sensorium.models.offline_text:E5TextEncoder",
+    "minilm-multi-v1": "sensorium.models.multilingual:MultilingualTextEncoder",
 }
 BUILTIN_ENCODERS: dict[str, str] = {
     "offline-image-v1": "sensorium.models.offline_image:OfflineImageEncoder",

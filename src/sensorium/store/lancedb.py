@@ -352,7 +352,7 @@ class LanceStore:
         for cfg in self._records.list_indices():
             if cfg.columns == ["vector"] and cfg.index_type not in ("FTS", "BTREE", "BITMAP"):
                 match = re.fullmatch(r"vector_ann_(\d+)", cfg.name)
-                return int(match[1]) if match else 0
+                return int(match[1]) if match else self._records.index_stats(cfg.name).num_indexed_rows
         return None
 
     def _build_vector_index(self, rows: int) -> None:

@@ -1,0 +1,131 @@
+"""Queries in other languages for the English MiniLM space, bound through text.
+
+multilingual-e5-small places "eine Katze", "un chat" and "a cat" close together; MiniLM, which
+defines the default space, only reads English. A linear map fitted on a shared sentence list
+(ImageNet and COCO names with their glosses, embedded by both encoders) carries an e5 vector into
+MiniLM's space. English text keeps MiniLM's own vector (the map would only blur it); text that
+reads as another language (its function words, or words MiniLM's English vocabulary has to break
+into pieces) takes the mapped e5 vector. The map is a stage of its own, saved as ``config.json`` + ``weights.npy`` in the
+derived-models folder and keyed by both encoders' checksums.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sensorium.config import Settings
+from sensorium.models.base import EncoderInfo, l2_normalise
+from sensorium.models.files import cache_dir, package_dir
+from sensorium.models.offline_text import E5TextEncoder, MiniLMTextEncoder
+
+log = logging.getLogger(__name__)
+RIDGE = 0.1
+FOREIGN_WORDS = frozenset(
+    "der die das ein eine einer einem einen und mit auf im ist sind nicht von zum zur beim über unter "
+    "le la les un une des du et avec sur dans est sont pas pour au aux "
+    "el los las una unos y con en es son del al por para sobre "
+    "il lo gli uno della che di è sono nel sul con "
+    "o os as um uma com em não são".split()
+)
+ENGLISH_WORDS = frozenset("the a an of and with on in at is are to for from by this that".split())
+
+
+def language_guess(text: str, tokenizer) -> str:  # tokenizer: tokenizers.Tokenizer without padding
+    """``"en"``, ``"other"`` or ``"unsure"``, from function words, accents and word pieces.
+
+    MiniLM's English vocabulary keeps common English words whole and breaks foreign ones into
+    pieces; rare English words break too, hence "unsure".
+    """
+    words = [w for w in text.lower().replace(",", " ").replace(".", " ").split() if w.isalpha()]
+    if not words:
+        return "en"
+    english = any(w in ENGLISH_WORDS for w in words)
+    if not english and (any(w in FOREIGN_WORDS for w in words) or any(not w.isascii() for w in words)):
+        return "other"
+    split = sum(len(tokenizer.encode(w, add_special_tokens=False).ids) > 1 for w in words) / len(words)
+    if split == 0 or (english and split < 0.5):
+        return "en"
+    return "other" if split >= 0.5 and not english and len(words) > 1 else "unsure"
+
+
+def bridge_sentences() -> list[str]:
+    """The shared sentence list: everyday names, their glosses and short captions."""
+    info = package_dir("timm")
+    if info is None:
+        return []
+    root = info / "data/_info"
+    synsets = (root / "imagenet_synsets.txt").read_text().split()
+    lemmas = dict(line.split("\t", 1) for line in (root / "imagenet_synset_to_lemma.txt").read_text().splitlines())
+    glosses = dict(
+        line.split("\t", 1) for line in (root / "imagenet_synset_to_definition.txt").read_text().splitlines()
+    )
+    out: list[str] = []
+    for s in synsets:
+        names = [n.strip() for n in lemmas[s].split(",") if n.strip()]
+        out += names[:2]
+        out.append(f"a photo of a {names[0]}")
+        out.append(glosses[s].strip().split(";")[0][:80])
+    return out
+
+
+def fit_map(src: np.ndarray, dst: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
+    """Ridge regression ``W`` (d_src, d_dst) so that ``src @ W ≈ dst``."""
+    a = src.T @ src + ridge * np.eye(src.shape[1], dtype=np.float64)
+    return np.linalg.solve(a, src.T @ dst).astype(np.float32)
+
+
+class MultilingualTextEncoder:
+    """MiniLM's space, read in about 100 languages through a text-fitted map from e5."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.english = MiniLMTextEncoder(settings)
+        self.multi = E5TextEncoder(settings)
+        e, m = self.english.info, self.multi.info
+        key = hashlib.sha256(f"{e.version_key}|{m.version_key}|{RIDGE}|2".encode()).hexdigest()
+        self.info = EncoderInfo(
+            id="minilm-multi-v1",
+            space=e.space,
+            dim=e.dim,
+            modalities=frozenset({"text"}),
+            weights_sha256=key,
+            licence=f"{e.licence} + {m.licence}",
+        )
+        self.map = self._load_or_fit(cache_dir(settings.models, settings.cache, f"bridge-e5-minilm-{key[:12]}"))
+
+    def _load_or_fit(self, folder: Path) -> np.ndarray:
+        weights = folder / "weights.npy"
+        if weights.is_file():
+            return np.load(weights)
+        sentences = bridge_sentences()
+        log.info("fitting the e5 → MiniLM map on %d sentences (once)", len(sentences))
+        w = fit_map(self.multi.encode_text(sentences, query=True), self.english.encode_text(sentences, query=True))
+        np.save(folder / "weights.tmp.npy", w)
+        (folder / "weights.tmp.npy").replace(weights)
+        (folder / "config.json").write_text(
+            json.dumps(
+                {
+                    "kind": "ridge",
+                    "ridge": RIDGE,
+                    "from": self.multi.info.id,
+                    "to": self.english.info.id,
+                    "sentences": len(sentences),
+                }
+            )
+        )
+        return w
+
+    def encode_text(self, texts: Sequence[str], *, query: bool = True) -> np.ndarray:
+        out = self.english.encode_text(texts, query=query)
+        guesses = [language_guess(t, self.english.tokenizer) for t in texts]
+        todo = [i for i, g in enumerate(guesses) if g != "en"]
+        if todo:
+            mapped = l2_normalise(self.multi.encode_text([texts[i] for i in todo], query=query) @ self.map)
+            for row, i in enumerate(todo):
+                out[i] = mapped[row] if guesses[i] == "other" else l2_normalise(out[i] + mapped[row])
+        return out
