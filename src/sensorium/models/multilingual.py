@@ -5,8 +5,8 @@ defines the default space, only reads English. A linear map fitted on a shared s
 (ImageNet and COCO names with their glosses, embedded by both encoders) carries an e5 vector into
 MiniLM's space. English text keeps MiniLM's own vector (the map would only blur it); text that
 reads as another language (its function words, or words MiniLM's English vocabulary has to break
-into pieces) takes the mapped e5 vector. The map is a stage of its own, saved as ``config.json`` + ``weights.npy`` in the
-derived-models folder and keyed by both encoders' checksums.
+into pieces) takes the mapped e5 vector. The map is a stage of its own, saved as ``config.json``
++ ``weights.npy`` in the derived-models folder and keyed by both encoders' checksums.
 """
 
 from __future__ import annotations
@@ -26,14 +26,15 @@ from sensorium.models.offline_text import E5TextEncoder, MiniLMTextEncoder
 
 log = logging.getLogger(__name__)
 RIDGE = 0.1
-FOREIGN_WORDS = frozenset(
-    "der die das ein eine einer einem einen und mit auf im ist sind nicht von zum zur beim über unter "
-    "le la les un une des du et avec sur dans est sont pas pour au aux "
-    "el los las una unos y con en es son del al por para sobre "
-    "il lo gli uno della che di è sono nel sul con "
-    "o os as um uma com em não são".split()
-)
-ENGLISH_WORDS = frozenset("the a an of and with on in at is are to for from by this that".split())
+_FUNCTION_WORDS = {
+    "de": "der die das ein eine einer einem einen und mit auf im ist sind nicht von zum zur beim über unter",
+    "fr": "le la les un une des du et avec sur dans est sont pas pour au aux",
+    "es": "el los las una unos y con en es son del al por para sobre",
+    "it": "il lo gli uno della che di è sono nel sul",
+    "pt": "o os as um uma com em não são",
+}
+FOREIGN_WORDS = frozenset(w for words in _FUNCTION_WORDS.values() for w in words.split(" "))
+ENGLISH_WORDS = frozenset("the a an of and with on in at is are to for from by this that".split(" "))
 
 
 def language_guess(text: str, tokenizer) -> str:  # tokenizer: tokenizers.Tokenizer without padding
