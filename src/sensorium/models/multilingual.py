@@ -34,7 +34,8 @@ _FUNCTION_WORDS = {
     "pt": "o os as um uma com em não são",
 }
 FOREIGN_WORDS = frozenset(w for words in _FUNCTION_WORDS.values() for w in words.split(" "))
-ENGLISH_WORDS = frozenset("the a an of and with on in at is are to for from by this that".split(" "))
+_FUNCTION_WORDS["en"] = "the a an of and with on in at is are to for from by this that"
+ENGLISH_WORDS = frozenset(_FUNCTION_WORDS.pop("en").split(" "))
 
 
 def language_guess(text: str, tokenizer) -> str:  # tokenizer: tokenizers.Tokenizer without padding
