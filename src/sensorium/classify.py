@@ -23,7 +23,7 @@ from sensorium.types import Classification, LabelScore
 if TYPE_CHECKING:
     from sensorium.library import Library
 
-TEMPERATURE = 0.02  # cosine differences of a few hundredths are decisive in this space
+TEMPERATURE = 0.1  # fitted on the dev set: mean top probability (0.40) ≈ top-1 accuracy (0.44)
 DEFAULT_MARGIN = 0.05
 
 

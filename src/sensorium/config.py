@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     image_backbone: Literal["lite0", "lite1", "lite2"] = "lite0"
     ocr: Literal["auto", "always", "never"] = "auto"
     detector: bool = True
-    batch_size: int = 32
+    batch_size: int = 16  # images per encoder batch and committed write: bounds memory (about 0.8 GB)
     threads: int = 0  # 0: all cores
     max_image_pixels: int = 180_000_000
     max_text_bytes: int = 20_000_000

@@ -19,6 +19,7 @@ def session_options(threads: int):  # -> onnxruntime.SessionOptions
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    opts.enable_cpu_mem_arena = False  # the arena keeps the peak of every batch shape: bounded RSS matters more
     return opts
 
 
