@@ -267,4 +267,6 @@ def test_lance_ann_index_keeps_recall_and_filters(tmp_path: Path) -> None:
     assert recall >= 0.9
     hits = store.search_vectors(queries[0], limit=20, where=Filter(modality="text", path_glob="d2/*"))
     assert len(hits) == 20 and all(h["path"].startswith("d2/") and h["modality"] == "text" for h in hits)
+    narrow = store.search_vectors(queries[0], limit=10, where=Filter(path_glob="d1/1?.jpg"))  # rows 13 and 17 only
+    assert sorted(h["path"] for h in narrow) == ["d1/13.jpg", "d1/17.jpg"]
     assert store.count() == 2000

@@ -269,7 +269,8 @@ class LanceStore:
         if sql:
             builder = builder.where(sql, prefilter=True)
         if column == "vector" and self._vector_index() is not None:
-            builder = builder.nprobes(self.options.nprobes)
+            # nprobes is a floor: with maximum 0, Lance probes further when a narrow filter leaves too few rows
+            builder = builder.minimum_nprobes(self.options.nprobes).maximum_nprobes(0)
             if self.options.refine_factor:
                 builder = builder.refine_factor(self.options.refine_factor)
             if self.options.ef:
