@@ -42,6 +42,7 @@ class LanceSettings(BaseModel):
     num_partitions: int = 0  # 0: rows / rows_per_partition at training time
     rows_per_partition: int = 8192
     num_sub_vectors: int = 0  # IVF_PQ only; 0: LanceDB's default (dim / 16)
+    num_bits: int = 1  # IVF_RQ only: bits per dimension of the quantized codes
     nprobes: int = 20  # partitions always searched; more are searched when a filter leaves too few rows
     refine_factor: int = 5  # re-rank refine_factor * limit candidates with the full vectors; 0: off
     ef: int = 0  # IVF_HNSW_* only; 0: LanceDB's default

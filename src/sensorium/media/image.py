@@ -179,6 +179,7 @@ def _to_8bit(img: Image.Image) -> Image.Image:
 def _fit(img: Image.Image, max_side: int | None) -> Image.Image:
     """Shrink so the longer side is at most ``max_side``, keeping the aspect ratio."""
     if max_side and max(img.size) > max_side:
-        # reducing_gap: box-reduce by an integer factor first, then Lanczos for the rest.
-        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        # reducing_gap: box-reduce by an integer factor first, then an antialiased bilinear
+        # filter for the rest (the models resize again; Lanczos cost 2x for no measured gain).
+        img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return img

@@ -43,7 +43,7 @@ _FLOAT_COLUMNS = frozenset({"start", "end", "mtime", "updated_at"})
 _VECTOR_COLUMNS = ("vector", "perceptual")
 _IN_CHUNK = 500  # ids/paths per ``IN (...)`` clause, to keep SQL text small
 _UNESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")
-_ANN_CONFIGS: dict[str, Any] = {"IVF_HNSW_SQ": HnswSq, "IVF_SQ": IvfSq, "IVF_RQ": IvfRq}
+_ANN_CONFIGS: dict[str, Any] = {"IVF_HNSW_SQ": HnswSq, "IVF_SQ": IvfSq}
 
 
 def record_schema(dim: int, perceptual_dim: int) -> pa.Schema:
@@ -268,13 +268,13 @@ class LanceStore:
         sql = where_sql(where)
         if sql:
             builder = builder.where(sql, prefilter=True)
-        if column == "vector" and self._vector_index() is not None:
-            # nprobes is a floor: with maximum 0, Lance probes further when a narrow filter leaves too few rows
-            builder = builder.minimum_nprobes(self.options.nprobes).maximum_nprobes(0)
-            if self.options.refine_factor:
-                builder = builder.refine_factor(self.options.refine_factor)
-            if self.options.ef:
-                builder = builder.ef(self.options.ef)
+        # Index parameters are ignored by an exact scan, so they are set without asking whether an index exists.
+        # nprobes is a floor: with maximum 0, Lance probes further when a narrow filter leaves too few rows.
+        builder = builder.minimum_nprobes(self.options.nprobes).maximum_nprobes(0)
+        if self.options.refine_factor:
+            builder = builder.refine_factor(self.options.refine_factor)
+        if self.options.ef:
+            builder = builder.ef(self.options.ef)
         rows = self._rows(builder.to_arrow())
         for row in rows:
             row["_score"] = 1.0 - float(row.pop("_distance"))
@@ -363,6 +363,8 @@ class LanceStore:
         if opts.index_type == "IVF_PQ":
             sub_vectors = opts.num_sub_vectors or None
             config = IvfPq(distance_type="cosine", num_partitions=partitions, num_sub_vectors=sub_vectors)
+        elif opts.index_type == "IVF_RQ":
+            config = IvfRq(distance_type="cosine", num_partitions=partitions, num_bits=opts.num_bits)
         else:
             config = _ANN_CONFIGS[opts.index_type](distance_type="cosine", num_partitions=partitions)
         log.info("training %s index on %d rows (%d partitions)", opts.index_type, rows, partitions)
