@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parent.parent
-out = Console()
+out = Console(width=160)
 
 
 def photo_folder(dest: Path, n: int) -> list[Path]:

@@ -94,6 +94,7 @@ class _Preparer:
 
     def __call__(self, path: Path) -> Prepared:
         key = os.path.abspath(path)
+        path = Path(key)  # segments name their source by the same absolute path as the files table
         item = Prepared(path=key)
         try:
             st = path.stat()
@@ -282,7 +283,7 @@ def _commit(lib: Library, store: Any, batch: list[Prepared], report: IndexReport
         if len(batch) == 1:
             _record_failure(store, report, batch[0], f"encoder failed ({type(exc).__name__}: {exc})")
             return
-        log.warning("batch failed (%s); retrying file by file", exc)
+        log.warning("batch failed (%s); retrying file by file", exc, exc_info=True)
         for item in batch:
             _commit(lib, store, [item], report)
         return

@@ -123,3 +123,17 @@ def test_killed_index_resumes_without_loss_or_duplicates(tmp_path: Path, samples
     total = len(photos) * 6
     assert store.count() == total
     assert sum(1 for r in store.files().values() if r["status"] == "done") == total
+
+
+def test_relative_paths_and_a_model_change_reembed_only_what_is_stale(
+    tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(samples, work / "photos")
+    monkeypatch.chdir(work)
+    code, first = index_json(tmp_path / "lib", Path("photos"))
+    assert code == 0 and first["failed"] == 0 and first["indexed"] == len(list((work / "photos").iterdir()))
+    monkeypatch.setenv("SENSORIUM_DETECTOR_SIDE", "320")  # another image recipe: image vectors are stale
+    code, second = index_json(tmp_path / "lib", Path("photos"))
+    texts = sum(1 for p in (work / "photos").iterdir() if p.suffix == ".md")
+    assert (second["indexed"], second["skipped"]) == (first["indexed"] - texts, texts)

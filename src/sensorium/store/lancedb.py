@@ -43,6 +43,7 @@ _FLOAT_COLUMNS = frozenset({"start", "end", "mtime", "updated_at"})
 _VECTOR_COLUMNS = ("vector", "perceptual")
 _IN_CHUNK = 500  # ids/paths per ``IN (...)`` clause, to keep SQL text small
 _UNESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")
+_FILE_FORMAT = "2.1"  # measured: fetching the 10 result rows takes half the time it takes in 2.2
 _ANN_CONFIGS: dict[str, Any] = {"IVF_HNSW_SQ": HnswSq, "IVF_SQ": IvfSq}
 
 
@@ -158,7 +159,8 @@ class LanceStore:
         try:
             table = self._db.open_table(name)
         except ValueError:  # not created yet
-            table = self._db.create_table(name, schema=schema, exist_ok=True)
+            options = {"new_table_data_storage_version": _FILE_FORMAT}
+            table = self._db.create_table(name, schema=schema, exist_ok=True, storage_options=options)
         for field in schema:
             if pa.types.is_fixed_size_list(field.type):
                 found = table.schema.field(field.name).type.list_size
@@ -265,16 +267,17 @@ class LanceStore:
         if query.shape[0] != size:
             raise QueryError(f"query vector has {query.shape[0]} values; '{column}' holds {size}")
         builder = self._records.search(query, vector_column_name=column).distance_type("cosine").limit(limit)
-        sql = where_sql(where)
-        if sql:
-            builder = builder.where(sql, prefilter=True)
         # Index parameters are ignored by an exact scan, so they are set without asking whether an index exists.
-        # nprobes is a floor: with maximum 0, Lance probes further when a narrow filter leaves too few rows.
-        builder = builder.minimum_nprobes(self.options.nprobes).maximum_nprobes(0)
+        builder = builder.nprobes(self.options.nprobes)
         if self.options.refine_factor:
             builder = builder.refine_factor(self.options.refine_factor)
         if self.options.ef:
             builder = builder.ef(self.options.ef)
+        sql = where_sql(where)
+        if sql:
+            # nprobes becomes a floor: Lance probes further when a narrow filter leaves too few rows. Only with a
+            # filter, as it costs an unfiltered query about 5 ms.
+            builder = builder.where(sql, prefilter=True).maximum_nprobes(0)
         rows = self._rows(builder.to_arrow())
         for row in rows:
             row["_score"] = 1.0 - float(row.pop("_distance"))
