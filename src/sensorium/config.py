@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     image_backbone: Literal["lite0", "lite1", "lite2"] = "lite0"
     ocr: Literal["auto", "always", "never"] = "auto"
     detector: bool = True
-    detector_side: int = 256  # YOLOX input side (multiple of 32): dev set quality as at 320 and 416, 36% cheaper than 320
+    detector_side: int = 256  # YOLOX input side (multiple of 32): dev-set quality as at 320, 36% cheaper
     batch_size: int = 16  # images per encoder batch and committed write: bounds memory (about 0.8 GB)
     threads: int = 0  # 0: all cores
     max_image_pixels: int = 180_000_000

@@ -57,7 +57,12 @@ class OfflineImageEncoder:
     max_side = 512  # longest side the media layer should hand over; more is wasted
 
     def __init__(
-        self, settings: Settings, text_encoder: TextEncoder, *, mixer: Mixer | None = None, detector_side: int | None = None
+        self,
+        settings: Settings,
+        text_encoder: TextEncoder,
+        *,
+        mixer: Mixer | None = None,
+        detector_side: int | None = None,
     ) -> None:
         self.text_encoder = text_encoder
         self.mixer = mixer or Mixer()
@@ -65,7 +70,11 @@ class OfflineImageEncoder:
         threads = settings.threads or os.cpu_count() or 1
         share = max(1, threads // 2) if settings.detector else threads
         self.classifier = ImageNetClassifier(settings, threads=share)
-        self.detector = YoloxDetector(settings, side=detector_side or settings.detector_side, threads=share) if settings.detector else None
+        self.detector = (
+            YoloxDetector(settings, side=detector_side or settings.detector_side, threads=share)
+            if settings.detector
+            else None
+        )
         self._settings = settings
         self._reader: TextReader | None = None
         classes = imagenet_classes()
