@@ -160,7 +160,7 @@ def classify(
     as_json: JsonOpt = False,
 ) -> None:
     """Classify files zero-shot into labels written in words."""
-    from sensorium.classify import parse_labels
+    from sensorium.zero_shot import parse_labels
 
     names = parse_labels(labels, labels_file)
     lib = _open(library, text_encoder=text_encoder)

@@ -156,7 +156,7 @@ class Library:
         return search(self, text, **kwargs)
 
     def classify(self, paths: Sequence[str | Path], labels: Sequence[str], **kwargs: Any) -> list[Classification]:
-        from sensorium.classify import classify_files
+        from sensorium.zero_shot import classify_files
 
         return classify_files(self, [Path(p) for p in paths], labels, **kwargs)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensorium.classify import classify_vectors, distribution, parse_labels
+from sensorium.zero_shot import classify_vectors, distribution, parse_labels
 from sensorium.config import load_settings
 from sensorium.errors import ConfigError, QueryError, UnknownBackend
 from sensorium.eval import average_precision, label_text
