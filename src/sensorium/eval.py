@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sensorium.zero_shot import distribution
 from sensorium.errors import QueryError
 from sensorium.ingest import record_id
 from sensorium.models.concepts import label_vectors
+from sensorium.zero_shot import distribution
 
 if TYPE_CHECKING:
     from sensorium.library import Library

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensorium.zero_shot import classify_vectors, distribution, parse_labels
 from sensorium.config import load_settings
 from sensorium.errors import ConfigError, QueryError, UnknownBackend
 from sensorium.eval import average_precision, label_text
 from sensorium.models.registry import Registry
 from sensorium.store.registry import store_table
+from sensorium.zero_shot import classify_vectors, distribution, parse_labels
 
 
 def test_config_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
