@@ -127,6 +127,8 @@ def test_delete_paths_removes_every_segment(store: Store) -> None:
             record("b.jpg", 0, v[2]),
         ]
     )
+    [second] = store.get_records(["a.mp4:1"])
+    assert (second["modality"], second["seg_index"], second["start"], second["end"]) == ("video", 1, 2.0, 4.0)
     store.delete_paths(["a.mp4", "not-there.jpg"])
     assert store.count() == 1
     assert [h["path"] for h in store.search_vectors(v[0])] == ["b.jpg"]
@@ -228,7 +230,7 @@ def test_bad_column_and_wrong_length_query_are_refused(filled: tuple[Store, np.n
 def test_store_without_perceptual_vectors(backend: str, tmp_path: Path) -> None:
     plain = open_store(backend, tmp_path, dim=DIM, perceptual_dim=0, discover=False)
     v = unit(np.random.default_rng(7), 2)
-    plain.upsert_records([record("a.jpg", 0, v[0], perceptual=None) | {"perceptual": None}])
+    plain.upsert_records([record("a.jpg", 0, v[0]) | {"perceptual": None}])
     assert plain.search_vectors(v[0])[0]["path"] == "a.jpg"
     assert plain.search_vectors(np.zeros(1, np.float32), column="perceptual") == []
 
@@ -251,7 +253,7 @@ def test_lance_persists_across_reopen(tmp_path: Path) -> None:
 
 
 def test_lance_ann_index_keeps_recall_and_filters(tmp_path: Path) -> None:
-    options = LanceSettings(index_min_rows=1000, rows_per_partition=250, nprobes=4, refine_factor=10)
+    options = LanceSettings(index_min_rows=1000, rows_per_partition=250, nprobes=4, retrain_growth=1.3)
     store = open_store("lancedb", tmp_path, dim=DIM, perceptual_dim=0, options=options, discover=False)
     rng = np.random.default_rng(9)
     vectors = unit(rng, 2000)
@@ -270,3 +272,15 @@ def test_lance_ann_index_keeps_recall_and_filters(tmp_path: Path) -> None:
     narrow = store.search_vectors(queries[0], limit=10, where=Filter(path_glob="d1/1?.jpg"))  # rows 13 and 17 only
     assert sorted(h["path"] for h in narrow) == ["d1/13.jpg", "d1/17.jpg"]
     assert store.count() == 2000
+    store.optimize()  # 2000 >= 1.3 * 1500: trained again, and the old index dropped
+    assert [c.name for c in store._records.list_indices() if c.columns == ["vector"]] == ["vector_ann_2000"]
+
+
+def test_lance_upserts_optimize_on_their_own_during_long_runs(tmp_path: Path) -> None:
+    options = LanceSettings(optimize_every_rows=100)
+    store = open_store("lancedb", tmp_path, dim=DIM, perceptual_dim=0, options=options, discover=False)
+    vectors = unit(np.random.default_rng(10), 150)
+    for start in range(0, 150, 10):
+        store.upsert_records([record(f"r/{i}.jpg", 0, vectors[i]) for i in range(start, start + 10)])
+    assert {"id", "path", "keywords"} <= set(store._index_names())
+    assert store.count() == 150
