@@ -91,6 +91,9 @@ def bench_indexing(n_images: int, n_naive: int) -> dict:
 
 
 def main() -> None:
+    from sensorium.config import quiet_native_logs
+
+    quiet_native_logs()
     n_images = int(os.environ.get("BENCH_IMAGES", "400"))
     sizes = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "100000,1000000").split(","))
     out.rule("indexing images (decode + all encoders + write)")

@@ -20,6 +20,15 @@ from sensorium.errors import ConfigError
 LIBRARY_CONFIG = "sensorium.toml"
 
 
+def quiet_native_logs() -> None:
+    """Keep LanceDB's Rust logger to errors unless the user asked for more (``LANCE_LOG``).
+
+    Its warnings (deprecations, partitions split by incremental updates) are not actionable
+    by a user and would flood stderr during search.
+    """
+    os.environ.setdefault("LANCE_LOG", "error")
+
+
 def _data_home() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "sensorium"
@@ -127,6 +136,7 @@ def load_settings(**overrides: Any) -> Settings:
     Raises:
         ConfigError: an unreadable ``sensorium.toml`` or an invalid value.
     """
+    quiet_native_logs()
     given = {k: v for k, v in overrides.items() if v is not None}
     lib = _library_from_env_or_args(given)
     data: dict[str, Any] = {}
