@@ -49,6 +49,38 @@ class Filter:
     only_perceptual: bool = False
 
 
+VECTOR_COLUMNS: tuple[str, ...] = ("vector", "perceptual")
+
+
+def check_vector_query(
+    vector: np.ndarray, column: str, where: Filter | None, *, dim: int, perceptual_dim: int
+) -> tuple[np.ndarray, Filter | None] | None:
+    """The query as a flat float32 vector and the filter to apply; ``None`` when nothing can match.
+
+    Searching ``perceptual`` only looks at rows of modalities that have perceptual vectors.
+
+    Raises:
+        QueryError: unknown column, or a query vector of the wrong length.
+    """
+    from sensorium.errors import QueryError
+
+    if column not in VECTOR_COLUMNS:
+        raise QueryError(f"search column '{column}': not a vector column; use one of: {', '.join(VECTOR_COLUMNS)}")
+    if column == "perceptual":
+        if perceptual_dim == 0:
+            return None
+        where = Filter(
+            modality=where.modality if where else None,
+            path_glob=where.path_glob if where else None,
+            only_perceptual=True,
+        )
+    size = dim if column == "vector" else perceptual_dim
+    query = np.asarray(vector, np.float32).reshape(-1)
+    if query.shape[0] != size:
+        raise QueryError(f"query vector has {query.shape[0]} values; '{column}' holds {size}")
+    return query, where
+
+
 @runtime_checkable
 class Store(Protocol):
     """A vector store for one library folder.

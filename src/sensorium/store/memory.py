@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from sensorium.errors import LibraryError, QueryError
-from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, Filter
+from sensorium.errors import LibraryError
+from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, VECTOR_COLUMNS, Filter, check_vector_query
 
 PERCEPTUAL_MODALITIES = frozenset({"image"})
-_VECTOR_COLUMNS = ("vector", "perceptual")
 _TOKEN = re.compile(r"\w+")
 _BM25_K1 = 1.2
 _BM25_B = 0.75
@@ -62,7 +61,7 @@ class MemoryStore:
     def upsert_records(self, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
             stored = {name: row.get(name) for name in RECORD_FIELDS}
-            for name in _VECTOR_COLUMNS:
+            for name in VECTOR_COLUMNS:
                 stored[name] = self._vector(name, row.get(name))
             self._records[row["id"]] = stored
 
@@ -102,20 +101,10 @@ class MemoryStore:
         self, vector: np.ndarray, *, column: str = "vector", limit: int = 10, where: Filter | None = None
     ) -> list[dict[str, Any]]:
         """Exact cosine search; see ``LanceStore.search_vectors`` for the shared semantics."""
-        if column not in _VECTOR_COLUMNS:
-            raise QueryError(f"search column '{column}': not a vector column; use one of: {', '.join(_VECTOR_COLUMNS)}")
-        if column == "perceptual":
-            if self.perceptual_dim == 0:
-                return []
-            where = Filter(
-                modality=where.modality if where else None,
-                path_glob=where.path_glob if where else None,
-                only_perceptual=True,
-            )
-        size = self.dim if column == "vector" else self.perceptual_dim
-        query = np.asarray(vector, np.float32).reshape(-1)
-        if query.shape[0] != size:
-            raise QueryError(f"query vector has {query.shape[0]} values; '{column}' holds {size}")
+        checked = check_vector_query(vector, column, where, dim=self.dim, perceptual_dim=self.perceptual_dim)
+        if checked is None:
+            return []
+        query, where = checked
         rows = self._matching(where)
         if not rows:
             return []
