@@ -6,7 +6,7 @@ same ConSE mix as ``offline-image-v1``. No batching, no ONNX export of the class
 concurrency, no OCR. Given the same decoded picture its vectors match ``OfflineImageEncoder``
 with ``detector_side=416`` (cosine 1.0000 on 24 dev-set photos); only the speed differs.
 
-    SENSORIUM_MODELS=/work/shared/models PYTHONPATH=src python bench/naive_image.py IMAGE...
+    SENSORIUM_MODELS=../shared/models PYTHONPATH=src python bench/naive_image.py IMAGE...
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class NaiveImageEncoder:
 
 @functools.cache
 def _encoder() -> NaiveImageEncoder:
-    models = Path(os.environ.get("SENSORIUM_MODELS", "/work/shared/models"))
+    models = Path(os.environ.get("SENSORIUM_MODELS", str(Path(__file__).resolve().parents[2] / "shared" / "models")))
     return NaiveImageEncoder(load_settings(models=models))
 
 

@@ -6,8 +6,8 @@ classifying every photo among all labels (label = folder name, underscores as sp
 throughput at batch 32. It also prints ablations of the mixing recipe and a plain baseline
 (top-10 concepts, first lemma, one prompt, no detector, no centring).
 
-    SENSORIUM_MODELS=/work/shared/models PYTHONPATH=src python bench/tune_image.py \
-        [--devset /work/shared/devset/images] [--spaces minilm,e5] [--backbones lite0,lite1,lite2] [--quick]
+    SENSORIUM_MODELS=../shared/models PYTHONPATH=src python bench/tune_image.py \
+        [--devset ../shared/devset/images] [--spaces minilm,e5] [--backbones lite0,lite1,lite2] [--quick]
 """
 
 from __future__ import annotations
@@ -97,12 +97,12 @@ def encode_all(enc: OfflineImageEncoder, images: list[Image.Image], batch: int =
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--devset", type=Path, default=Path("/work/shared/devset/images"))
+    ap.add_argument("--devset", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "devset" / "images")
     ap.add_argument("--spaces", default="minilm,e5")
     ap.add_argument("--backbones", default="lite0,lite1,lite2")
     ap.add_argument("--quick", action="store_true", help="skip the recipe ablations")
     args = ap.parse_args()
-    models = Path(os.environ.get("SENSORIUM_MODELS", "/work/shared/models"))
+    models = Path(os.environ.get("SENSORIUM_MODELS", str(Path(__file__).resolve().parents[2] / "shared" / "models")))
     base = dict(models=models, batch_size=32)
     settings = load_settings(**base)
     images, label_of = load_devset(args.devset, OfflineImageEncoder.max_side)
