@@ -113,11 +113,25 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = _TomlSource(settings_cls, _PENDING_TOML.get("data", {}))
-        return (init_settings, env_settings, toml)
+        return (init_settings, env_settings)
 
 
-_PENDING_TOML: dict[str, dict[str, Any]] = {}
+def _settings_class(toml: dict[str, Any]) -> type[Settings]:
+    """Settings whose lowest-priority source (above defaults) is one library's ``sensorium.toml``."""
+
+    class LibrarySettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _TomlSource(settings_cls, toml))
+
+    return LibrarySettings
 
 
 def _library_from_env_or_args(overrides: dict[str, Any]) -> Path | None:
@@ -146,14 +160,11 @@ def load_settings(**overrides: Any) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read settings ({exc}); fix or remove the file") from exc
-    _PENDING_TOML["data"] = data
     try:
-        return Settings(**given)
+        return _settings_class(data)(**given)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(
             f"setting {where}: {first['msg']}; check flags, SENSORIUM_* variables and {LIBRARY_CONFIG}"
         ) from exc
-    finally:
-        _PENDING_TOML.pop("data", None)
