@@ -104,17 +104,6 @@ class Settings(BaseSettings):
     def library_path(self) -> Path:
         return (self.library or (self.home / "library")).expanduser()
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
-
 
 def _settings_class(toml: dict[str, Any]) -> type[Settings]:
     """Settings whose lowest-priority source (above defaults) is one library's ``sensorium.toml``."""

@@ -146,7 +146,13 @@ def search(
             cands.setdefault(r["id"], r)
             kw_scores[r["id"]] = r["_score"] / top if top > 0 else 0.0
     words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
-    hits = [_score_row(r, sem, cal, perc_scores, kw_scores, keyword_weight, words) for r in cands.values()]
+    rows = list(cands.values())
+    cosines = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]) @ sem if rows else np.zeros(0)
+    meaning = cal.scores(cosines[:, None], sem[None, :])[:, 0]  # background stats computed once per query
+    hits = [
+        _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words)
+        for r, m in zip(rows, meaning, strict=True)
+    ]
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     hits = [h for h in hits if h.score >= floor]
     hits.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))
@@ -164,15 +170,13 @@ def _combine(qvec: np.ndarray | None, evec: np.ndarray | None, like_weight: floa
 
 def _score_row(
     row: dict[str, Any],
-    sem: np.ndarray,
+    score: float,
     cal: Calibrator,
     perc: dict[str, float],
     kw: dict[str, float],
     keyword_weight: float,
     words: set[str],
 ) -> Hit:
-    cos = float(np.dot(np.asarray(row["vector"], dtype=np.float32), sem))
-    score = cal.score(cos, sem)
     parts = [f"meaning {score:.2f}"]
     if row["id"] in perc:
         p = cal.perceptual_score(perc[row["id"]])

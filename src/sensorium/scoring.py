@@ -67,17 +67,6 @@ class Calibrator:
     def query_vector(self, text: str) -> np.ndarray:
         return self._label_vectors(self.text_encoder, [text], space=self.space)[0]
 
-    def stats(self, q: np.ndarray) -> tuple[float, float]:
-        sims = self.background @ q
-        return float(sims.mean()), float(sims.std() + 1e-6)
-
-    def z(self, cos: np.ndarray | float, q: np.ndarray) -> np.ndarray | float:
-        mu, sd = self.stats(q)
-        return (np.asarray(cos) - mu) / sd
-
-    def score(self, cos: float, q: np.ndarray) -> float:
-        return float(sigmoid(SLOPE * (self.z(cos, q) - Z0)))
-
     def scores(self, cos: np.ndarray, queries: np.ndarray) -> np.ndarray:
         """Calibrated scores for a matrix of cosines (n items × m queries)."""
         sims = self.background @ queries.T  # (b, m)
