@@ -24,6 +24,30 @@ MODELS = [
         "4903c9058f6e2553834e9905be1ae5d67e262cb6321964dbc57a49edc6fa10da",
         "https://raw.githubusercontent.com/skpawar1305/rs_yolox/18ff8bc330b8c742869254081d8f4838deacf251/weights/yolox_nano.onnx",
     ),
+    (
+        "efficientat_mn04_as/mn04_as_mAP_432.pt",
+        4_066_513,
+        "899a8c6217063f6941793102a2780b3dd788ab11fce468d9cf5f0577c453321c",
+        "https://github.com/fschmid56/EfficientAT/releases/download/v0.0.1/mn04_as_mAP_432.pt",
+    ),
+    (
+        "efficientat_mn04_as/audioset_labels.csv",
+        14_675,
+        "cdd1049833c4b86127c2773ac0d14a2754b6a6d0d1798002ed5c66e699708429",
+        "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/class_labels_indices.csv",
+    ),
+    (
+        "yamnet/yamnet.tflite",
+        4_078_224,
+        "469be6a3421cbc52cf97e9f2f966cba984198e8e7af9854d68b3e3ebb1e04194",
+        "https://raw.githubusercontent.com/Jaskaran197/Speaker-Detector/4ec29b6938f1051fe36b46786f8d486d8b74a38e/yamnet.tflite",
+    ),
+    (
+        "yamnet/yamnet_class_map.csv",
+        14_096,
+        "cdf24d193e196d9e95912a2667051ae203e92a2ba09449218ccb40ef787c6df2",
+        "https://raw.githubusercontent.com/tensorflow/models/dbeeb148f10adf723067040eedcccda00bdce1e8/research/audioset/yamnet/yamnet_class_map.csv",
+    ),
 ]
 
 

@@ -11,8 +11,10 @@ from sensorium.models.files import ModelFile, resolve
 
 def catalog() -> list[tuple[str, str, ModelFile]]:
     """(name, role, file) for each model file, in the order a reader meets them."""
+    from sensorium.models.efficientat import AUDIOSET_LABELS, MN04_WEIGHTS
     from sensorium.models.imagenet import VARIANTS
     from sensorium.models.offline_text import E5_SMALL, MINILM
+    from sensorium.models.yamnet import YAMNET, YAMNET_CLASS_MAP
     from sensorium.models.yolox import YOLOX_NANO
 
     rows = [
@@ -24,6 +26,12 @@ def catalog() -> list[tuple[str, str, ModelFile]]:
         for v in VARIANTS.values()
     ]
     rows.append(("yolox-nano", "image: COCO objects (80 classes, fills 'person')", YOLOX_NANO))
+    rows += [
+        ("efficientat-mn04", "sound: AudioSet events (527 classes) + perceptual vector", MN04_WEIGHTS),
+        ("audioset-labels", "sound: names of the 527 AudioSet classes", AUDIOSET_LABELS),
+        ("yamnet", "sound: AudioSet events (521 classes)", YAMNET),
+        ("yamnet-class-map", "sound: names of YAMNet's 521 classes", YAMNET_CLASS_MAP),
+    ]
     return rows
 
 
