@@ -6,9 +6,12 @@ Every figure is printed with its baseline from the same run, as a ratio:
    path (one image at a time, PyTorch eager, no batching);
 2. peak RSS of the indexing process;
 3. query latency p50/p95 and recall@10 of the ANN index against exact search at 100k and 1M
-   synthetic vectors.
+   synthetic vectors;
+4. sound: indexing speed as a multiple of real time for sound events and for speech, and peak
+   RSS on a 3-hour recording (``bench/bench_audio.py``).
 
-Set BENCH_SIZES=100000 to skip the 1M case, BENCH_IMAGES to change the number of photos.
+Set BENCH_SIZES=100000 to skip the 1M case, BENCH_IMAGES to change the number of photos,
+BENCH_AUDIO_MINUTES (10) and BENCH_LONG_HOURS (3; 0 skips) to resize the sound benchmark.
 """
 
 from __future__ import annotations
@@ -103,6 +106,26 @@ def main() -> None:
     t.add_row("peak RSS (MB)", f"{r['peak_rss_mb']:.0f}", "", "")
     out.print(t)
     out.print(f"{r['images']} photos in {r['seconds']:.1f} s, including process start and model load")
+    out.rule("sound and speech (multiple of real time; 2 cores)")
+    from bench.bench_audio import run as bench_audio
+
+    a = bench_audio(float(os.environ.get("BENCH_AUDIO_MINUTES", "10")), float(os.environ.get("BENCH_LONG_HOURS", "3")))
+    t = Table("measure", "sensorium", "naive baseline", "ratio")
+    ev, sp = a["events"], a["speech"]
+    t.add_row(
+        "sound events, x real time", f"{ev['rt']:.0f}x", f"{ev['naive_rt']:.0f}x", f"{ev['rt'] / ev['naive_rt']:.2f}x"
+    )
+    t.add_row("speech, x real time", f"{sp['rt']:.1f}x", f"{sp['naive_rt']:.1f}x", f"{sp['rt'] / sp['naive_rt']:.2f}x")
+    t.add_row("speech, words transcribed", str(sp["words"]), str(sp["naive_words"]), "")
+    if "long" in a:
+        lg = a["long"]
+        t.add_row(f"{lg['audio_s'] / 3600:.1f} h recording, x real time", f"{lg['rt']:.0f}x", "", "")
+        t.add_row(f"{lg['audio_s'] / 3600:.1f} h recording, peak RSS (MB)", f"{lg['peak_rss_mb']:.0f}", "", "")
+    out.print(t)
+    out.print(
+        f"events: {ev['audio_s'] / 60:.0f} min soundscape indexed in {ev['wall_s']:.1f} s (process start and model"
+        f" load included); speech: {sp['audio_s'] / 60:.1f} min of the espeak-ng meeting, about half speech"
+    )
     out.rule("vector store: ANN against exact search")
     from bench.bench_store import run as bench_store
 

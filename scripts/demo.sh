@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The main job on real sample photos that ship inside installed packages, offline.
+# The main job on real sample photos and recordings that ship inside installed packages, offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=.venv/bin/sensorium
 export SENSORIUM_LIBRARY="$PWD/demo-library/library"
 samples="$PWD/demo-library/samples"
 .venv/bin/python -m sensorium.samples "$samples" >/dev/null
+.venv/bin/python -c "import sys; from pathlib import Path; from sensorium.samples import collect_sound_samples as c; c(Path(sys.argv[1]))" "$samples/sounds"
+cp tests/data/speech/meeting.flac "$samples/sounds/meeting.flac"  # espeak-ng speech (scripts/make_speech_fixtures.sh)
 run() { echo; echo "\$ sensorium $*"; "$S" "$@"; }
 run index "$samples"
 run search "a cat"
@@ -15,5 +17,12 @@ run search --like "$samples/cat-chelsea.png" --limit 3
 run classify "$samples/cat-chelsea.png" "$samples/motorcycle.png" "$samples/rocket-launch.jpg" \
     --labels "cat, motorcycle, rocket, coffee"
 run search "hot coffee at the summit" --modality text --limit 1
+run search "a dog barking" --modality audio --limit 3
+run search "where they discuss the budget" --limit 1
+run search --like "$samples/sounds/rooster.mp3" --modality audio --limit 2
+run classify "$samples/sounds/dog.mp3" "$samples/sounds/cow.mp3" "$samples/sounds/boom.wav" \
+    --labels "dog barking, cow mooing, explosion, rain"
+run describe "$samples/sounds/meeting.flac" --format vtt
+run clip "$samples/sounds/farm-walk.wav" --start 23.5 --end 30.5 -o "$PWD/demo-library/dog-moment.wav" --overwrite
 echo
 echo "library: $SENSORIUM_LIBRARY (try: .venv/bin/sensorium search 'your words' -l $SENSORIUM_LIBRARY)"

@@ -111,11 +111,11 @@ def index(
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for, in words (any language for e5)")] = None,
-    like: Annotated[Path | None, typer.Option("--like", help="An example file (image or text)")] = None,
+    like: Annotated[Path | None, typer.Option("--like", help="An example file (image, sound or text)")] = None,
     like_weight: Annotated[float, typer.Option(help="Weight of --like against the words (0..1)")] = 0.5,
     negative: Annotated[str | None, typer.Option("--not", help="Words to steer away from")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Number of hits")] = 10,
-    modality: Annotated[str | None, typer.Option("--modality", "-m", help="image or text")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Number of hits (a moment counts once)")] = 10,
+    modality: Annotated[str | None, typer.Option("--modality", "-m", help="image, audio or text")] = None,
     path: Annotated[str | None, typer.Option("--path", help="Only paths matching this glob")] = None,
     min_score: Annotated[float | None, typer.Option("--min-score", help="Calibrated 0..1 (default 0.5)")] = None,
     library: LibraryOpt = None,
@@ -140,10 +140,79 @@ def search(
     if not hits:
         err.print("no relevant results (try --min-score 0 to see the closest ones)")
         return
-    table = Table("score", "path", "why", show_lines=False, expand=False)
+    timed = any(h.start is not None for h in hits)
+    table = Table("score", "path", *(["when"] if timed else []), "why", show_lines=False, expand=False)
     for h in hits:
-        table.add_row(f"{h.score:.2f}", h.path, h.why)
+        when = [f"{_clock(h.start)}–{_clock(h.end)}" if h.start is not None else ""] if timed else []
+        table.add_row(f"{h.score:.2f}", h.path, *when, h.why)
     out.print(table)
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    m, s = divmod(float(seconds), 60)
+    h, m = divmod(int(m), 60)
+    return f"{h}:{m:02d}:{s:04.1f}" if h else f"{m}:{s:04.1f}"
+
+
+@app.command()
+def describe(
+    files: Annotated[list[Path], typer.Argument(help="Sound recordings to describe")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json, srt or vtt")] = "json",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
+    min_score: Annotated[float, typer.Option("--min-score", help="Least tag score for a sound event")] = 0.3,
+    speech: Annotated[bool, typer.Option("--speech/--no-speech", help="Transcribe speech")] = True,
+    library: LibraryOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A timeline of sound events and speech, as JSON, SRT or WebVTT captions ("[dog barking]")."""
+    from sensorium.describe import describe_file, to_srt, to_vtt
+    from sensorium.errors import QueryError
+
+    fmt = "json" if as_json else fmt.lower()
+    if fmt not in ("json", "srt", "vtt"):
+        raise QueryError(f"--format {fmt}: use json, srt or vtt")
+    if fmt != "json" and len(files) != 1:
+        raise QueryError("srt and vtt describe one file at a time; give one file, or use --format json")
+    lib = _open(library)
+    descs = [describe_file(lib, f, min_score=min_score, speech=speech) for f in files]
+    if fmt == "json":
+        data = [d.to_json() for d in descs]
+        text = json.dumps(data if len(data) > 1 else data[0], ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = to_srt(descs[0]) if fmt == "srt" else to_vtt(descs[0])
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
+@app.command()
+def clip(
+    file: Annotated[Path, typer.Argument(help="A sound or video file")],
+    start: Annotated[float, typer.Option("--start", "-s", help="Seconds")],
+    end: Annotated[float, typer.Option("--end", "-e", help="Seconds")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the moment (its suffix picks the format)")
+    ],
+    reencode: Annotated[
+        bool | None,
+        typer.Option("--reencode/--copy", help="Force re-encoding, or stream copy only [default: copy when possible]"),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a moment: stream copy where the container allows, else re-encoded."""
+    from sensorium.media.clip import export_clip
+
+    result = export_clip(file, start, end, output, reencode=reencode, overwrite=overwrite)
+    if as_json:
+        _emit_json({"path": result.path, "start": result.start_s, "end": result.end_s, "copied": result.copied})
+        return
+    how = "stream copy" if result.copied else "re-encoded"
+    err.print(f"wrote {result.path} ({result.start_s:.3f}–{result.end_s:.3f} s, {how})")
 
 
 @app.command()
@@ -185,7 +254,7 @@ def classify(
 @app.command("eval")
 def eval_cmd(
     folder: Annotated[Path, typer.Argument(help="Labelled folder: <label>/<files>")],
-    modality: Annotated[str, typer.Option("--modality", "-m")] = "image",
+    modality: Annotated[str, typer.Option("--modality", "-m", help="image or audio")] = "image",
     library: Annotated[
         Path | None, typer.Option("--library", "-l", help="Library to index into (default: scratch)")
     ] = None,

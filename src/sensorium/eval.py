@@ -83,7 +83,10 @@ def evaluate(
     if not rows:
         raise QueryError(f"{folder}: no {modality} files were indexed; check `sensorium errors`")
     truth = np.array([labels.index(label_text(Path(r["path"]).relative_to(folder).parts[0])) for r in rows])
-    sem = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
+    if modality == "audio":  # a recording's first record is one window: pool the whole file, as classify does
+        sem = np.stack([lib.audio_encoder.clip_vectors(Path(r["path"])).semantic for r in rows])
+    else:
+        sem = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
     vecs = label_vectors(lib.text_encoder, labels, space=getattr(lib.image_encoder, "space", None))
     probs = distribution(sem, vecs)
     ranks = np.argsort(-probs, axis=1)
@@ -96,7 +99,7 @@ def evaluate(
         if not (truth == li).any():
             continue
         hits = lib.search(label, limit=len(rows), modality=modality, path_glob=glob, min_score=0.0)
-        ranked = [h.path for h in hits] + [p for p in paths if p not in {h.path for h in hits}]
+        ranked = list(dict.fromkeys([h.path for h in hits] + paths))  # a file ranks where its best moment does
         rel = np.array([truth[paths.index(p)] == li for p in ranked if p in paths])
         n_rel = int((truth == li).sum())
         aps.append(average_precision(rel))

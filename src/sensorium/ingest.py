@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,17 +23,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sensorium.errors import MediaError, SensoriumError
+from sensorium.media.audio import audio_info
 from sensorium.media.image import image_segments
 from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
 from sensorium.media.walk import display_path, walk
+from sensorium.models.base import Encoded
 from sensorium.types import Facts, Segment
 
 if TYPE_CHECKING:
     from sensorium.library import Library
 
 log = logging.getLogger(__name__)
-INDEXED_MODALITIES = ("image", "text")
+INDEXED_MODALITIES = ("image", "text", "audio")
+STREAMED_MODALITIES = ("audio",)  # encoded file by file as they decode, never held whole
 
 
 @dataclass
@@ -89,8 +93,19 @@ class _Preparer:
     def __init__(self, lib: Library, known: dict[str, dict[str, Any]]) -> None:
         self.lib = lib
         self.known = known
-        self.fresh = {m: lib.version_key(m) for m in INDEXED_MODALITIES}
+        self._fresh: dict[str, bool] = {}
+        self._lock = threading.Lock()
         self.max_side = getattr(lib.image_encoder, "max_side", 512)
+
+    def is_fresh(self, version: str) -> bool:
+        """Whether a file indexed by model ``version`` needs no re-encoding (builds that model's encoder once)."""
+        with self._lock:
+            if version not in self._fresh:
+                s = self.lib.settings
+                model = version.split("@", 1)[0]
+                modality = {s.image_encoder: "image", s.audio_encoder: "audio"}.get(model, "text")
+                self._fresh[version] = version == self.lib.version_key(modality)
+            return self._fresh[version]
 
     def __call__(self, path: Path) -> Prepared:
         key = os.path.abspath(path)
@@ -118,7 +133,7 @@ class _Preparer:
         return item
 
     def _unchanged(self, old: dict[str, Any] | None, item: Prepared, *, fast: bool) -> bool:
-        if not old or old.get("status") != "done" or old.get("encoder") not in self.fresh.values():
+        if not old or old.get("status") != "done" or not self.is_fresh(old.get("encoder") or ""):
             return False
         if fast:
             return old.get("size") == item.size and old.get("mtime") == item.mtime
@@ -130,49 +145,62 @@ class _Preparer:
             return image_segments(path, max_pixels=s.max_image_pixels, max_side=self.max_side)
         if modality == "text":
             return text_segments(path, max_bytes=s.max_text_bytes)
+        if modality == "audio":
+            audio_info(path)  # fails early and clearly on a file with no audio; decoding streams later
+            return []
         raise MediaError(str(path), f"{modality} files are not indexed yet", "skip them with --exclude")
 
 
 def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
-    """Encode the segments of ``items`` and build store rows."""
+    """Encode the segments of ``items`` (images and text) and build store rows."""
     rows: list[dict[str, Any]] = []
-    pdim = lib.manifest["perceptual_dim"]
-    for modality in INDEXED_MODALITIES:
+    hashes = {it.path: it.content_hash for it in items}
+    for modality in ("image", "text"):
         segs = [s for it in items if it.modality == modality for s in it.segments]
         if not segs:
             continue
         if modality == "text":
-            semantic = lib.text_vectors([s.payload for s in segs])
-            perceptual = np.zeros((len(segs), max(pdim, 1)), dtype=np.float32)
-            facts = [Facts(text=s.payload) for s in segs]
+            encoded = Encoded(lib.text_vectors([s.payload for s in segs]), None, [Facts(text=s.payload) for s in segs])
         else:
-            enc = lib.encoder_for(modality).encode(segs)
-            semantic, facts = enc.semantic, enc.facts
-            perceptual = (
-                enc.perceptual if enc.perceptual is not None else np.zeros((len(segs), max(pdim, 1)), np.float32)
-            )
-        hashes = {it.path: it.content_hash for it in items}
-        version = lib.version_key(modality)
-        for seg, vec, pvec, fact in zip(segs, semantic, perceptual, facts, strict=True):
-            rows.append(
-                {
-                    "id": record_id(seg.source, seg.index),
-                    "path": seg.source,
-                    "content_hash": hashes[seg.source],
-                    "modality": modality,
-                    "seg_index": seg.index,
-                    "start": seg.start_s,
-                    "end": seg.end_s,
-                    "vector": vec,
-                    "perceptual": pvec,
-                    "concepts": json.dumps([[c.name, round(c.score, 4)] for c in fact.concepts]),
-                    "objects": json.dumps([[o.name, round(o.score, 4)] for o in fact.objects]),
-                    "ocr_text": fact.ocr_text,
-                    "text": fact.text,
-                    "keywords": fact.keywords(),
-                    "encoder": version,
-                }
-            )
+            encoded = lib.encoder_for(modality).encode(segs)
+        rows += record_rows(segs, encoded, hashes, lib.version_key(modality), lib.manifest["perceptual_dim"])
+    return rows
+
+
+def record_rows(
+    segs: Sequence[Segment], encoded: Encoded, hashes: dict[str, str], version: str, perceptual_dim: int
+) -> list[dict[str, Any]]:
+    """Store rows for encoded segments.
+
+    The perceptual column is as wide as the library's image features; a modality with
+    narrower perceptual vectors (sound: 384) is zero-padded, which keeps cosines unchanged,
+    and perceptual search compares only rows of the example's own modality.
+    """
+    width = max(perceptual_dim, 1)
+    perceptual = np.zeros((len(segs), width), dtype=np.float32)
+    if encoded.perceptual is not None and encoded.perceptual.shape[1] <= width:
+        perceptual[:, : encoded.perceptual.shape[1]] = encoded.perceptual
+    rows = []
+    for seg, vec, pvec, fact in zip(segs, encoded.semantic, perceptual, encoded.facts, strict=True):
+        rows.append(
+            {
+                "id": record_id(seg.source, seg.index),
+                "path": seg.source,
+                "content_hash": hashes[seg.source],
+                "modality": seg.modality,
+                "seg_index": seg.index,
+                "start": seg.start_s,
+                "end": seg.end_s,
+                "vector": vec,
+                "perceptual": pvec,
+                "concepts": json.dumps([[c.name, round(c.score, 4)] for c in fact.concepts]),
+                "objects": json.dumps([[o.name, round(o.score, 4)] for o in fact.objects]),
+                "ocr_text": fact.ocr_text,
+                "text": fact.text,
+                "keywords": fact.keywords(),
+                "encoder": version,
+            }
+        )
     return rows
 
 
@@ -250,7 +278,10 @@ def index_paths(
         else:
             if known.get(item.path, {}).get("content_hash") not in (None, "", item.content_hash):
                 store.delete_paths([item.path])  # changed file: its old segments must not linger
-            batch.append(item)
+            if item.modality in STREAMED_MODALITIES:
+                _index_stream(lib, store, item, report)
+            else:
+                batch.append(item)
             if sum(len(b.segments) for b in batch) >= limit:
                 _commit(lib, store, batch, report)
                 batch = []
@@ -291,6 +322,43 @@ def _commit(lib: Library, store: Any, batch: list[Prepared], report: IndexReport
     store.upsert_files([_file_row(it, "done", lib.version_key(it.modality)) for it in batch])
     report.indexed += len(batch)
     report.records += len(rows)
+
+
+def _index_stream(lib: Library, store: Any, item: Prepared, report: IndexReport) -> None:
+    """Encode one long-form file block by block, writing its records as they come, then mark it done.
+
+    A crash part-way leaves records but no ``done`` row: the next run encodes the file again and
+    its upserts (same ids) overwrite them. A failure removes what was written for the file.
+    """
+    encoder = lib.encoder_for(item.modality)
+    version = encoder.info.version_key
+    hashes = {item.path: item.content_hash}
+    pdim = lib.manifest["perceptual_dim"]
+    written = 0
+
+    def emit(segs: list[Segment], encoded: Encoded) -> None:
+        nonlocal written
+        rows = record_rows(segs, encoded, hashes, version, pdim)
+        store.upsert_records(rows)
+        written += len(rows)
+
+    try:
+        summary = encoder.encode_file(Path(item.path), emit)
+    except MediaError as exc:
+        store.delete_paths([item.path])
+        _record_failure(store, report, item, exc.reason if exc.path == item.path else str(exc))
+        return
+    except SensoriumError:
+        raise
+    except Exception as exc:  # a model crash on one file must not stop the batch
+        log.warning("encoding %s failed", item.path, exc_info=True)
+        store.delete_paths([item.path])
+        _record_failure(store, report, item, f"encoder failed ({type(exc).__name__}: {exc})")
+        return
+    note = "indexed up to max_audio_seconds" if getattr(summary, "truncated", False) else ""
+    store.upsert_files([_file_row(item, "done", version, error=note)])
+    report.indexed += 1
+    report.records += written
 
 
 def _prune(store: Any, roots: Sequence[Path], known: dict[str, dict[str, Any]]) -> int:

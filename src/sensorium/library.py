@@ -38,6 +38,7 @@ class Library:
         self.registry = registry or Registry.default()
         self._text: TextEncoder | None = None
         self._image: Encoder | None = None
+        self._audio: Encoder | None = None
         self._store: Store | None = None
         self.manifest = self._read_manifest()
 
@@ -77,6 +78,16 @@ class Library:
             self._image = self.registry.encoder(self.settings.image_encoder, self.settings, self.text_encoder)
         return self._image
 
+    @property
+    def audio_encoder(self) -> Encoder:
+        """Sound and speech, in the image encoder's centred space (built on first use)."""
+        if self._audio is None:
+            space = getattr(self.image_encoder, "space", None)
+            self._audio = self.registry.encoder(
+                self.settings.audio_encoder, self.settings, self.text_encoder, space=space
+            )
+        return self._audio
+
     def text_vectors(self, texts: list[str]) -> np.ndarray:
         """Documents in the shared space, centred as image vectors are so that both rank together."""
         vecs = self.text_encoder.encode_text(texts, query=False)
@@ -87,6 +98,8 @@ class Library:
         """The encoder of a modality (``None`` for text: text goes through the text encoder)."""
         if modality == "image":
             return self.image_encoder
+        if modality == "audio":
+            return self.audio_encoder
         return None
 
     def version_key(self, modality: str) -> str:
@@ -138,10 +151,12 @@ class Library:
     def record_encoders(self) -> None:
         """Remember which models made the library's vectors (after an index run)."""
         self.manifest["space"] = self.text_encoder.info.space
-        self.manifest["encoders"] = {
-            "text": self.text_encoder.info.version_key,
-            "image": self.image_encoder.info.version_key,
-        }
+        encoders = dict(self.manifest.get("encoders") or {})
+        encoders["text"] = self.text_encoder.info.version_key
+        encoders["image"] = self.image_encoder.info.version_key
+        if self._audio is not None:
+            encoders["audio"] = self._audio.info.version_key
+        self.manifest["encoders"] = encoders
         self._write_manifest()
 
     # -- verbs (thin: the work is in ingest/query/classify) -------------------------------------

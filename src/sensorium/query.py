@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +35,11 @@ DEFAULT_MIN_SCORE = 0.5
 
 @dataclass(frozen=True)
 class Example:
-    """An example file turned into query vectors."""
+    """An example file turned into query vectors; ``perceptual`` compares only with its own ``modality``."""
 
     semantic: np.ndarray
     perceptual: np.ndarray | None
+    modality: str = "image"
 
 
 def encode_example(lib: Library, path: Path) -> Example:
@@ -60,23 +61,27 @@ def encode_example(lib: Library, path: Path) -> Example:
         if modality == "text":
             segs = text_segments(path, max_bytes=s.max_text_bytes)
             vecs = lib.text_vectors([x.payload for x in segs])
-            return Example(l2_normalise(vecs.mean(0)), None)
+            return Example(l2_normalise(vecs.mean(0)), None, "text")
+        if modality == "audio":
+            clip = lib.audio_encoder.clip_vectors(path)
+            return Example(clip.semantic, clip.perceptual, "audio")
     except MediaError as exc:
-        raise QueryError(f"example {path}: {exc.reason}; use a readable image or text file") from exc
+        raise QueryError(f"example {path}: {exc.reason}; use a readable image, sound or text file") from exc
     except OSError as exc:
         raise QueryError(f"example {path}: cannot read ({exc.strerror or exc}); check the path") from exc
-    raise QueryError(f"example {path}: {modality} examples are not supported yet; use an image or text file")
+    raise QueryError(f"example {path}: {modality} examples are not supported yet; use an image, sound or text file")
 
 
 def _why(row: dict[str, Any], query_words: set[str], parts: list[str]) -> str:
     concepts = [c[0] for c in json.loads(row.get("concepts") or "[]")[:3]]
     objects = [o[0] for o in json.loads(row.get("objects") or "[]")[:3]]
     why = list(parts)
-    if concepts:
-        why.append("concepts: " + ", ".join(concepts))
+    spoken = row["modality"] in ("audio", "video") and bool(row.get("text"))
+    if concepts and not spoken:
+        why.append(("sounds: " if row["modality"] == "audio" else "concepts: ") + ", ".join(concepts))
     if objects:
         why.append("objects: " + ", ".join(objects))
-    for field, label in (("ocr_text", "text in image"), ("text", "text")):
+    for field, label in (("ocr_text", "text in image"), ("text", "said" if spoken else "text")):
         snippet = _snippet(row.get(field) or "", query_words)
         if snippet:
             why.append(f'{label}: "{snippet}"')
@@ -115,6 +120,8 @@ def search(
         like: an example file; combined with ``text`` by ``like_weight`` (0 = text only).
         negative: words whose meaning is pushed away from the query.
         min_score: drop hits below this calibrated score (default 0.5; 0 keeps everything).
+        limit: how many results: still images, text chunks and moments (merged windows of
+            sound or video) each count as one.
     """
     text = (text or "").strip() or None
     if text is None and like is None:
@@ -125,38 +132,130 @@ def search(
     store = lib.store()
     cal = Calibrator.for_library(lib)
     example = encode_example(lib, Path(like)) if like is not None else None
+    if example is not None and example.perceptual is not None:
+        example = replace(example, perceptual=_padded(example.perceptual, lib.manifest.get("perceptual_dim", 0)))
     qvec = cal.query_vector(text) if text else None
     sem = _combine(qvec, example.semantic if example else None, like_weight)
     if negative:
         sem = l2_normalise(sem - 0.5 * cal.query_vector(negative))
     where = Filter(modality=modality, path_glob=path_glob)
+    words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
+    floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     k = max(limit * 5, 50)
-    cands: dict[str, dict[str, Any]] = {r["id"]: r for r in store.search_vectors(sem, limit=k, where=where)}
+    while True:
+        hits, saturated = _candidates(store, cal, sem, text, example, where, k, keyword_weight, words)
+        moments = merge_moments([h for h in hits if h.score >= floor], gap=lib.settings.audio_hop_s)
+        # Windows of one long recording can fill the candidate list: widen it until `limit` moments are found.
+        if len(moments) >= limit or not saturated or k >= MAX_CANDIDATES:
+            break
+        k *= 4
+    moments.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))
+    return moments[:limit]
+
+
+MAX_CANDIDATES = 20_000
+
+
+def _candidates(
+    store: Any,
+    cal: Calibrator,
+    sem: np.ndarray,
+    text: str | None,
+    example: Example | None,
+    where: Filter,
+    k: int,
+    keyword_weight: float,
+    words: set[str],
+) -> tuple[list[Hit], bool]:
+    """Scored hits for the best ``k`` rows of each index; ``saturated`` when an index gave all ``k``."""
+    rows_by_id: dict[str, dict[str, Any]] = {}
+    found = store.search_vectors(sem, limit=k, where=where)
+    saturated = len(found) >= k
+    rows_by_id.update((r["id"], r) for r in found)
     perc_scores: dict[str, float] = {}
-    if example is not None and example.perceptual is not None and modality in (None, "image"):
-        pwhere = Filter(modality=modality, path_glob=path_glob, only_perceptual=True)
+    if example is not None and example.perceptual is not None and where.modality in (None, example.modality):
+        pwhere = Filter(modality=example.modality, path_glob=where.path_glob, only_perceptual=True)
         for r in store.search_vectors(example.perceptual, column="perceptual", limit=k, where=pwhere):
-            cands.setdefault(r["id"], r)
+            if not np.isfinite(r["_score"]) or not np.any(r["perceptual"]):
+                continue  # rows without a perceptual vector of their own (speech)
+            rows_by_id.setdefault(r["id"], r)
             perc_scores[r["id"]] = r["_score"]
     kw_scores: dict[str, float] = {}
     if text:
         rows = store.search_keywords(text, limit=k, where=where)
+        saturated = saturated or len(rows) >= k
         top = max((r["_score"] for r in rows), default=0.0)
         for r in rows:
-            cands.setdefault(r["id"], r)
+            rows_by_id.setdefault(r["id"], r)
             kw_scores[r["id"]] = r["_score"] / top if top > 0 else 0.0
-    words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
-    rows = list(cands.values())
-    cosines = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]) @ sem if rows else np.zeros(0)
+    rows = list(rows_by_id.values())
+    if not rows:
+        return [], saturated
+    cosines = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]) @ sem
     meaning = cal.scores(cosines[:, None], sem[None, :])[:, 0]  # background stats computed once per query
     hits = [
         _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words)
         for r, m in zip(rows, meaning, strict=True)
     ]
-    floor = DEFAULT_MIN_SCORE if min_score is None else min_score
-    hits = [h for h in hits if h.score >= floor]
-    hits.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))
-    return hits[:limit]
+    return hits, saturated
+
+
+MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most this much below its peak
+
+
+def _padded(vector: np.ndarray, width: int) -> np.ndarray | None:
+    """A perceptual vector zero-padded to the store's column width, as ingest stores it (``None`` if too wide)."""
+    if vector.shape[0] > width:
+        return None
+    out = np.zeros(width, dtype=np.float32)
+    out[: vector.shape[0]] = vector
+    return out
+
+
+def merge_moments(hits: list[Hit], gap: float = 1.0, drop: float = MOMENT_DROP) -> list[Hit]:
+    """Merge hits on nearby spans of one file into moments.
+
+    The best window of a file starts a moment, which grows over neighbouring windows (overlapping,
+    or within ``gap`` seconds) that score at most ``drop`` below it; any other window overlapping
+    the moment is absorbed into it. Then the next best remaining window starts the next moment.
+    A moment's score and reasons are those of its peak. Still images and text pass unchanged.
+    """
+    out = [h for h in hits if h.start is None or h.end is None]
+    timed: dict[str, list[Hit]] = {}
+    for h in hits:
+        if h.start is not None and h.end is not None:
+            timed.setdefault(h.path, []).append(h)
+    for group in timed.values():
+        group.sort(key=lambda h: (h.start, h.end))
+        left = set(range(len(group)))
+        for peak in sorted(left, key=lambda i: -group[i].score):
+            if peak not in left:
+                continue
+            lo = hi = peak
+            start, end = group[peak].start, group[peak].end
+            floor = group[peak].score - drop
+            while lo - 1 in left and group[lo - 1].end >= start - gap and group[lo - 1].score >= floor:  # type: ignore[operator]
+                lo -= 1
+                start = min(start, group[lo].start)  # type: ignore[type-var]
+            while hi + 1 in left and group[hi + 1].start <= end + gap and group[hi + 1].score >= floor:  # type: ignore[operator]
+                hi += 1
+                end = max(end, group[hi].end)  # type: ignore[type-var]
+            parts = [group[i] for i in range(lo, hi + 1)]
+            left -= set(range(lo, hi + 1))
+            left -= {i for i in left if group[i].start < end and group[i].end > start}  # type: ignore[operator]
+            out.append(_moment(parts))
+    return out
+
+
+def _moment(parts: list[Hit]) -> Hit:
+    if len(parts) == 1:
+        return parts[0]
+    best = max(parts, key=lambda h: h.score)
+    start = min(h.start for h in parts)  # type: ignore[type-var]
+    end = max(h.end for h in parts)  # type: ignore[type-var]
+    said = [h for h in parts if h is not best and "said:" in h.why]
+    why = best.why + (f"; {said[0].why[said[0].why.index('said:') :]}" if said and "said:" not in best.why else "")
+    return replace(best, start=start, end=end, why=f"{why}; {len(parts)} parts")
 
 
 def _combine(qvec: np.ndarray | None, evec: np.ndarray | None, like_weight: float) -> np.ndarray:

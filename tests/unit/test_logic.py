@@ -62,3 +62,44 @@ def test_average_precision() -> None:
     assert average_precision(np.array([True, False, True])) == pytest.approx((1 + 2 / 3) / 2)
     assert average_precision(np.array([False, False])) == 0.0
     assert label_text("group_of_people") == "group of people"
+
+
+def test_merge_moments_joins_overlapping_windows_of_one_file() -> None:
+    from sensorium.query import merge_moments
+    from sensorium.types import Hit
+
+    def hit(path: str, start: float | None, end: float | None, score: float) -> Hit:
+        return Hit(path=path, score=score, modality="audio", start=start, end=end, why=f"w{start}")
+
+    hits = [
+        hit("a.wav", 10.0, 12.0, 0.8),
+        hit("a.wav", 11.0, 13.0, 0.9),
+        hit("a.wav", 12.0, 14.0, 0.78),
+        hit("a.wav", 13.0, 15.0, 0.4),  # overlaps but scores far below the peak: absorbed, not extending
+        hit("a.wav", 30.0, 32.0, 0.8),  # far away: its own moment
+        hit("b.wav", 11.0, 13.0, 0.5),  # another file: never merged with a.wav
+        hit("photo.jpg", None, None, 0.95),
+    ]
+    moments = merge_moments(hits, gap=1.0)
+    by = {(m.path, m.start): m for m in moments}
+    assert len(moments) == 4
+    first = by[("a.wav", 10.0)]
+    assert (first.start, first.end, first.score) == (10.0, 14.0, 0.9)
+    assert first.why.startswith("w11.0") and "3 parts" in first.why
+    assert by[("a.wav", 30.0)].end == 32.0
+    assert by[("b.wav", 11.0)].score == 0.5
+    assert by[("photo.jpg", None)].start is None
+
+
+def test_merge_moments_respects_the_gap() -> None:
+    from sensorium.query import merge_moments
+    from sensorium.types import Hit
+
+    a = Hit(path="a.wav", score=0.6, modality="audio", start=0.0, end=2.0)
+    b = Hit(path="a.wav", score=0.7, modality="audio", start=2.5, end=4.5)
+    assert len(merge_moments([a, b], gap=1.0)) == 1
+    assert len(merge_moments([a, b], gap=0.2)) == 2
+    c = Hit(path="a.wav", score=0.3, modality="audio", start=4.0, end=6.0)  # overlaps, weak: absorbed, no extension
+    d = Hit(path="a.wav", score=0.3, modality="audio", start=5.0, end=7.0)  # near but weak: a moment of its own
+    moments = merge_moments([a, b, c, d], gap=1.0)
+    assert sorted((m.start, m.end) for m in moments) == [(0.0, 4.5), (5.0, 7.0)]

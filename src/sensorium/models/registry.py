@@ -7,6 +7,7 @@ encoder whose space it writes into.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sensorium.config import Settings
 from sensorium.models.base import Encoder, TextEncoder
@@ -19,6 +20,7 @@ BUILTIN_TEXT_ENCODERS: dict[str, str] = {
 }
 BUILTIN_ENCODERS: dict[str, str] = {
     "offline-image-v1": "sensorium.models.offline_image:OfflineImageEncoder",
+    "offline-audio-v1": "sensorium.models.offline_audio:OfflineAudioEncoder",
 }
 
 
@@ -39,5 +41,6 @@ class Registry:
     def text_encoder(self, name: str, settings: Settings) -> TextEncoder:
         return self.text_encoders.load(name)(settings)
 
-    def encoder(self, name: str, settings: Settings, text_encoder: TextEncoder) -> Encoder:
-        return self.encoders.load(name)(settings, text_encoder)
+    def encoder(self, name: str, settings: Settings, text_encoder: TextEncoder, **options: Any) -> Encoder:
+        """Build encoder ``name``; ``options`` are keyword arguments it accepts (``space=`` for sound)."""
+        return self.encoders.load(name)(settings, text_encoder, **options)

@@ -37,7 +37,7 @@ from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, Filter, check_vecto
 
 log = logging.getLogger(__name__)
 
-PERCEPTUAL_MODALITIES: tuple[str, ...] = ("image",)
+PERCEPTUAL_MODALITIES: tuple[str, ...] = ("image", "audio")
 _ESCAPED_COLUMNS = frozenset({"id", "path"})
 _IN_CHUNK = 500  # ids/paths per ``IN (...)`` clause, to keep SQL text small
 _UNESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")

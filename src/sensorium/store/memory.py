@@ -18,7 +18,7 @@ import numpy as np
 from sensorium.errors import LibraryError
 from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, VECTOR_COLUMNS, Filter, check_vector_query
 
-PERCEPTUAL_MODALITIES = frozenset({"image"})
+PERCEPTUAL_MODALITIES = frozenset({"image", "audio"})
 _TOKEN = re.compile(r"\w+")
 _BM25_K1 = 1.2
 _BM25_B = 0.75

@@ -1,0 +1,212 @@
+"""Sound and speech end to end: real recordings indexed, searched, classified, described and cut."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from sensorium.cli import app
+
+runner = CliRunner()
+SPEECH = Path(__file__).resolve().parent.parent / "data" / "speech"
+FIXTURES = json.loads((SPEECH / "fixtures.json").read_text())["files"]
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="session")
+def sounds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, tuple[float, float]]]:
+    from sensorium.samples import collect_sound_samples
+
+    folder = tmp_path_factory.mktemp("sounds")
+    places = collect_sound_samples(folder)
+    shutil.copyfile(SPEECH / "meeting.flac", folder / "meeting.flac")
+    return folder, places
+
+
+@pytest.fixture(scope="session")
+def audio_lib(tmp_path_factory: pytest.TempPathFactory, sounds) -> Path:
+    lib = tmp_path_factory.mktemp("audiolib") / "library"
+    code, out, _ = cli("index", str(sounds[0]), "--library", str(lib), "--json")
+    report = json.loads(out)
+    assert code == 0, report["failures"]
+    assert report["failed"] == 0 and report["indexed"] == len(list(sounds[0].iterdir()))
+    return lib
+
+
+def search(lib: Path, *args: str) -> list[dict]:
+    code, out, err = cli("search", *args, "--library", str(lib), "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("a dog barking", "dog"), ("a rooster crowing", "rooster"), ("a cow mooing", "cow"), ("an owl hooting", "owl")],
+)
+def test_sound_found_by_words(audio_lib: Path, query: str, expected: str) -> None:
+    hits = search(audio_lib, query, "--modality", "audio", "--min-score", "0", "--limit", "3")
+    names = [Path(h["path"]).stem for h in hits]
+    # the animal's own clip, or its moment inside the farm walk, comes first
+    assert names[0] in (expected, "farm-walk"), hits
+    assert expected in names, hits
+
+
+def test_moment_inside_a_long_recording(audio_lib: Path, sounds) -> None:
+    _, places = sounds
+    hits = search(audio_lib, "a dog barking", "--path", "*farm-walk.wav", "--min-score", "0", "--limit", "3")
+    best = hits[0]
+    start, end = places["dog"]
+    assert best["start"] is not None and best["end"] > best["start"]
+    assert abs(best["start"] - start) <= 2.0 and abs(best["end"] - end) <= 2.0, (best, places["dog"])
+    # merged: no two results of one file overlap
+    spans = sorted((h["start"], h["end"]) for h in hits)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_speech_found_by_meaning_and_keyword_with_its_time(audio_lib: Path) -> None:
+    phrase = FIXTURES["meeting.flac"]["phrases"][1]  # "First we need to discuss the budget for next year."
+    for query in ("where they discuss the budget", "budget"):
+        hits = search(audio_lib, query, "--limit", "3")
+        top = hits[0]
+        assert Path(top["path"]).name == "meeting.flac", hits
+        assert abs(top["start"] - phrase["start"]) <= 1.0 and abs(top["end"] - phrase["end"]) <= 1.0, top
+        assert "budget" in top["why"]
+
+
+def test_search_by_example_sound(audio_lib: Path, sounds) -> None:
+    hits = search(audio_lib, "--like", str(sounds[0] / "horse.mp3"), "--modality", "audio", "--limit", "3")
+    assert Path(hits[0]["path"]).name in ("horse.mp3", "farm-walk.wav")
+    assert "looks alike" in hits[0]["why"] or "sounds" in hits[0]["why"]
+
+
+def test_classify_sounds(sounds) -> None:
+    folder = sounds[0]
+    labels = "dog barking, cat meowing, cow mooing, rooster crowing, explosion"
+    files = ["dog.mp3", "cat.mp3", "cow.mp3", "rooster.mp3", "boom.wav"]
+    code, out, _ = cli("classify", *[str(folder / f) for f in files], "--labels", labels, "--json")
+    assert code == 0
+    got = [r["labels"][0]["label"] for r in json.loads(out)]
+    want = ["dog barking", "cat meowing", "cow mooing", "rooster crowing", "explosion"]
+    assert sum(g == w for g, w in zip(got, want, strict=True)) >= 4, got
+
+
+def test_describe_json_srt_vtt(sounds, tmp_path: Path) -> None:
+    meeting = sounds[0] / "meeting.flac"
+    code, out, _ = cli("describe", str(meeting), "--json")
+    assert code == 0
+    desc = json.loads(out)
+    speech = [e for e in desc["events"] if e["kind"] == "speech"]
+    assert any("budget" in e["text"].lower() for e in speech)
+    phrase = FIXTURES["meeting.flac"]["phrases"][1]
+    budget = next(e for e in speech if "budget" in e["text"].lower())
+    assert abs(budget["start"] - phrase["start"]) <= 1.0
+
+    code, out, _ = cli("describe", str(sounds[0] / "farm-walk.wav"), "--format", "vtt", "--no-speech")
+    assert code == 0
+    _check_vtt(out)
+    assert "[" in out and any(w in out.lower() for w in ("dog", "bark"))
+
+    srt_path = tmp_path / "meeting.srt"
+    code, _, _ = cli("describe", str(meeting), "--format", "srt", "-o", str(srt_path))
+    assert code == 0
+    _check_srt(srt_path.read_text())
+
+
+def _check_srt(text: str) -> None:
+    import re
+
+    blocks = [b for b in text.strip().split("\n\n") if b]
+    assert blocks
+    last_start = -1.0
+    for i, block in enumerate(blocks, 1):
+        lines = block.split("\n")
+        assert lines[0] == str(i)
+        m = re.fullmatch(r"(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})", lines[1])
+        assert m, lines[1]
+        v = [int(x) for x in m.groups()]
+        start = v[0] * 3600 + v[1] * 60 + v[2] + v[3] / 1000
+        end = v[4] * 3600 + v[5] * 60 + v[6] + v[7] / 1000
+        assert end > start >= last_start
+        last_start = start
+        assert len(lines) >= 3 and all(lines[2:])
+
+
+def _check_vtt(text: str) -> None:
+    import re
+
+    assert text.startswith("WEBVTT\n")
+    cues = [b for b in text.split("\n\n")[1:] if b.strip()]
+    assert cues
+    for cue in cues:
+        lines = cue.strip("\n").split("\n")
+        assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}", lines[0]), lines[0]
+        assert len(lines) >= 2
+
+
+def test_clip_exports_the_moment(sounds, tmp_path: Path) -> None:
+    out_path = tmp_path / "dog-moment.wav"
+    code, out, _ = cli(
+        "clip", str(sounds[0] / "farm-walk.wav"), "--start", "10.5", "--end", "12.25", "-o", str(out_path), "--json"
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["copied"] is True and (result["start"], result["end"]) == (10.5, 12.25)
+    data, rate = sf.read(out_path)
+    src, _ = sf.read(sounds[0] / "farm-walk.wav")
+    assert len(data) == round(1.75 * rate)
+    assert np.allclose(data, src[round(10.5 * rate) : round(12.25 * rate)], atol=1e-4)
+
+
+def test_bad_recordings_are_reported_and_the_batch_goes_on(tmp_path: Path, sounds) -> None:
+    import av
+
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    good = sounds[0] / "dog.mp3"
+    shutil.copyfile(good, folder / "good.mp3")
+    (folder / "empty.wav").write_bytes(b"")
+    data = good.read_bytes()
+    (folder / "truncated.mp3").write_bytes(data[: len(data) // 2])
+    (folder / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8)
+    rate = 16_000
+    t = np.arange(rate * 2) / rate
+    sf.write(folder / "silent.wav", np.zeros(rate * 2, np.float32), rate)
+    sf.write(folder / "wide-192k-8ch.wav", np.tile(0.1 * np.sin(2 * np.pi * 440 * t[:, None]), (1, 8)), 192_000)
+    sf.write(folder / "low-5k.wav", 0.1 * np.sin(2 * np.pi * 440 * np.arange(5000 * 2) / 5000), 5000)
+    with av.open(str(folder / "no-audio.mp4"), "w") as c:
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i * 40, np.uint8), format="rgb24")
+            for p in s.encode(frame):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    lib = tmp_path / "lib"
+    code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
+    report = json.loads(out)
+    failed = {Path(f["path"]).name: f["error"] for f in report["failures"]}
+    assert code == 3
+    assert set(failed) >= {"empty.wav", "corrupt.wav"}
+    assert "good.mp3" not in failed and "silent.wav" not in failed and "truncated.mp3" not in failed
+    assert "wide-192k-8ch.wav" not in failed and "low-5k.wav" not in failed
+    assert all(reason for reason in failed.values())
+    # indexing again changes nothing and duplicates nothing
+    code, out2, _ = cli("index", str(folder), "--library", str(lib), "--json")
+    again = json.loads(out2)
+    assert again["indexed"] == 0 and again["records"] == 0
+    code, out3, _ = cli("stats", "--library", str(lib), "--json")
+    assert json.loads(out3)["records"] == report["records"]
