@@ -21,7 +21,7 @@ import numpy as np
 from sensorium.errors import QueryError
 from sensorium.ingest import record_id
 from sensorium.models.concepts import label_vectors
-from sensorium.zero_shot import distribution
+from sensorium.zero_shot import distribution, enc_temperature, softmax_rows
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -83,12 +83,14 @@ def evaluate(
     if not rows:
         raise QueryError(f"{folder}: no {modality} files were indexed; check `sensorium errors`")
     truth = np.array([labels.index(label_text(Path(r["path"]).relative_to(folder).parts[0])) for r in rows])
-    if modality == "audio":  # a recording's first record is one window: pool the whole file, as classify does
-        sem = np.stack([lib.audio_encoder.clip_vectors(Path(r["path"])).semantic for r in rows])
+    vecs = label_vectors(lib.text_encoder, labels, space=getattr(lib.image_encoder, "space", None))
+    if modality == "audio":  # the whole file pooled and tag-matched, exactly as `classify` does
+        enc = lib.audio_encoder
+        tags = np.stack([enc.clip_vectors(Path(r["path"])).probs for r in rows])
+        probs = softmax_rows(enc.tag_scores(tags, vecs) / enc_temperature(enc))
     else:
         sem = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
-    vecs = label_vectors(lib.text_encoder, labels, space=getattr(lib.image_encoder, "space", None))
-    probs = distribution(sem, vecs)
+        probs = distribution(sem, vecs)
     ranks = np.argsort(-probs, axis=1)
     top1 = float((ranks[:, 0] == truth).mean())
     top5 = float((ranks[:, :5] == truth[:, None]).any(1).mean())

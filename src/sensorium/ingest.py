@@ -194,7 +194,7 @@ def record_rows(
                 "vector": vec,
                 "perceptual": pvec,
                 "concepts": json.dumps([[c.name, round(c.score, 4)] for c in fact.concepts]),
-                "objects": json.dumps([[o.name, round(o.score, 4)] for o in fact.objects]),
+                "objects": json.dumps([[o.name, round(o.score, 4)] for o in fact.objects or fact.heard]),
                 "ocr_text": fact.ocr_text,
                 "text": fact.text,
                 "keywords": fact.keywords(),

@@ -40,6 +40,7 @@ class Example:
     semantic: np.ndarray
     perceptual: np.ndarray | None
     modality: str = "image"
+    tags: np.ndarray | None = None  # sound: pooled tag probabilities (for tag matching)
 
 
 def encode_example(lib: Library, path: Path) -> Example:
@@ -64,7 +65,7 @@ def encode_example(lib: Library, path: Path) -> Example:
             return Example(l2_normalise(vecs.mean(0)), None, "text")
         if modality == "audio":
             clip = lib.audio_encoder.clip_vectors(path)
-            return Example(clip.semantic, clip.perceptual, "audio")
+            return Example(clip.semantic, clip.perceptual, "audio", clip.probs)
     except MediaError as exc:
         raise QueryError(f"example {path}: {exc.reason}; use a readable image, sound or text file") from exc
     except OSError as exc:
@@ -79,7 +80,7 @@ def _why(row: dict[str, Any], query_words: set[str], parts: list[str]) -> str:
     spoken = row["modality"] in ("audio", "video") and bool(row.get("text"))
     if concepts and not spoken:
         why.append(("sounds: " if row["modality"] == "audio" else "concepts: ") + ", ".join(concepts))
-    if objects:
+    if objects and row["modality"] != "audio":  # a sound's "objects" are its tags for matching, not things seen
         why.append("objects: " + ", ".join(objects))
     for field, label in (("ocr_text", "text in image"), ("text", "said" if spoken else "text")):
         snippet = _snippet(row.get(field) or "", query_words)
@@ -139,11 +140,12 @@ def search(
     if negative:
         sem = l2_normalise(sem - 0.5 * cal.query_vector(negative))
     where = Filter(modality=modality, path_glob=path_glob)
+    matcher = lib.audio_encoder if text and modality in (None, "audio") and _has_sound(lib) else None
     words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     k = max(limit * 5, 50)
     while True:
-        hits, saturated = _candidates(store, cal, sem, text, example, where, k, keyword_weight, words)
+        hits, saturated = _candidates(store, cal, sem, text, example, where, k, keyword_weight, words, matcher)
         moments = merge_moments([h for h in hits if h.score >= floor], gap=lib.settings.audio_hop_s)
         # Windows of one long recording can fill the candidate list: widen it until `limit` moments are found.
         if len(moments) >= limit or not saturated or k >= MAX_CANDIDATES:
@@ -166,6 +168,7 @@ def _candidates(
     k: int,
     keyword_weight: float,
     words: set[str],
+    tag_matcher: Any = None,
 ) -> tuple[list[Hit], bool]:
     """Scored hits for the best ``k`` rows of each index; ``saturated`` when an index gave all ``k``."""
     rows_by_id: dict[str, dict[str, Any]] = {}
@@ -193,6 +196,11 @@ def _candidates(
         return [], saturated
     cosines = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]) @ sem
     meaning = cal.scores(cosines[:, None], sem[None, :])[:, 0]  # background stats computed once per query
+    if text and tag_matcher is not None:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
+        sounds = [i for i, r in enumerate(rows) if r["modality"] == "audio" and not r.get("text")]
+        if sounds:
+            heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
+            meaning[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, sem))
     hits = [
         _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words)
         for r, m in zip(rows, meaning, strict=True)
@@ -201,6 +209,11 @@ def _candidates(
 
 
 MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most this much below its peak
+
+
+def _has_sound(lib: Library) -> bool:
+    """Whether the library holds sound records (then the sound encoder is needed to score them)."""
+    return "audio" in (lib.manifest.get("encoders") or {})
 
 
 def _padded(vector: np.ndarray, width: int) -> np.ndarray | None:

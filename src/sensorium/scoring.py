@@ -26,6 +26,10 @@ Z0 = 2.0
 SLOPE = 1.5
 PERCEPTUAL_MIDPOINT = 0.6
 PERCEPTUAL_SLOPE = 12.0
+# Tag matching of sounds: the share of a record's tag mass on the query's tags. On the dev set
+# relevant clips have a median of 0.077 and irrelevant ones a 95th percentile of 0.007.
+TAG_MIDPOINT = 0.03
+TAG_SLOPE = 3.0  # per decade
 
 
 def background_texts() -> list[str]:
@@ -72,6 +76,11 @@ class Calibrator:
         sims = self.background @ queries.T  # (b, m)
         mu, sd = sims.mean(0), sims.std(0) + 1e-6
         return sigmoid(SLOPE * ((cos - mu) / sd - Z0))
+
+    @staticmethod
+    def tag_score(share: np.ndarray) -> np.ndarray:
+        """Calibrated score of tag-matching shares (0.5 at :data:`TAG_MIDPOINT`, on a log scale)."""
+        return sigmoid(TAG_SLOPE * np.log10(np.maximum(share, 1e-6) / TAG_MIDPOINT))
 
     @staticmethod
     def perceptual_score(cos: float) -> float:

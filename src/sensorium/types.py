@@ -40,6 +40,7 @@ class Facts:
 
     concepts: tuple[Concept, ...] = ()
     objects: tuple[Concept, ...] = ()
+    heard: tuple[Concept, ...] = ()  # a sound's likely tags by their raw names (tag matching); not keywords
     ocr_text: str = ""
     text: str = ""
 

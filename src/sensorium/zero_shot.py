@@ -67,22 +67,28 @@ def classify_vectors(
     calibrator: Calibrator | None = None,
 ) -> list[Classification]:
     """Classifications for already-encoded files."""
-    if multi_label:
-        if calibrator is None:
-            raise ValueError("multi-label needs a calibrator")
-        scores = calibrator.scores(semantic @ label_vecs.T, label_vecs)
-    else:
-        scores = distribution(semantic, label_vecs)
+    if not multi_label:
+        return rank_distribution(paths, distribution(semantic, label_vecs), labels, margin=margin, top=top)
+    if calibrator is None:
+        raise ValueError("multi-label needs a calibrator")
+    scores = calibrator.scores(semantic @ label_vecs.T, label_vecs)
     out = []
     for path, row in zip(paths, scores, strict=True):
-        order = np.argsort(-row)
-        ranked = [LabelScore(labels[i], float(row[i])) for i in order]
-        if multi_label:
-            kept = tuple(x for x in ranked if x.score >= threshold)
-            out.append(Classification(path, kept[:top] if top else kept, abstained=not kept))
-        else:
-            abstain = len(ranked) > 1 and ranked[0].score - ranked[1].score < margin
-            out.append(Classification(path, tuple(ranked[:top] if top else ranked), abstained=abstain))
+        ranked = [LabelScore(labels[i], float(row[i])) for i in np.argsort(-row)]
+        kept = tuple(x for x in ranked if x.score >= threshold)
+        out.append(Classification(path, kept[:top] if top else kept, abstained=not kept))
+    return out
+
+
+def rank_distribution(
+    paths: Sequence[str], probs: np.ndarray, labels: Sequence[str], *, margin: float, top: int | None
+) -> list[Classification]:
+    """Single-label results from a distribution over labels per file: best first, abstain when close."""
+    out = []
+    for path, row in zip(paths, probs, strict=True):
+        ranked = [LabelScore(labels[i], float(row[i])) for i in np.argsort(-row)]
+        abstain = len(ranked) > 1 and ranked[0].score - ranked[1].score < margin
+        out.append(Classification(path, tuple(ranked[:top] if top else ranked), abstained=abstain))
     return out
 
 
@@ -110,6 +116,11 @@ def classify_files(
         except QueryError as exc:
             results.append(Classification(display_path(str(path)), (), error=str(exc).removeprefix("example ")))
             continue
+        if example.tags is not None and not multi_label:  # sounds: tag matching (offline_audio.TAG_TAU)
+            enc = lib.audio_encoder
+            probs = softmax_rows(enc.tag_scores(example.tags[None, :], vecs) / enc_temperature(enc))
+            results += rank_distribution([display_path(str(path))], probs, labels, margin=margin, top=top)
+            continue
         results += classify_vectors(
             [display_path(str(path))],
             example.semantic[None, :],
@@ -122,3 +133,16 @@ def classify_files(
             calibrator=cal,
         )
     return results
+
+
+def enc_temperature(encoder: object) -> float:
+    """The softmax temperature an encoder's tag-matching scores were calibrated with."""
+    from sensorium.models.offline_audio import TAG_TEMPERATURE
+
+    return float(getattr(encoder, "tag_temperature", TAG_TEMPERATURE))
+
+
+def softmax_rows(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)

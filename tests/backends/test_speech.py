@@ -259,7 +259,7 @@ def test_language_choice_of_a_multilingual_model() -> None:
 def test_long_audio_in_one_call_is_decoded_in_passes(
     whisper: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(whisper_module, "PASS_S", 8.0)  # the meeting (24.6 s) becomes passes, as an hour would
+    monkeypatch.setattr(whisper_module, "PASS_S", 8.0)  # the meeting (24.6 s) becomes 3 passes, as an hour would
     segments = whisper.transcribe(load("meeting.flac"), offset_s=60.0)
     words = words_of(segments)
     for key in ("morning", "budget", "marketing", "week"):

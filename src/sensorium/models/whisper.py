@@ -208,29 +208,37 @@ class WhisperTranscriber:
     def transcribe(self, wave: np.ndarray, *, offset_s: float = 0.0) -> list[SpeechSegment]:
         """Transcribe the speech in ``wave``; times are ``offset_s`` plus seconds into ``wave``.
 
-        Audio longer than one pass (``PASS_S``) goes through :meth:`transcribe_stream`, which bounds memory.
+        Audio longer than twice ``PASS_S`` is decoded in equal passes, as :meth:`transcribe_stream` does, to
+        bound memory.
         """
         wave = _mono(wave)
-        step = int(PASS_S * self.rate)
-        if len(wave) <= step:
+        passes = len(wave) // max(int(PASS_S * self.rate), 1)  # each pass 1-2 x PASS_S long: 150 s is one pass
+        if passes <= 1:
             return self._whole(wave, offset_s)
-        return list(
-            self.transcribe_stream((offset_s + i / self.rate, wave[i : i + step]) for i in range(0, len(wave), step))
-        )
+        step = -(-len(wave) // passes)
+        blocks = ((offset_s + i / self.rate, wave[i : i + step]) for i in range(0, len(wave), step))
+        return list(self._stream(blocks, step))
 
     def transcribe_stream(self, blocks: Iterable[tuple[float, np.ndarray]]) -> Iterator[SpeechSegment]:
         """Transcribe a long recording given as consecutive ``(start_s, samples)`` blocks.
 
         Blocks are gathered into passes of ``PASS_S`` seconds. Each pass ends in a silence: speech
         still running at its end is carried into the next pass (at most one region, 30 s), so no
-        utterance is cut in two; a region that reaches 30 s without a pause is cut anyway. At most
-        ``PASS_S`` + one block + 30 s of audio is held. A block that does not follow on from the
-        previous one closes what came before it. Segments come out in time order, in absolute times.
+        utterance is cut in two; a region that reaches 30 s without a pause is cut anyway. The block
+        after the current one is read ahead (the last block needs no carry), so at most ``PASS_S`` +
+        two blocks + 30 s of audio is held. A block that does not follow on from the previous one
+        closes what came before it. Segments come out in time order, in absolute times.
         """
+        return self._stream(blocks, int(PASS_S * self.rate))
+
+    def _stream(self, blocks: Iterable[tuple[float, np.ndarray]], pass_len: int) -> Iterator[SpeechSegment]:
         held: list[np.ndarray] = []  # audio not yet decoded, starting at held_start_s
         held_start_s, held_n = 0.0, 0
-        for start_s, samples in blocks:
-            samples = _mono(samples)
+        ahead = iter(blocks)
+        block = next(ahead, None)
+        while block is not None:
+            start_s, samples = block[0], _mono(block[1])
+            block = next(ahead, None)
             if held_n and abs(start_s - (held_start_s + held_n / self.rate)) > GAP_S:
                 yield from self._whole(np.concatenate(held), held_start_s)
                 held, held_n = [], 0
@@ -238,7 +246,7 @@ class WhisperTranscriber:
                 held_start_s = start_s
             held.append(samples)
             held_n += len(samples)
-            if held_n < max(PASS_S * self.rate, 1):
+            if block is None or held_n < max(pass_len, 1):
                 continue
             wave = np.concatenate(held)
             segments, cut = self._pass(wave, held_start_s)

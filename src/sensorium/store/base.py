@@ -30,7 +30,7 @@ RECORD_FIELDS: tuple[str, ...] = (
     "vector",  # float32 (dim,), semantic, unit length
     "perceptual",  # float32 (perceptual_dim,), unit length, zeros when the modality has none
     "concepts",  # JSON list of [name, score]
-    "objects",  # JSON list of [name, score]
+    "objects",  # JSON list of [name, score]: objects seen (image), or the likely tags heard (audio)
     "ocr_text",
     "text",
     "keywords",  # what the full-text index reads
