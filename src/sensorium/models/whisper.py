@@ -52,8 +52,8 @@ MAX_REGION_S = 30.0
 CONTEXT_S = 0.2  # extra audio each side of a region when decoding (never past the midpoint to a neighbour)
 # Long audio is decoded in passes of at least this much. Whisper pays about one extra 30 s window per pass
 # (its last, part-filled one): on 10 minutes of speech in 60 s blocks, one pass over everything took 22 windows,
-# passes of 300 s 23, of 180 s 24, of 120 s 26, one per block 31. But faster-whisper's features take ~1 MB per
-# second of a pass at their peak: 120 s bounds that to ~130 MB.
+# passes of 300 s 23, of 180 s 24, of 120 s 26, one per block 31. But faster-whisper's features peak at ~1 MB
+# per second of a pass (600 s: +600 MB); passes of 120-240 s keep that near 200 MB.
 PASS_S = 120.0
 GAP_S = 0.01  # a stream block starting further than this from where the last one ended starts a new stretch
 
@@ -145,10 +145,7 @@ class WhisperTranscriber:
     def __init__(self, settings: Settings, *, threads: int | None = None) -> None:
         from faster_whisper import WhisperModel
 
-        if settings.whisper_model == "tiny.en":
-            folder, self.model_id, self.sha256 = _bundled(settings)
-        else:
-            folder, self.model_id, self.sha256 = _user_folder(settings)
+        folder, self.model_id, self.sha256 = locate_model(settings)
         # OpenAI's Whisper weights are MIT; a user's folder carries whatever licence its source gives.
         self.licence = TINY_EN.licence if settings.whisper_model == "tiny.en" else "see the model's source"
         try:
