@@ -34,6 +34,15 @@ LibraryOpt = Annotated[
     typer.Option("--library", "-l", help="Library folder [env: SENSORIUM_LIBRARY; default: user data folder]"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (see docs/cli.md for the schema)")]
+WhisperOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--whisper-model", help="tiny.en (bundled) or a CTranslate2 Whisper folder [env: SENSORIUM_WHISPER_MODEL]"
+    ),
+]
+LanguageOpt = Annotated[
+    str | None, typer.Option("--language", help="Spoken language, e.g. en (multilingual Whisper models only)")
+]
 TextEncoderOpt = Annotated[
     str | None, typer.Option("--text-encoder", help="Text encoder defining the space (minilm-l6-v1, e5-small-v1)")
 ]
@@ -79,10 +88,12 @@ def index(
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob")] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Forget indexed files that no longer exist")] = False,
     text_encoder: TextEncoderOpt = None,
+    whisper_model: WhisperOpt = None,
+    language: LanguageOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Index files and folders: incremental, resumable; bad files are recorded, never fatal."""
-    lib = _open(library, text_encoder=text_encoder)
+    lib = _open(library, text_encoder=text_encoder, whisper_model=whisper_model, speech_language=language)
     with _progress() as bar:
         task = bar.add_task("indexing", total=None, rate="", name="")
 
@@ -163,6 +174,8 @@ def describe(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
     min_score: Annotated[float, typer.Option("--min-score", help="Least tag score for a sound event")] = 0.3,
     speech: Annotated[bool, typer.Option("--speech/--no-speech", help="Transcribe speech")] = True,
+    whisper_model: WhisperOpt = None,
+    language: LanguageOpt = None,
     library: LibraryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -175,7 +188,7 @@ def describe(
         raise QueryError(f"--format {fmt}: use json, srt or vtt")
     if fmt != "json" and len(files) != 1:
         raise QueryError("srt and vtt describe one file at a time; give one file, or use --format json")
-    lib = _open(library)
+    lib = _open(library, whisper_model=whisper_model, speech_language=language)
     descs = [describe_file(lib, f, min_score=min_score, speech=speech) for f in files]
     if fmt == "json":
         data = [d.to_json() for d in descs]

@@ -14,6 +14,7 @@ def catalog() -> list[tuple[str, str, ModelFile]]:
     from sensorium.models.efficientat import AUDIOSET_LABELS, MN04_WEIGHTS
     from sensorium.models.imagenet import VARIANTS
     from sensorium.models.offline_text import E5_SMALL, MINILM
+    from sensorium.models.whisper import TINY_EN
     from sensorium.models.yamnet import YAMNET, YAMNET_CLASS_MAP
     from sensorium.models.yolox import YOLOX_NANO
 
@@ -31,6 +32,7 @@ def catalog() -> list[tuple[str, str, ModelFile]]:
         ("audioset-labels", "sound: names of the 527 AudioSet classes", AUDIOSET_LABELS),
         ("yamnet", "sound: AudioSet events (521 classes)", YAMNET),
         ("yamnet-class-map", "sound: names of YAMNet's 521 classes", YAMNET_CLASS_MAP),
+        ("whisper-tiny.en", "speech: transcripts with word times (faster-whisper, int8)", TINY_EN),
     ]
     return rows
 
