@@ -172,6 +172,7 @@ def run(minutes: float, long_hours: float) -> dict:
     return out
 
 
-if __name__ == "__main__":
-    print(json.dumps(run(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0, 0.0), indent=2))
+if __name__ == "__main__":  # python -m bench.bench_audio [MINUTES [LONG_HOURS]]
+    minutes = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
+    print(json.dumps(run(minutes, float(sys.argv[2]) if len(sys.argv) > 2 else 0.0), indent=2))
     print("peak RSS of this process (MB):", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

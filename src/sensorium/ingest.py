@@ -279,7 +279,12 @@ def index_paths(
             if known.get(item.path, {}).get("content_hash") not in (None, "", item.content_hash):
                 store.delete_paths([item.path])  # changed file: its old segments must not linger
             if item.modality in STREAMED_MODALITIES:
-                _index_stream(lib, store, item, report)
+
+                def tick(seconds: float, done: int = done, item: Prepared = item) -> None:
+                    if on_progress:  # long recordings: show how far into the file, and how fast
+                        on_progress(done - 1, total, f"{display_path(item.path)} @ {seconds / 60:.1f} min")
+
+                _index_stream(lib, store, item, report, tick)
             else:
                 batch.append(item)
             if sum(len(b.segments) for b in batch) >= limit:
@@ -324,7 +329,9 @@ def _commit(lib: Library, store: Any, batch: list[Prepared], report: IndexReport
     report.records += len(rows)
 
 
-def _index_stream(lib: Library, store: Any, item: Prepared, report: IndexReport) -> None:
+def _index_stream(
+    lib: Library, store: Any, item: Prepared, report: IndexReport, tick: Callable[[float], None] | None = None
+) -> None:
     """Encode one long-form file block by block, writing its records as they come, then mark it done.
 
     A crash part-way leaves records but no ``done`` row: the next run encodes the file again and
@@ -341,6 +348,8 @@ def _index_stream(lib: Library, store: Any, item: Prepared, report: IndexReport)
         rows = record_rows(segs, encoded, hashes, version, pdim)
         store.upsert_records(rows)
         written += len(rows)
+        if tick is not None and segs:
+            tick(max(s.end_s or 0.0 for s in segs))
 
     try:
         summary = encoder.encode_file(Path(item.path), emit)
