@@ -6,7 +6,11 @@
 * **speech**: Sensorium's transcription (VAD, then Whisper on the speech only, greedy) of a
   speech-heavy recording, against faster-whisper's own default call on the same file
   (``model.transcribe(path, word_timestamps=True)``: beam 5, no VAD);
-* **peak RSS** of ``sensorium index`` on a long (default 3 h) recording, events and speech on.
+* **peak RSS** of ``sensorium index`` on a long (default 3 h) recording, events and speech on,
+  and its speed with speech on and off.
+
+Start-up (imports, model load) is timed by indexing a one-second file the same way, so the
+events figure is given both with it and without it ("steady").
 
 The recordings are made from real ones: the dev set's sounds (or the package samples) and the
 espeak-ng meeting of the tests, repeated. Set BENCH_AUDIO_MINUTES and BENCH_LONG_HOURS to resize.
@@ -146,6 +150,11 @@ def run(minutes: float, long_hours: float) -> dict:
         warm.mkdir()
         soundscape(warm / "warm.wav", 12.0)
         _index(warm, root / "warmlib", base_env)
+        # start-up (imports, model load, an empty library): a 1-second file, timed the same way
+        one = root / "one"
+        one.mkdir()
+        sf.write(one / "one.wav", np.zeros(RATE, np.float32), RATE)
+        startup, _, _ = _index(one, root / "lib-one", events_env)
 
         events = root / "events"
         events.mkdir()
@@ -154,7 +163,9 @@ def run(minutes: float, long_hours: float) -> dict:
         out["events"] = {
             "audio_s": duration,
             "wall_s": wall,
+            "startup_s": startup,
             "rt": duration / wall,
+            "rt_steady": duration / max(wall - startup, 1e-3),
             "naive_rt": naive_events(events / "soundscape.wav"),
             "records": report["records"],
         }
@@ -168,6 +179,8 @@ def run(minutes: float, long_hours: float) -> dict:
             ldur = soundscape(longf / "long.wav", long_hours * 3600, speech_every_s=600.0)
             wall, report, rss = _index(longf, root / "lib-long", base_env)
             out["long"] = {"audio_s": ldur, "wall_s": wall, "rt": ldur / wall, "peak_rss_mb": rss / 1024}
+            wall_ev, _, _ = _index(longf, root / "lib-long-events", events_env)
+            out["long"]["rt_events"] = ldur / wall_ev
             out["long"]["records"] = report["records"]
     return out
 

@@ -69,7 +69,8 @@ TEMPERATURES = (0.0, 0.4, 0.8)  # fall back to sampling when greedy decoding loo
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
 MIN_LOGPROB = -1.5  # unsure at any temperature
-RETRY_COMPRESSION_RATIO = 2.4  # Whisper decodes again, hotter, above this (text too repetitive)...
+RETRY_COMPRESSION_RATIO = 3.0  # Whisper decodes again, hotter, above this (text too repetitive; its usual 2.4 also
+# retries plainly repeated sentences, which cost 2x the time on the bench meeting for the same words)...
 MAX_COMPRESSION_RATIO = 4.0  # ...and a loop still this repetitive is dropped (real talk repeats, but not so much)
 
 
