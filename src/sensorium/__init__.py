@@ -1,10 +1,11 @@
-"""Sensorium: put text and images (and later sound and video) in one vector space, offline.
+"""Sensorium: put text, images, sound and speech (and later video) in one vector space, offline.
 
 >>> import sensorium
 >>> lib = sensorium.open("my-library")
 >>> lib.index(["~/Pictures"])
 >>> lib.search("a cat sleeping on a sofa")
 >>> sensorium.classify(["shoes.jpg"], ["shoes", "shirts", "hats"])
+>>> sensorium.describe("talk.mp3").events      # sound events and speech, with times
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sensorium.types import Classification, Hit, LabelScore
 
 open = open_library
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
     "Classification",
     "ConfigError",
@@ -41,6 +42,7 @@ __all__ = [
     "SensoriumError",
     "UnknownBackend",
     "classify",
+    "describe",
     "open",
     "open_library",
     "search",
@@ -52,6 +54,11 @@ def classify(
 ) -> list[Classification]:
     """Classify files zero-shot, without indexing them."""
     return open_library(library).classify(paths, labels, **kwargs)
+
+
+def describe(path: str | Path, *, library: str | Path | None = None, **kwargs: Any):  # -> Description
+    """A recording's timeline of sound events and speech (``.to_json()``; ``describe.to_srt/to_vtt``)."""
+    return open_library(library).describe(path, **kwargs)
 
 
 def search(text: str | None = None, *, library: str | Path | None = None, **kwargs: Any) -> list[Hit]:

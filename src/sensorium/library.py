@@ -175,6 +175,11 @@ class Library:
 
         return classify_files(self, [Path(p) for p in paths], labels, **kwargs)
 
+    def describe(self, path: str | Path, **kwargs: Any):  # -> Description
+        from sensorium.describe import describe_file
+
+        return describe_file(self, Path(path), **kwargs)
+
     def errors(self) -> list[dict[str, Any]]:
         """Files whose last indexing failed, with the reason."""
         if not self.exists:

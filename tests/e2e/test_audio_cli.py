@@ -184,6 +184,7 @@ def test_bad_recordings_are_reported_and_the_batch_goes_on(tmp_path: Path, sound
     rate = 16_000
     t = np.arange(rate * 2) / rate
     sf.write(folder / "silent.wav", np.zeros(rate * 2, np.float32), rate)
+    sf.write(folder / "clipped.wav", np.clip(3 * np.sin(2 * np.pi * 220 * t), -1, 1), rate)
     sf.write(folder / "wide-192k-8ch.wav", np.tile(0.1 * np.sin(2 * np.pi * 440 * t[:, None]), (1, 8)), 192_000)
     sf.write(folder / "low-5k.wav", 0.1 * np.sin(2 * np.pi * 440 * np.arange(5000 * 2) / 5000), 5000)
     with av.open(str(folder / "no-audio.mp4"), "w") as c:
@@ -202,6 +203,7 @@ def test_bad_recordings_are_reported_and_the_batch_goes_on(tmp_path: Path, sound
     assert code == 3
     assert set(failed) >= {"empty.wav", "corrupt.wav"}
     assert "good.mp3" not in failed and "silent.wav" not in failed and "truncated.mp3" not in failed
+    assert "clipped.wav" not in failed
     assert "wide-192k-8ch.wav" not in failed and "low-5k.wav" not in failed
     assert all(reason for reason in failed.values())
     # indexing again changes nothing and duplicates nothing

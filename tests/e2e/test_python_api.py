@@ -40,3 +40,19 @@ def test_search_of_an_empty_query_is_a_clear_error(tmp_path: Path) -> None:
 def test_search_before_indexing_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(sensorium.LibraryError, match="run `sensorium index PATH` first"):
         sensorium.open(tmp_path / "never").search("a cat")
+
+
+def test_describe_a_recording_from_python() -> None:
+    import json
+
+    speech = Path(__file__).resolve().parent.parent / "data" / "speech"
+    phrases = json.loads((speech / "fixtures.json").read_text())["files"]["meeting.flac"]["phrases"]
+    desc = sensorium.describe(speech / "meeting.flac")
+    said = [e for e in desc.events if e.kind == "speech"]
+    assert len(said) == len(phrases)
+    for event, phrase in zip(said, phrases, strict=True):
+        assert abs(event.start - phrase["start"]) <= 1.0 and abs(event.end - phrase["end"]) <= 1.0
+    assert "marketing" in said[2].text.lower()
+    from sensorium.describe import to_vtt
+
+    assert to_vtt(desc).startswith("WEBVTT\n")
