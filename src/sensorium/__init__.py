@@ -57,7 +57,7 @@ def classify(
 
 
 def describe(path: str | Path, *, library: str | Path | None = None, **kwargs: Any):  # -> Description
-    """A recording's timeline of sound events and speech (``.to_json()``; ``describe.to_srt/to_vtt``)."""
+    """A recording's timeline of sound events and speech (``.to_json()``; ``sensorium.timeline.to_srt/to_vtt``)."""
     return open_library(library).describe(path, **kwargs)
 
 

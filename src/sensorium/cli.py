@@ -180,8 +180,8 @@ def describe(
     as_json: JsonOpt = False,
 ) -> None:
     """A timeline of sound events and speech, as JSON, SRT or WebVTT captions ("[dog barking]")."""
-    from sensorium.describe import describe_file, to_srt, to_vtt
     from sensorium.errors import QueryError
+    from sensorium.timeline import describe_file, to_srt, to_vtt
 
     fmt = "json" if as_json else fmt.lower()
     if fmt not in ("json", "srt", "vtt"):

@@ -176,7 +176,7 @@ class Library:
         return classify_files(self, [Path(p) for p in paths], labels, **kwargs)
 
     def describe(self, path: str | Path, **kwargs: Any):  # -> Description
-        from sensorium.describe import describe_file
+        from sensorium.timeline import describe_file
 
         return describe_file(self, Path(path), **kwargs)
 

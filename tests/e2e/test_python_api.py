@@ -53,6 +53,6 @@ def test_describe_a_recording_from_python() -> None:
     for event, phrase in zip(said, phrases, strict=True):
         assert abs(event.start - phrase["start"]) <= 1.0 and abs(event.end - phrase["end"]) <= 1.0
     assert "marketing" in said[2].text.lower()
-    from sensorium.describe import to_vtt
+    from sensorium.timeline import to_vtt
 
     assert to_vtt(desc).startswith("WEBVTT\n")

@@ -1,4 +1,4 @@
-"""Describe a recording: a timeline of sound events and speech, as JSON, SRT or WebVTT.
+"""Describe a recording (`sensorium describe`): a timeline of sound events and speech, as JSON, SRT or WebVTT.
 
 Sound events are the specific AudioSet tags a window hears with at least ``min_score``,
 merged over consecutive windows ("[dog] 3.0 → 7.0"); broad parent classes ("Animal") and
