@@ -41,6 +41,7 @@ class Example:
     perceptual: np.ndarray | None
     modality: str = "image"
     tags: np.ndarray | None = None  # sound: pooled tag probabilities (for tag matching)
+    window_tags: np.ndarray | None = None  # sound: (n, C) per window, for "is it anywhere in the file"
 
 
 def encode_example(lib: Library, path: Path) -> Example:
@@ -65,7 +66,7 @@ def encode_example(lib: Library, path: Path) -> Example:
             return Example(l2_normalise(vecs.mean(0)), None, "text")
         if modality == "audio":
             clip = lib.audio_encoder.clip_vectors(path)
-            return Example(clip.semantic, clip.perceptual, "audio", clip.probs)
+            return Example(clip.semantic, clip.perceptual, "audio", clip.probs, clip.windows)
     except MediaError as exc:
         raise QueryError(f"example {path}: {exc.reason}; use a readable image, sound or text file") from exc
     except OSError as exc:

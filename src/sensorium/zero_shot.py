@@ -74,10 +74,15 @@ def classify_vectors(
     scores = calibrator.scores(semantic @ label_vecs.T, label_vecs)
     out = []
     for path, row in zip(paths, scores, strict=True):
-        ranked = [LabelScore(labels[i], float(row[i])) for i in np.argsort(-row)]
-        kept = tuple(x for x in ranked if x.score >= threshold)
-        out.append(Classification(path, kept[:top] if top else kept, abstained=not kept))
+        out += _kept(path, row, labels, threshold, top)
     return out
+
+
+def _kept(path: str, row: np.ndarray, labels: Sequence[str], threshold: float, top: int | None) -> list[Classification]:
+    """Multi-label result for one file: the labels scoring at least ``threshold``, best first."""
+    ranked = [LabelScore(labels[i], float(row[i])) for i in np.argsort(-row)]
+    kept = tuple(x for x in ranked if x.score >= threshold)
+    return [Classification(path, kept[:top] if top else kept, abstained=not kept)]
 
 
 def rank_distribution(
@@ -116,10 +121,16 @@ def classify_files(
         except QueryError as exc:
             results.append(Classification(display_path(str(path)), (), error=str(exc).removeprefix("example ")))
             continue
-        if example.tags is not None and not multi_label:  # sounds: tag matching (offline_audio.TAG_TAU)
+        if example.tags is not None:  # sounds: tag matching (offline_audio.TAG_TAU)
             enc = lib.audio_encoder
-            probs = softmax_rows(enc.tag_scores(example.tags[None, :], vecs) / enc_temperature(enc))
-            results += rank_distribution([display_path(str(path))], probs, labels, margin=margin, top=top)
+            name = display_path(str(path))
+            if multi_label:  # each label on its own, heard anywhere: the best window's calibrated search score
+                windows = example.window_tags if example.window_tags is not None else example.tags[None, :]
+                best = Calibrator.tag_score(enc.tag_scores(windows, vecs)).max(axis=0)
+                results += _kept(name, best, labels, threshold, top)
+            else:
+                probs = softmax_rows(enc.tag_scores(example.tags[None, :], vecs) / enc_temperature(enc))
+                results += rank_distribution([name], probs, labels, margin=margin, top=top)
             continue
         results += classify_vectors(
             [display_path(str(path))],

@@ -103,6 +103,14 @@ def test_classify_sounds(sounds) -> None:
     assert sum(g == w for g, w in zip(got, want, strict=True)) >= 4, got
 
 
+def test_multi_label_hears_each_animal_anywhere_in_a_long_recording(sounds) -> None:
+    labels = "dog barking, cow mooing, rooster crowing, horse neighing, explosion, rain, music, speech"
+    code, out, _ = cli("classify", str(sounds[0] / "farm-walk.wav"), "--multi-label", "--labels", labels, "--json")
+    assert code == 0
+    kept = {x["label"] for x in json.loads(out)[0]["labels"]}
+    assert kept == {"dog barking", "cow mooing", "rooster crowing", "horse neighing"}, kept
+
+
 def test_describe_json_srt_vtt(sounds, tmp_path: Path) -> None:
     meeting = sounds[0] / "meeting.flac"
     code, out, _ = cli("describe", str(meeting), "--json")

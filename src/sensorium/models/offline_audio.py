@@ -123,6 +123,7 @@ class ClipVectors:
     perceptual: np.ndarray | None
     probs: np.ndarray
     duration_s: float
+    windows: np.ndarray | None = None  # (n, C) tag probabilities of each window: "anywhere in the file"
 
 
 class OfflineAudioEncoder:
@@ -452,7 +453,8 @@ class OfflineAudioEncoder:
         w = np.concatenate(weights)[:, None]
         mean = (np.concatenate(probs) * w).sum(0) / w.sum()
         perceptual = l2_normalise(np.concatenate(embs).mean(0)) if embs else None
-        return ClipVectors(self.semantic(mean[None, :])[0], perceptual, mean.astype(np.float32), end)
+        semantic = self.semantic(mean[None, :])[0]
+        return ClipVectors(semantic, perceptual, mean.astype(np.float32), end, np.concatenate(probs))
 
     def encode(self, segments: Sequence[Segment]) -> Encoded:
         """Segments holding ``{rate: samples}`` payloads, each pooled as one clip."""
