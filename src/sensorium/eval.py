@@ -21,7 +21,8 @@ import numpy as np
 from sensorium.errors import QueryError
 from sensorium.ingest import record_id
 from sensorium.models.concepts import label_vectors
-from sensorium.zero_shot import distribution, enc_temperature, softmax_rows
+from sensorium.models.offline_audio import TAG_TEMPERATURE
+from sensorium.zero_shot import distribution, softmax_rows
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -87,7 +88,7 @@ def evaluate(
     if modality == "audio":  # the whole file pooled and tag-matched, exactly as `classify` does
         enc = lib.audio_encoder
         tags = np.stack([enc.clip_vectors(Path(r["path"])).probs for r in rows])
-        probs = softmax_rows(enc.tag_scores(tags, vecs) / enc_temperature(enc))
+        probs = softmax_rows(enc.tag_scores(tags, vecs) / TAG_TEMPERATURE)
     else:
         sem = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
         probs = distribution(sem, vecs)

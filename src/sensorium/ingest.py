@@ -29,6 +29,7 @@ from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
 from sensorium.media.walk import display_path, walk
 from sensorium.models.base import Encoded
+from sensorium.store.base import pad_perceptual
 from sensorium.types import Facts, Segment
 
 if TYPE_CHECKING:
@@ -170,16 +171,10 @@ def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
 def record_rows(
     segs: Sequence[Segment], encoded: Encoded, hashes: dict[str, str], version: str, perceptual_dim: int
 ) -> list[dict[str, Any]]:
-    """Store rows for encoded segments.
-
-    The perceptual column is as wide as the library's image features; a modality with
-    narrower perceptual vectors (sound: 384) is zero-padded, which keeps cosines unchanged,
-    and perceptual search compares only rows of the example's own modality.
-    """
+    """Store rows for encoded segments (perceptual vectors padded by :func:`pad_perceptual`; zeros if none)."""
     width = max(perceptual_dim, 1)
-    perceptual = np.zeros((len(segs), width), dtype=np.float32)
-    if encoded.perceptual is not None and encoded.perceptual.shape[1] <= width:
-        perceptual[:, : encoded.perceptual.shape[1]] = encoded.perceptual
+    padded = pad_perceptual(encoded.perceptual, width) if encoded.perceptual is not None else None
+    perceptual = padded if padded is not None else np.zeros((len(segs), width), dtype=np.float32)
     rows = []
     for seg, vec, pvec, fact in zip(segs, encoded.semantic, perceptual, encoded.facts, strict=True):
         rows.append(

@@ -23,7 +23,7 @@ from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
 from sensorium.models.base import l2_normalise
 from sensorium.scoring import Calibrator
-from sensorium.store.base import Filter
+from sensorium.store.base import Filter, pad_perceptual
 from sensorium.types import Hit
 
 if TYPE_CHECKING:
@@ -135,7 +135,8 @@ def search(
     cal = Calibrator.for_library(lib)
     example = encode_example(lib, Path(like)) if like is not None else None
     if example is not None and example.perceptual is not None:
-        example = replace(example, perceptual=_padded(example.perceptual, lib.manifest.get("perceptual_dim", 0)))
+        padded = pad_perceptual(example.perceptual, lib.manifest.get("perceptual_dim", 0))
+        example = replace(example, perceptual=padded[0] if padded is not None else None)
     qvec = cal.query_vector(text) if text else None
     sem = _combine(qvec, example.semantic if example else None, like_weight)
     if negative:
@@ -215,15 +216,6 @@ MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most
 def _has_sound(lib: Library) -> bool:
     """Whether the library holds sound records (then the sound encoder is needed to score them)."""
     return "audio" in (lib.manifest.get("encoders") or {})
-
-
-def _padded(vector: np.ndarray, width: int) -> np.ndarray | None:
-    """A perceptual vector zero-padded to the store's column width, as ingest stores it (``None`` if too wide)."""
-    if vector.shape[0] > width:
-        return None
-    out = np.zeros(width, dtype=np.float32)
-    out[: vector.shape[0]] = vector
-    return out
 
 
 def merge_moments(hits: list[Hit], gap: float = 1.0, drop: float = MOMENT_DROP) -> list[Hit]:

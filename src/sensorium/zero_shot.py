@@ -17,6 +17,7 @@ import numpy as np
 from sensorium.errors import QueryError
 from sensorium.media.walk import display_path
 from sensorium.models.concepts import label_vectors
+from sensorium.models.offline_audio import TAG_TEMPERATURE
 from sensorium.scoring import Calibrator
 from sensorium.types import Classification, LabelScore
 
@@ -48,10 +49,7 @@ def parse_labels(text: str | None = None, file: Path | None = None) -> list[str]
 
 def distribution(semantic: np.ndarray, label_vecs: np.ndarray, temperature: float = TEMPERATURE) -> np.ndarray:
     """Softmax over labels of each row of ``semantic`` (n, d) against (L, d); rows sum to 1."""
-    logits = semantic @ label_vecs.T / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    p = np.exp(logits)
-    return p / p.sum(axis=1, keepdims=True)
+    return softmax_rows(semantic @ label_vecs.T / temperature)
 
 
 def classify_vectors(
@@ -129,7 +127,7 @@ def classify_files(
                 best = Calibrator.tag_score(enc.tag_scores(windows, vecs)).max(axis=0)
                 results += _kept(name, best, labels, threshold, top)
             else:
-                probs = softmax_rows(enc.tag_scores(example.tags[None, :], vecs) / enc_temperature(enc))
+                probs = softmax_rows(enc.tag_scores(example.tags[None, :], vecs) / TAG_TEMPERATURE)
                 results += rank_distribution([name], probs, labels, margin=margin, top=top)
             continue
         results += classify_vectors(
@@ -144,13 +142,6 @@ def classify_files(
             calibrator=cal,
         )
     return results
-
-
-def enc_temperature(encoder: object) -> float:
-    """The softmax temperature an encoder's tag-matching scores were calibrated with."""
-    from sensorium.models.offline_audio import TAG_TEMPERATURE
-
-    return float(getattr(encoder, "tag_temperature", TAG_TEMPERATURE))
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:

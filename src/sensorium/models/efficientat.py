@@ -338,8 +338,17 @@ class MN04Tagger:
         self.licence: str = MN04_WEIGHTS.licence
         self.front_end = LogMel()
         folder = cache_dir(settings.models, settings.cache, f"efficientat-mn04-as-{self.sha256[:12]}-v{EXPORT_VERSION}")
-        export = lambda out: _export(weights, out)  # noqa: E731
-        self._session = onnx_session(folder / "mn04_as.onnx", export, settings.threads if threads is None else threads)
+        self._onnx = folder / "mn04_as.onnx"
+        self._weights = weights
+        self._threads = settings.threads if threads is None else threads
+        self._session_obj = None
+
+    @property
+    def _session(self):  # -> onnxruntime.InferenceSession
+        """Opened on first use: search needs the tagger's labels, not its network."""
+        if self._session_obj is None:
+            self._session_obj = onnx_session(self._onnx, lambda out: _export(self._weights, out), self._threads)
+        return self._session_obj
 
     def run(self, mels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw network outputs for (n, 128, frames) spectrograms: logits (n, 527), embeddings (n, 384)."""

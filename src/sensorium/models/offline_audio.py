@@ -159,7 +159,8 @@ class OfflineAudioEncoder:
         for tagger in self.taggers:
             names.update(dict.fromkeys(tagger.labels))
         self.names: tuple[str, ...] = tuple(names)
-        self._maps = [np.array([self.names.index(n) for n in t.labels], dtype=np.int64) for t in self.taggers]
+        self._name_index = {n: i for i, n in enumerate(self.names)}
+        self._maps = [np.array([self._name_index[n] for n in t.labels], dtype=np.int64) for t in self.taggers]
         self._weights = self._tagger_weights()
         self.concepts = self._concept_vectors()
         self._transcriber = None
@@ -344,12 +345,6 @@ class OfflineAudioEncoder:
             if total > 0:
                 out[k] = sum(p * affinity[index[n]] for n, p in tags if n in index) / total
         return out
-
-    @property
-    def _name_index(self) -> dict[str, int]:
-        if not hasattr(self, "_names_at"):
-            self._names_at = {n: i for i, n in enumerate(self.names)}
-        return self._names_at
 
     def tag_scores(self, probs: np.ndarray, label_vecs: np.ndarray) -> np.ndarray:
         """(n, L) share of each clip's tag probability mass that lies on each label's tags."""

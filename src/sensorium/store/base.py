@@ -52,6 +52,20 @@ class Filter:
 VECTOR_COLUMNS: tuple[str, ...] = ("vector", "perceptual")
 
 
+def pad_perceptual(vectors: np.ndarray, width: int) -> np.ndarray | None:
+    """Rows zero-padded to the perceptual column's ``width`` (cosines unchanged); ``None`` if wider.
+
+    The column is as wide as the library's image features; sounds (384) are stored padded and
+    compared only with rows of their own modality.
+    """
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    if vectors.shape[1] > width:
+        return None
+    out = np.zeros((vectors.shape[0], width), dtype=np.float32)
+    out[:, : vectors.shape[1]] = vectors
+    return out
+
+
 def check_vector_query(
     vector: np.ndarray, column: str, where: Filter | None, *, dim: int, perceptual_dim: int
 ) -> tuple[np.ndarray, Filter | None] | None:
