@@ -476,7 +476,7 @@ def test_video_clip_copies_from_the_keyframe(tmp_path: Path, made: dict[str, Pat
         v = c.streams.video[0]
         keys = [float(p.pts * v.time_base) for p in c.demux(v) if p.size and p.is_keyframe]
     expected = max(k for k in keys if k <= 1.7)
-    result = export_clip(src, 1.7, 2.6, tmp_path / "clip.mp4")
+    result = export_clip(src, 1.7, 2.6, tmp_path / "clip.mp4", reencode=False)
     assert result.copied and result.start_s == pytest.approx(expected)
     assert result.end_s == pytest.approx(2.6, abs=0.05)
     with av.open(str(tmp_path / "clip.mp4")) as c:
@@ -485,6 +485,24 @@ def test_video_clip_copies_from_the_keyframe(tmp_path: Path, made: dict[str, Pat
         assert first.is_keyframe
     assert kinds == [("audio", "aac"), ("video", "mpeg4")]
     assert len(load_audio(tmp_path / "clip.mp4", 16000)) / 16000 == pytest.approx(2.6 - expected, abs=0.05)
+
+
+def test_video_clip_copies_only_when_a_keyframe_is_near_the_start(tmp_path: Path) -> None:
+    src = tmp_path / "gop.mp4"
+    with av.open(str(src), "w") as out:  # H.264, a keyframe every 25 frames (1 s) and nowhere else
+        vs = out.add_stream("libx264", rate=25, options={"g": "25", "sc_threshold": "0", "preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        ramp = np.linspace(0, 200, 64, dtype=np.float32)
+        for i in range(100):
+            img = np.broadcast_to(((ramp + 2 * i) % 256).astype(np.uint8)[None, :, None], (48, 64, 3))
+            out.mux(vs.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")))
+        out.mux(vs.encode(None))
+    near = export_clip(src, 1.05, 2.5, tmp_path / "near.mp4")
+    assert near.copied and near.start_s == pytest.approx(1.0)
+    far = export_clip(src, 1.5, 2.5, tmp_path / "far.mp4")
+    assert not far.copied and far.start_s == pytest.approx(1.5, abs=0.04)  # the first frame at or after 1.5 s
+    with av.open(str(tmp_path / "far.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == pytest.approx(25, abs=1)
 
 
 def test_video_clip_re_encoded_starts_where_asked(tmp_path: Path, made: dict[str, Path]) -> None:

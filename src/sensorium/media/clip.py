@@ -7,7 +7,8 @@ Three ways, tried in this order (``reencode=None``):
 2. Stream copy: the source's packets go into the output container unchanged when it can hold
    the codec (mp3 in .mp3, AAC in .m4a/.mp4, Opus/Vorbis in .ogg, H.264 in .mkv...). Cuts
    fall on packet boundaries; a video cut starts at the keyframe at or before the requested
-   start, so :class:`ClipResult` reports the real start and end.
+   start, so :class:`ClipResult` reports the real start and end. Without a keyframe within
+   :data:`KEYFRAME_SLACK_S` before the start, a video is re-encoded instead (unless told to copy).
 3. Re-encode to the usual codec of the output's suffix (see ``_OUTPUTS``).
 
 Times are seconds on the source's timeline, as in :mod:`sensorium.media.audio`. The output is
@@ -76,6 +77,7 @@ _VIDEO_OPTIONS = {
 }
 _VIDEO_BIT_RATE = {"mpeg4": 4_000_000, "libvpx": 2_000_000}
 _SEEK_PREROLL_S = 1.0
+KEYFRAME_SLACK_S = 0.25  # copy a video only when it then starts at most this much before the asked start
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,14 @@ def _av_clip(
         raise MediaError(name, f"no audio track to write into {out.suffix}", "pick a video output such as .mp4")
     if reencode is not True:
         blocked = _uncopyable(spec, [s for s in (audio, video) if s is not None])
-        if not blocked:
+        late = (
+            video is not None
+            and reencode is None
+            and start_s - _keyframe_at_or_before(inp, video, start_s) > KEYFRAME_SLACK_S
+        )
+        if late:  # a copy would start at the keyframe, well before the moment: re-encode to start on time
+            log.info("%s: no keyframe within %.2f s before %.3f s; re-encoding", name, KEYFRAME_SLACK_S, start_s)
+        if not blocked and not late:
             try:
                 with _temp_output(out, overwrite) as ofp:
                     real = _copy_streams(inp, audio, video, ofp, spec, start_s, end_s)
