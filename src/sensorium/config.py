@@ -105,7 +105,10 @@ class Settings(BaseSettings):
     speech: Literal["auto", "never"] = "auto"  # auto: transcribe where voice activity detection hears speech
     whisper_model: str = "tiny.en"  # a faster-whisper (CTranslate2) model: "tiny.en" (bundled) or a folder
     speech_language: str | None = "en"  # None: detected per file (multilingual models only)
-    max_audio_seconds: float = 12 * 3600.0  # longer recordings are indexed up to this point, with a note
+    max_audio_seconds: float = 12 * 3600.0  # longer recordings and videos are indexed up to this point, with a note
+    # Video.
+    video_max_gap_s: float = 4.0  # sampled frames at most this far apart (keyframes, plus fills in longer GOPs)
+    video_sound: bool = True  # index a video's sound track (events and speech) with the sound encoder
     store: StoreSettings = StoreSettings()
     debug: bool = False
 

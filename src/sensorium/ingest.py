@@ -21,14 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from PIL import Image
 
+from sensorium import thumbnails
 from sensorium.errors import MediaError, SensoriumError
-from sensorium.media.audio import audio_info
+from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
 from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
+from sensorium.media.video import VideoReader, has_video_track
 from sensorium.media.walk import display_path, walk
 from sensorium.models.base import Encoded
+from sensorium.models.offline_video import ENCODER_ID as VIDEO_ID
 from sensorium.store.base import pad_perceptual
 from sensorium.types import Facts, Segment
 
@@ -36,8 +40,8 @@ if TYPE_CHECKING:
     from sensorium.library import Library
 
 log = logging.getLogger(__name__)
-INDEXED_MODALITIES = ("image", "text", "audio")
-STREAMED_MODALITIES = ("audio",)  # encoded file by file as they decode, never held whole
+INDEXED_MODALITIES = ("image", "text", "audio", "video")
+STREAMED_MODALITIES = ("audio", "video")  # encoded file by file as they decode, never held whole
 
 
 @dataclass
@@ -104,7 +108,7 @@ class _Preparer:
             if version not in self._fresh:
                 s = self.lib.settings
                 model = version.split("@", 1)[0]
-                modality = {s.image_encoder: "image", s.audio_encoder: "audio"}.get(model, "text")
+                modality = {s.image_encoder: "image", s.audio_encoder: "audio", VIDEO_ID: "video"}.get(model, "text")
                 self._fresh[version] = version == self.lib.version_key(modality)
             return self._fresh[version]
 
@@ -124,6 +128,8 @@ class _Preparer:
                 item.skip = True
                 return item
             item.modality = probe(path)
+            if item.modality == "video" and not has_video_track(path) and has_audio_track(path):
+                item.modality = "audio"  # a sound in a video container (an .mp4 of a podcast)
             item.segments = self._segments(path, item.modality)
         except MediaError as exc:
             item.error = exc.reason if exc.path == str(path) else str(exc)
@@ -149,7 +155,10 @@ class _Preparer:
         if modality == "audio":
             audio_info(path)  # fails early and clearly on a file with no audio; decoding streams later
             return []
-        raise MediaError(str(path), f"{modality} files are not indexed yet", "skip them with --exclude")
+        if modality == "video":
+            with VideoReader(path):  # fails early on a file with no picture; decoding streams later
+                return []
+        raise MediaError(str(path), f"{modality} files are not indexed", "skip them with --exclude")
 
 
 def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
@@ -273,6 +282,7 @@ def index_paths(
         else:
             if known.get(item.path, {}).get("content_hash") not in (None, "", item.content_hash):
                 store.delete_paths([item.path])  # changed file: its old segments must not linger
+                thumbnails.forget(lib.path, [item.path])
             if item.modality in STREAMED_MODALITIES:
 
                 def tick(seconds: float, done: int = done, item: Prepared = item) -> None:
@@ -290,7 +300,7 @@ def index_paths(
     if batch:
         _commit(lib, store, batch, report)
     if prune:
-        report.pruned = _prune(store, paths, known)
+        report.pruned = _prune(store, paths, known, lib.path)
     store.optimize()
     lib.record_encoders()
     report.seconds = time.perf_counter() - t0
@@ -340,6 +350,9 @@ def _index_stream(
 
     def emit(segs: list[Segment], encoded: Encoded) -> None:
         nonlocal written
+        for seg in segs:  # a video's shot pictures: keep a thumbnail for the hits
+            if isinstance(seg.payload, Image.Image):
+                thumbnails.save(lib.path, seg.source, seg.start_s or 0.0, seg.index, seg.payload)
         rows = record_rows(segs, encoded, hashes, version, pdim)
         store.upsert_records(rows)
         written += len(rows)
@@ -350,6 +363,7 @@ def _index_stream(
         summary = encoder.encode_file(Path(item.path), emit)
     except MediaError as exc:
         store.delete_paths([item.path])
+        thumbnails.forget(lib.path, [item.path])
         _record_failure(store, report, item, exc.reason if exc.path == item.path else str(exc))
         return
     except SensoriumError:
@@ -357,15 +371,19 @@ def _index_stream(
     except Exception as exc:  # a model crash on one file must not stop the batch
         log.warning("encoding %s failed", item.path, exc_info=True)
         store.delete_paths([item.path])
+        thumbnails.forget(lib.path, [item.path])
         _record_failure(store, report, item, f"encoder failed ({type(exc).__name__}: {exc})")
         return
-    note = "indexed up to max_audio_seconds" if getattr(summary, "truncated", False) else ""
+    notes = [getattr(summary, "note", "")]
+    if getattr(summary, "truncated", False):
+        notes.insert(0, "indexed up to max_audio_seconds")
+    note = "; ".join(n for n in notes if n)
     store.upsert_files([_file_row(item, "done", version, error=note)])
     report.indexed += 1
     report.records += written
 
 
-def _prune(store: Any, roots: Sequence[Path], known: dict[str, dict[str, Any]]) -> int:
+def _prune(store: Any, roots: Sequence[Path], known: dict[str, dict[str, Any]], lib_path: Path) -> int:
     prefixes = [os.path.abspath(r) for r in roots]
     gone = [
         p
@@ -375,4 +393,5 @@ def _prune(store: Any, roots: Sequence[Path], known: dict[str, dict[str, Any]]) 
     if gone:
         store.delete_paths(gone)
         store.delete_files(gone)
+        thumbnails.forget(lib_path, gone)
     return len(gone)

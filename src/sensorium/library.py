@@ -39,6 +39,7 @@ class Library:
         self._text: TextEncoder | None = None
         self._image: Encoder | None = None
         self._audio: Encoder | None = None
+        self._video: Encoder | None = None
         self._store: Store | None = None
         self.manifest = self._read_manifest()
 
@@ -88,6 +89,16 @@ class Library:
             )
         return self._audio
 
+    @property
+    def video_encoder(self) -> Encoder:
+        """Pictures of shots through the image encoder, the sound track through the sound encoder."""
+        if self._video is None:
+            from sensorium.models.offline_video import OfflineVideoEncoder
+
+            sound = self.audio_encoder if self.settings.video_sound else None
+            self._video = OfflineVideoEncoder(self.settings, self.image_encoder, sound)
+        return self._video
+
     def text_vectors(self, texts: list[str]) -> np.ndarray:
         """Documents in the shared space, centred as image vectors are so that both rank together."""
         vecs = self.text_encoder.encode_text(texts, query=False)
@@ -100,6 +111,8 @@ class Library:
             return self.image_encoder
         if modality == "audio":
             return self.audio_encoder
+        if modality == "video":
+            return self.video_encoder
         return None
 
     def version_key(self, modality: str) -> str:
@@ -156,6 +169,8 @@ class Library:
         encoders["image"] = self.image_encoder.info.version_key
         if self._audio is not None:
             encoders["audio"] = self._audio.info.version_key
+        if self._video is not None:
+            encoders["video"] = self._video.info.version_key
         self.manifest["encoders"] = encoders
         self._write_manifest()
 

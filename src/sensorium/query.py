@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sensorium import thumbnails
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.image import image_segments
 from sensorium.media.probe import probe
@@ -24,7 +25,7 @@ from sensorium.media.text import text_segments
 from sensorium.models.base import l2_normalise
 from sensorium.scoring import Calibrator
 from sensorium.store.base import Filter, pad_perceptual
-from sensorium.types import Hit
+from sensorium.types import Hit, track_of
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -74,16 +75,18 @@ def encode_example(lib: Library, path: Path) -> Example:
     raise QueryError(f"example {path}: {modality} examples are not supported yet; use an image, sound or text file")
 
 
-def _why(row: dict[str, Any], query_words: set[str], parts: list[str]) -> str:
+_TRACK_LABEL = {"picture": "concepts", "sound": "sounds"}
+
+
+def _why(row: dict[str, Any], query_words: set[str], parts: list[str], track: str) -> str:
     concepts = [c[0] for c in json.loads(row.get("concepts") or "[]")[:3]]
     objects = [o[0] for o in json.loads(row.get("objects") or "[]")[:3]]
     why = list(parts)
-    spoken = row["modality"] in ("audio", "video") and bool(row.get("text"))
-    if concepts and not spoken:
-        why.append(("sounds: " if row["modality"] == "audio" else "concepts: ") + ", ".join(concepts))
-    if objects and row["modality"] != "audio":  # a sound's "objects" are its tags for matching, not things seen
+    if concepts and track in _TRACK_LABEL:
+        why.append(f"{_TRACK_LABEL[track]}: " + ", ".join(concepts))
+    if objects and track == "picture":  # a sound's "objects" are its tags for matching, not things seen
         why.append("objects: " + ", ".join(objects))
-    for field, label in (("ocr_text", "text in image"), ("text", "said" if spoken else "text")):
+    for field, label in (("ocr_text", "text in image"), ("text", "said" if track == "speech" else "text")):
         snippet = _snippet(row.get(field) or "", query_words)
         if snippet:
             why.append(f'{label}: "{snippet}"')
@@ -142,19 +145,27 @@ def search(
     if negative:
         sem = l2_normalise(sem - 0.5 * cal.query_vector(negative))
     where = Filter(modality=modality, path_glob=path_glob)
-    matcher = lib.audio_encoder if text and modality in (None, "audio") and _has_sound(lib) else None
+    matcher = lib.audio_encoder if text and modality in (None, "audio", "video") and _has_sound(lib) else None
     words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     k = max(limit * 5, 50)
     while True:
         hits, saturated = _candidates(store, cal, sem, text, example, where, k, keyword_weight, words, matcher)
-        moments = merge_moments([h for h in hits if h.score >= floor], gap=lib.settings.audio_hop_s)
+        moments = combine_tracks(merge_moments([h for h in hits if h.score >= floor], gap=lib.settings.audio_hop_s))
         # Windows of one long recording can fill the candidate list: widen it until `limit` moments are found.
         if len(moments) >= limit or not saturated or k >= MAX_CANDIDATES:
             break
         k *= 4
     moments.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))
-    return moments[:limit]
+    return [_with_thumbnail(lib, h) for h in moments[:limit]]
+
+
+def _with_thumbnail(lib: Library, hit: Hit) -> Hit:
+    if hit.modality != "video" or hit.start is None:
+        return hit
+    mid = (hit.start + (hit.end if hit.end is not None else hit.start)) / 2
+    found = thumbnails.find(lib.path, hit.path, mid)
+    return replace(hit, thumbnail=str(found)) if found is not None else hit
 
 
 MAX_CANDIDATES = 20_000
@@ -178,8 +189,9 @@ def _candidates(
     saturated = len(found) >= k
     rows_by_id.update((r["id"], r) for r in found)
     perc_scores: dict[str, float] = {}
-    if example is not None and example.perceptual is not None and where.modality in (None, example.modality):
-        pwhere = Filter(modality=example.modality, path_glob=where.path_glob, only_perceptual=True)
+    if example is not None and example.perceptual is not None and where.modality in (None, example.modality, "video"):
+        track = "picture" if example.modality == "image" else "sound"
+        pwhere = Filter(modality=where.modality, path_glob=where.path_glob, only_perceptual=True, track=track)
         for r in store.search_vectors(example.perceptual, column="perceptual", limit=k, where=pwhere):
             if not np.isfinite(r["_score"]) or not np.any(r["perceptual"]):
                 continue  # rows without a perceptual vector of their own (speech)
@@ -199,7 +211,7 @@ def _candidates(
     cosines = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]) @ sem
     meaning = cal.scores(cosines[:, None], sem[None, :])[:, 0]  # background stats computed once per query
     if text and tag_matcher is not None:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
-        sounds = [i for i, r in enumerate(rows) if r["modality"] == "audio" and not r.get("text")]
+        sounds = [i for i, r in enumerate(rows) if _track(r) == "sound"]
         if sounds:
             heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
             meaning[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, sem))
@@ -219,49 +231,99 @@ def _has_sound(lib: Library) -> bool:
 
 
 def merge_moments(hits: list[Hit], gap: float = 1.0, drop: float = MOMENT_DROP) -> list[Hit]:
-    """Merge hits on nearby spans of one file into moments.
+    """Merge hits on nearby spans of one file and one track into moments.
 
     The best window of a file starts a moment, which grows over neighbouring windows (overlapping,
     or within ``gap`` seconds) that score at most ``drop`` below it; any other window overlapping
     the moment is absorbed into it. Then the next best remaining window starts the next moment.
-    A moment's score and reasons are those of its peak. Still images and text pass unchanged.
+    A moment's score and reasons are those of its peak. Pictures of a video never grow into the
+    next shot (a shot is the unit a viewer means); pictures of one shot share its span and merge.
+    Still images and text pass unchanged.
     """
     out = [h for h in hits if h.start is None or h.end is None]
-    timed: dict[str, list[Hit]] = {}
+    timed: dict[tuple[str, str], list[Hit]] = {}
     for h in hits:
         if h.start is not None and h.end is not None:
-            timed.setdefault(h.path, []).append(h)
-    for group in timed.values():
+            timed.setdefault((h.path, h.track), []).append(h)
+    for (_, track), group in timed.items():
         group.sort(key=lambda h: (h.start, h.end))
         left = set(range(len(group)))
+        grow = track != "picture"
         for peak in sorted(left, key=lambda i: -group[i].score):
             if peak not in left:
                 continue
             lo = hi = peak
             start, end = group[peak].start, group[peak].end
             floor = group[peak].score - drop
-            while lo - 1 in left and group[lo - 1].end >= start - gap and group[lo - 1].score >= floor:  # type: ignore[operator]
+            while grow and lo - 1 in left and group[lo - 1].end >= start - gap and group[lo - 1].score >= floor:  # type: ignore[operator]
                 lo -= 1
                 start = min(start, group[lo].start)  # type: ignore[type-var]
-            while hi + 1 in left and group[hi + 1].start <= end + gap and group[hi + 1].score >= floor:  # type: ignore[operator]
+            while grow and hi + 1 in left and group[hi + 1].start <= end + gap and group[hi + 1].score >= floor:  # type: ignore[operator]
                 hi += 1
                 end = max(end, group[hi].end)  # type: ignore[type-var]
             parts = [group[i] for i in range(lo, hi + 1)]
             left -= set(range(lo, hi + 1))
-            left -= {i for i in left if group[i].start < end and group[i].end > start}  # type: ignore[operator]
-            out.append(_moment(parts))
+            absorbed = {i for i in left if group[i].start < end and group[i].end > start}  # type: ignore[operator]
+            left -= absorbed
+            out.append(_moment(parts, len(absorbed) if not grow else 0))
     return out
 
 
-def _moment(parts: list[Hit]) -> Hit:
-    if len(parts) == 1:
+def _moment(parts: list[Hit], same_span: int = 0) -> Hit:
+    if len(parts) == 1 and not same_span:
         return parts[0]
     best = max(parts, key=lambda h: h.score)
     start = min(h.start for h in parts)  # type: ignore[type-var]
     end = max(h.end for h in parts)  # type: ignore[type-var]
     said = [h for h in parts if h is not best and "said:" in h.why]
     why = best.why + (f"; {said[0].why[said[0].why.index('said:') :]}" if said and "said:" not in best.why else "")
-    return replace(best, start=start, end=end, why=f"{why}; {len(parts)} parts")
+    count = len(parts) + same_span
+    return replace(best, start=start, end=end, why=f"{why}; {count} {'pictures' if same_span else 'parts'}")
+
+
+SUPPORT_FLOOR = 0.5  # another track's moment adds to a video moment by how far it scores above this
+
+
+def combine_tracks(moments: list[Hit]) -> list[Hit]:
+    """One moment per stretch of a timed file, scored on what is seen, heard and said together.
+
+    The best moment of a video or recording takes in the other tracks' moments that overlap it:
+    each adds ``(1 - score) * (its score - SUPPORT_FLOOR)``, and its reasons follow the peak's,
+    named by track. The span stays the peak's (a shot, or where a sound or a phrase is).
+    """
+    out = [m for m in moments if m.start is None or m.end is None]
+    by_file: dict[str, list[Hit]] = {}
+    for m in moments:
+        if m.start is not None and m.end is not None:
+            by_file.setdefault(m.path, []).append(m)
+    for group in by_file.values():
+        group.sort(key=lambda h: -h.score)
+        taken: set[int] = set()
+        for i, peak in enumerate(group):
+            if i in taken:
+                continue
+            taken.add(i)
+            support: dict[str, Hit] = {}
+            for j, other in enumerate(group):
+                if j in taken or other.track == peak.track or other.track in support:
+                    continue
+                if other.start < peak.end and other.end > peak.start:  # type: ignore[operator]
+                    support[other.track] = other
+                    taken.add(j)
+            if not support:
+                out.append(peak)
+                continue
+            score = peak.score
+            why = [f"{peak.track}: {peak.why}"]
+            for other in support.values():
+                score += (1.0 - score) * max(0.0, other.score - SUPPORT_FLOOR)
+                why.append(f"{other.track}: {other.why}")
+            out.append(replace(peak, score=score, why=" | ".join(why)))
+    return out
+
+
+def _track(row: dict[str, Any]) -> str:
+    return track_of(row["modality"], int(row.get("seg_index") or 0))
 
 
 def _combine(qvec: np.ndarray | None, evec: np.ndarray | None, like_weight: float) -> np.ndarray:
@@ -282,6 +344,7 @@ def _score_row(
     keyword_weight: float,
     words: set[str],
 ) -> Hit:
+    track = _track(row)
     parts = [f"meaning {score:.2f}"]
     if row["id"] in perc:
         p = cal.perceptual_score(perc[row["id"]])
@@ -297,8 +360,9 @@ def _score_row(
         modality=row["modality"],
         start=row.get("start"),
         end=row.get("end"),
-        why=_why(row, words, parts),
+        why=_why(row, words, parts, track),
         id=row["id"],
+        track=track,
         facts={
             "concepts": json.loads(row.get("concepts") or "[]"),
             "objects": json.loads(row.get("objects") or "[]"),

@@ -1,4 +1,7 @@
-"""Describe a recording (`sensorium describe`): a timeline of sound events and speech, as JSON, SRT or WebVTT.
+"""Describe a recording or video (`sensorium describe`): a timeline of shots, sound events and speech.
+
+Output as JSON, SRT or WebVTT. A video's shots are described by what their pictures show
+(objects and concepts, in parentheses in captions).
 
 Sound events are the specific AudioSet tags a window hears with at least ``min_score``,
 merged over consecutive windows ("[dog] 3.0 → 7.0"); broad parent classes ("Animal") and
@@ -17,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sensorium.errors import MediaError, QueryError
+from sensorium.media.audio import has_audio_track
 from sensorium.media.probe import probe
+from sensorium.media.video import has_video_track
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -41,7 +46,7 @@ NOT_CAPTIONED = frozenset(
 
 @dataclass(frozen=True)
 class Event:
-    """One thing heard: ``kind`` is ``sound`` (a tag) or ``speech`` (an utterance)."""
+    """One thing seen or heard: ``kind`` is ``shot`` (what a shot shows), ``sound`` (a tag) or ``speech``."""
 
     start: float
     end: float
@@ -81,10 +86,13 @@ class Description:
 def describe_file(
     lib: Library, path: Path, *, min_score: float = DEFAULT_MIN_SCORE, speech: bool = True
 ) -> Description:
-    """The timeline of one recording (it need not be indexed).
+    """The timeline of one recording or video (it need not be indexed).
+
+    A video's timeline adds one ``shot`` event per shot (what its pictures show) to the
+    sound events and speech of its sound track.
 
     Raises:
-        QueryError: the file is not a sound recording or cannot be decoded.
+        QueryError: the file is not a recording or video, or cannot be decoded.
     """
     try:
         modality = probe(path)
@@ -92,29 +100,77 @@ def describe_file(
         raise QueryError(f"{path}: {exc.reason}") from exc
     except OSError as exc:
         raise QueryError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if modality != "audio":
-        raise QueryError(f"{path}: describe reads sound recordings; this is {modality}")
+    if modality not in ("audio", "video"):
+        raise QueryError(f"{path}: describe reads sound recordings and videos; this is {modality}")
+    events: list[Event] = []
+    tags: list[tuple[str, float]] = []
+    duration = 0.0
+    try:
+        if modality == "video" and has_video_track(path):
+            shots, seen, duration = _pictures(lib, path, min_score=min_score / 3)
+            events += shots
+            tags += seen
+        if modality == "audio" or has_audio_track(path):
+            heard, sound_tags, sound_end = _sounds(lib, path, min_score=min_score, speech=speech)
+            events += heard
+            tags += sound_tags
+            duration = max(duration, sound_end)
+    except MediaError as exc:
+        raise QueryError(f"{path}: {exc.reason}") from exc
+    events.sort(key=lambda e: (e.start, _KIND_ORDER.get(e.kind, 9), e.end))
+    tags.sort(key=lambda t: -t[1])
+    return Description(str(path), duration, tags[:10], events)
+
+
+_KIND_ORDER = {"shot": 0, "sound": 1, "speech": 2}
+SHOT_TAGS = 4  # things named per shot
+
+
+def _sounds(lib: Library, path: Path, *, min_score: float, speech: bool) -> tuple[list[Event], list, float]:
     enc = lib.audio_encoder
     windows: list = []
     utterances: list = []
-    try:
-        enc.read(path, windows.append, utterances.extend if speech else None)
-    except MediaError as exc:
-        raise QueryError(f"{path}: {exc.reason}") from exc
+    enc.read(path, windows.append, utterances.extend if speech else None)
     if not windows:
-        raise QueryError(f"{path}: no audio samples could be decoded")
+        raise MediaError(str(path), "no audio samples could be decoded")
     starts = np.concatenate([w.starts for w in windows])
     ends = np.concatenate([w.ends for w in windows])
     probs = np.concatenate([w.probs for w in windows])
     names = [enc.facts_name(i) for i in range(len(enc.names))]
     events = sound_events(starts, ends, probs, names, min_score=min_score)
     events += [Event(u.start, u.end, "speech", u.text.strip(), float(np.exp(u.avg_logprob))) for u in utterances]
-    events.sort(key=lambda e: (e.start, e.kind != "sound", e.end))
     weights = np.maximum(ends - starts, 1e-3)[:, None]
     pooled = (probs * weights).sum(0) / weights.sum()
     order = np.argsort(-pooled)
     tags = [(names[i], float(pooled[i])) for i in order if names[i] is not None][:10]
-    return Description(str(path), float(ends.max()), tags, events)
+    return events, tags, float(ends.max())
+
+
+def _pictures(lib: Library, path: Path, *, min_score: float) -> tuple[list[Event], list[tuple[str, float]], float]:
+    """One ``shot`` event per shot: what its pictures show (the best name, and others above ``min_score``)."""
+    from sensorium.models.offline_video import OfflineVideoEncoder
+
+    encoder = OfflineVideoEncoder(lib.settings, lib.image_encoder, None)
+    by_shot: dict[tuple[float, float], dict[str, float]] = {}
+
+    def collect(segs: list, encoded) -> None:
+        for seg, facts in zip(segs, encoded.facts, strict=True):
+            names = by_shot.setdefault((seg.start_s, seg.end_s), {})
+            for c in (*facts.objects, *facts.concepts):
+                names[c.name] = max(names.get(c.name, 0.0), c.score)
+
+    summary = encoder.encode_file(path, collect)
+    events, overall = [], {}
+    for (start, end), names in sorted(by_shot.items()):
+        ranked = sorted(names.items(), key=lambda kv: -kv[1])
+        top = ranked[:1] + [kv for kv in ranked[1:SHOT_TAGS] if kv[1] >= min_score]
+        if top:
+            events.append(Event(start, end, "shot", ", ".join(n for n, _ in top), top[0][1]))
+        for n, score in names.items():
+            overall[n] = overall.get(n, 0.0) + score * (end - start)
+    length = max(summary.duration_s, 1e-3)
+    tags = [(n, min(1.0, v / length)) for n, v in sorted(overall.items(), key=lambda kv: -kv[1])[:10]]
+    return events, tags, summary.duration_s
 
 
 def sound_events(
@@ -158,6 +214,7 @@ def _cues(desc: Description) -> list[tuple[float, float, str]]:
         if e.kind == "sound":
             sounds.setdefault((e.start, e.end), []).append(e.text.lower())
     cues = [(s, e, "[" + ", ".join(names) + "]") for (s, e), names in sounds.items()]
+    cues += [(e.start, e.end, f"({e.text})") for e in desc.events if e.kind == "shot"]
     for e in desc.events:
         if e.kind != "speech" or not e.text:
             continue

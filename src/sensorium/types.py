@@ -8,6 +8,24 @@ from typing import Any, Literal
 Modality = Literal["image", "text", "audio", "video"]
 MODALITIES: tuple[str, ...] = ("image", "text", "audio", "video")
 
+# Records of one timed file share its modality; which track made them shows in the segment index.
+SPEECH_INDEX_BASE = 1_000_000  # utterances of a sound or video file
+SOUND_INDEX_BASE = 2_000_000  # sound windows of a video file (a sound file's windows count from 0)
+Track = Literal["picture", "sound", "speech", "text"]
+
+
+def track_of(modality: str, seg_index: int) -> Track:
+    """What a record holds: a picture (photo, video shot), a sound window, speech, or text."""
+    if modality == "text":
+        return "text"
+    if modality == "image":
+        return "picture"
+    if SPEECH_INDEX_BASE <= seg_index < SOUND_INDEX_BASE:
+        return "speech"
+    if modality == "audio" or seg_index >= SOUND_INDEX_BASE:
+        return "sound"
+    return "picture"
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -62,6 +80,8 @@ class Hit:
     why: str = ""
     id: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
+    track: str = ""  # what matched: "picture", "sound", "speech" or "text" (see track_of)
+    thumbnail: str | None = None  # a video hit's picture (JPEG in the library), else None
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``search --json`` schema."""
@@ -72,6 +92,7 @@ class Hit:
             "score": round(float(self.score), 4),
             "modality": self.modality,
             "why": self.why,
+            "thumbnail": self.thumbnail,
         }
 
 

@@ -97,6 +97,15 @@ def audio_info(path: Path) -> AudioInfo:
         return src.info()
 
 
+def has_audio_track(path: Path) -> bool:
+    """Whether ``path`` holds a sound track this module can decode (album-art-only files do not)."""
+    try:
+        audio_info(path)
+        return True
+    except MediaError:
+        return False
+
+
 def stream_audio(
     path: Path,
     rates: Sequence[int],

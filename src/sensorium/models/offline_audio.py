@@ -27,7 +27,7 @@ import numpy as np
 from sensorium.config import Settings
 from sensorium.models.base import Encoded, EncoderInfo, TextEncoder, l2_normalise
 from sensorium.models.files import cache_dir
-from sensorium.types import Concept, Facts, Segment
+from sensorium.types import SPEECH_INDEX_BASE, Concept, Facts, Segment
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ ENCODER_ID = "offline-audio-v1"
 RECIPE_VERSION = "2"  # bump when the mixing or the windowing changes: it is part of the version key
 CLIP_MAX_S = 10.0  # recordings up to this long are one record, pooled over the whole clip
 BLOCK_S = 60.0  # seconds decoded at a time
-SPEECH_INDEX_BASE = 1_000_000  # segment indices of utterances start here, after the windows
 SOUND_TEMPLATES: tuple[str, ...] = ("the sound of {}.", "{}")
 # Tag matching (bench/tune_audio.py): a label is scored by the clip's probability mass on the tags
 # nearest to it in the text space, softmax(cos(label, tag) / TAG_TAU); on the dev set that beats

@@ -47,6 +47,7 @@ class Filter:
     modality: str | None = None
     path_glob: str | None = None
     only_perceptual: bool = False
+    track: str | None = None  # "picture", "sound", "speech" or "text": see :func:`sensorium.types.track_of`
 
 
 VECTOR_COLUMNS: tuple[str, ...] = ("vector", "perceptual")
@@ -87,6 +88,7 @@ def check_vector_query(
             modality=where.modality if where else None,
             path_glob=where.path_glob if where else None,
             only_perceptual=True,
+            track=where.track if where else None,
         )
     size = dim if column == "vector" else perceptual_dim
     query = np.asarray(vector, np.float32).reshape(-1)

@@ -34,10 +34,18 @@ from lancedb.index import FTS, Bitmap, BTree, HnswSq, IvfPq, IvfRq, IvfSq
 from sensorium.config import LanceSettings
 from sensorium.errors import LibraryError
 from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, Filter, check_vector_query
+from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE
 
 log = logging.getLogger(__name__)
 
-PERCEPTUAL_MODALITIES: tuple[str, ...] = ("image", "audio")
+PERCEPTUAL_MODALITIES: tuple[str, ...] = ("image", "audio", "video")
+_TRACK_SQL = {  # sensorium.types.track_of, as SQL
+    "picture": f"modality = 'image' OR (modality = 'video' AND seg_index < {SPEECH_INDEX_BASE})",
+    "sound": f"(modality = 'audio' AND seg_index < {SPEECH_INDEX_BASE}) OR "
+    f"(modality = 'video' AND seg_index >= {SOUND_INDEX_BASE})",
+    "speech": f"modality IN ('audio', 'video') AND seg_index >= {SPEECH_INDEX_BASE} AND seg_index < {SOUND_INDEX_BASE}",
+    "text": "modality = 'text'",
+}
 _ESCAPED_COLUMNS = frozenset({"id", "path"})
 _IN_CHUNK = 500  # ids/paths per ``IN (...)`` clause, to keep SQL text small
 _UNESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")
@@ -119,6 +127,8 @@ def where_sql(where: Filter | None) -> str | None:
         parts.append(f"modality = {sql_quote(where.modality)}")
     if where.only_perceptual:
         parts.append(f"modality IN ({', '.join(sql_quote(m) for m in PERCEPTUAL_MODALITIES)})")
+    if where.track is not None:
+        parts.append(_TRACK_SQL[where.track])
     if where.path_glob is not None:
         parts.append(f"path LIKE {sql_quote(glob_to_like(where.path_glob))} ESCAPE '\\'")
     return " AND ".join(f"({p})" for p in parts) or None

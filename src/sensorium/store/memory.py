@@ -17,8 +17,9 @@ import numpy as np
 
 from sensorium.errors import LibraryError
 from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, VECTOR_COLUMNS, Filter, check_vector_query
+from sensorium.types import track_of
 
-PERCEPTUAL_MODALITIES = frozenset({"image", "audio"})
+PERCEPTUAL_MODALITIES = frozenset({"image", "audio", "video"})
 _TOKEN = re.compile(r"\w+")
 _BM25_K1 = 1.2
 _BM25_B = 0.75
@@ -87,6 +88,8 @@ class MemoryStore:
             rows = [r for r in rows if r["modality"] == where.modality]
         if where.only_perceptual:
             rows = [r for r in rows if r["modality"] in PERCEPTUAL_MODALITIES]
+        if where.track is not None:
+            rows = [r for r in rows if track_of(r["modality"], int(r["seg_index"])) == where.track]
         if where.path_glob is not None:
             pattern = glob_regex(where.path_glob)
             rows = [r for r in rows if r["path"] is not None and pattern.fullmatch(r["path"])]

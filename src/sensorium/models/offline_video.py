@@ -1,0 +1,171 @@
+"""``offline-video-v1``: a video's shots, sounds and speech, each through the model made for it.
+
+Nothing here is a new model: a video is split by :mod:`sensorium.media.video` into shots, a
+picture from each shot (one per :data:`PIECE_S` of a long shot) goes through the library's
+image encoder, and the sound track goes through its sound encoder unchanged (sound-event
+windows and transcribed utterances). All records carry modality ``video``; their segment index
+says which track made them (:func:`sensorium.types.track_of`): pictures count from 0, speech
+from :data:`~sensorium.types.SPEECH_INDEX_BASE`, sound windows from
+:data:`~sensorium.types.SOUND_INDEX_BASE`. A picture record's segment carries the picture, so the
+indexer can keep a thumbnail of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sensorium.config import Settings
+from sensorium.errors import MediaError
+from sensorium.media.video import Sample, SampleSpec, Shot, VideoReader, shots
+from sensorium.models.base import Encoded, Encoder, EncoderInfo
+from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE, Segment
+
+log = logging.getLogger(__name__)
+
+ENCODER_ID = "offline-video-v1"
+RECIPE_VERSION = "1"  # bump when sampling, cut detection or the record layout changes
+PIECE_S = 6.0  # a shot gets one picture record per this many seconds; shots over 4x this are split in 2x parts
+CUT_THRESHOLD = 0.3  # sample distance (0..1) that sends the reader looking for a cut
+PICTURE_BATCH = 16  # pictures per image-encoder call
+
+Emit = Callable[[list[Segment], Encoded], None]
+
+
+@dataclass
+class VideoSummary:
+    """What encoding one video produced."""
+
+    duration_s: float = 0.0
+    shots: int = 0
+    pictures: int = 0
+    windows: int = 0
+    utterances: int = 0
+    decoded_frames: int = 0
+    sound_error: str = ""  # why the sound track was left out, if it was
+    truncated: bool = False
+
+    @property
+    def note(self) -> str:
+        return f"sound track not indexed: {self.sound_error}" if self.sound_error else ""
+
+
+class OfflineVideoEncoder:
+    """Videos → picture records per shot plus the sound encoder's records of the sound track.
+
+    Args:
+        settings: ``video_max_gap_s``, ``max_audio_seconds``.
+        image_encoder: encodes the pictures (its ``max_side`` sizes them).
+        audio_encoder: encodes the sound track, or ``None`` to leave sound out.
+    """
+
+    def __init__(self, settings: Settings, image_encoder: Encoder, audio_encoder: Encoder | None) -> None:
+        self.settings = settings
+        self.image_encoder = image_encoder
+        self.audio_encoder = audio_encoder
+        self.spec = SampleSpec(
+            max_side=getattr(image_encoder, "max_side", 512),
+            max_gap_s=settings.video_max_gap_s,
+        )
+        img = image_encoder.info
+        parts = [f"{ENCODER_ID}/{RECIPE_VERSION}", img.version_key, repr(self.spec), str(PIECE_S), str(CUT_THRESHOLD)]
+        parts.append(audio_encoder.info.version_key if audio_encoder is not None else "no-sound")
+        self.info = EncoderInfo(
+            id=ENCODER_ID,
+            space=img.space,
+            dim=img.dim,
+            modalities=frozenset({"video"}),
+            weights_sha256=hashlib.sha256("\n".join(parts).encode()).hexdigest(),
+            perceptual_dim=img.perceptual_dim,
+            licence="pictures: "
+            + img.licence
+            + ("; sound: " + audio_encoder.info.licence if audio_encoder is not None else ""),
+        )
+
+    def encode_file(self, path: Path, emit: Emit, *, max_seconds: float | None = None) -> VideoSummary:
+        """Encode one video, handing records to ``emit`` shot by shot (bounded memory).
+
+        Raises:
+            MediaError: no video track, an unreadable or corrupt file, no decodable frame.
+        """
+        source = str(path)
+        summary = VideoSummary()
+        limit = max_seconds if max_seconds is not None else self.settings.max_audio_seconds
+        batch: list[tuple[float, float, Sample]] = []
+        with VideoReader(path, self.spec) as reader:
+            summary.duration_s = reader.info.duration_s
+            for shot in shots(reader, cut_threshold=CUT_THRESHOLD, max_piece_s=PIECE_S * 2):
+                if shot.start_s >= limit:
+                    summary.truncated = True
+                    break
+                summary.shots = max(summary.shots, shot.index + 1)
+                batch += _pictures(reader, shot)
+                if len(batch) >= PICTURE_BATCH:
+                    self._emit_pictures(source, batch, summary, emit)
+                    batch = []
+            if batch:
+                self._emit_pictures(source, batch, summary, emit)
+            summary.decoded_frames = reader.decoded_frames
+            has_audio = reader.info.has_audio
+        if has_audio and self.audio_encoder is not None:
+            self._sound(path, source, summary, emit)
+        return summary
+
+    def _emit_pictures(self, source: str, batch: list[tuple[float, float, Sample]], summary, emit: Emit) -> None:
+        segs = [
+            Segment(source, "video", summary.pictures + i, sample.image, round(start, 3), round(end, 3))
+            for i, (start, end, sample) in enumerate(batch)
+        ]
+        encoded = self.image_encoder.encode(segs)
+        emit(segs, encoded)
+        summary.pictures += len(segs)
+
+    def _sound(self, path: Path, source: str, summary: VideoSummary, emit: Emit) -> None:
+        """The sound encoder's records, renumbered into the video's tracks."""
+
+        def renumber(segs: list[Segment], encoded: Encoded) -> None:
+            out = []
+            for s in segs:
+                speech = s.index >= SPEECH_INDEX_BASE
+                index = s.index if speech else SOUND_INDEX_BASE + s.index
+                out.append(Segment(source, "video", index, None, s.start_s, s.end_s))
+                if speech:
+                    summary.utterances += 1
+                else:
+                    summary.windows += 1
+            emit(out, encoded)
+
+        try:
+            self.audio_encoder.encode_file(path, renumber)  # type: ignore[union-attr]
+        except MediaError as exc:  # the pictures stand on their own
+            summary.sound_error = exc.reason
+            log.warning("%s: sound track left out: %s", source, exc.reason)
+
+
+def _pictures(reader: VideoReader, shot: Shot) -> list[tuple[float, float, Sample]]:
+    """One picture per ``PIECE_S`` of the shot (the sample nearest the middle of each piece), each
+    spanning the whole shot: a hit on any of them is a hit on the shot."""
+    length = max(shot.end_s - shot.start_s, 1e-3)
+    pieces = max(1, math.ceil(length / PIECE_S - 0.25))
+    step = length / pieces
+    out: list[tuple[float, float, Sample]] = []
+    used: set[int] = set()
+    for k in range(pieces):
+        start, end = shot.start_s + k * step, shot.start_s + (k + 1) * step
+        mid = (start + end) / 2
+        inside = [i for i, s in enumerate(shot.samples) if start <= s.time_s < end and i not in used]
+        if inside:
+            i = min(inside, key=lambda i: abs(shot.samples[i].time_s - mid))
+            used.add(i)
+            sample: Sample | None = shot.samples[i]
+        else:
+            sample = reader.frame_at(mid)
+        if sample is not None:
+            out.append((shot.start_s, shot.end_s, sample))
+    if not out and shot.samples:
+        out.append((shot.start_s, shot.end_s, shot.samples[len(shot.samples) // 2]))
+    return out
