@@ -34,7 +34,7 @@ from sensorium.media.walk import display_path, walk
 from sensorium.models.base import Encoded
 from sensorium.models.offline_video import ENCODER_ID as VIDEO_ID
 from sensorium.store.base import pad_perceptual
-from sensorium.types import Facts, Segment
+from sensorium.types import Facts, Segment, track_of
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -285,9 +285,9 @@ def index_paths(
                 thumbnails.forget(lib.path, [item.path])
             if item.modality in STREAMED_MODALITIES:
 
-                def tick(seconds: float, done: int = done, item: Prepared = item) -> None:
-                    if on_progress:  # long recordings: show how far into the file, and how fast
-                        on_progress(done - 1, total, f"{display_path(item.path)} @ {seconds / 60:.1f} min")
+                def tick(seconds: float, label: str, done: int = done, item: Prepared = item) -> None:
+                    if on_progress:  # long recordings and videos: how far into the file, and how fast
+                        on_progress(done - 1, total, f"{display_path(item.path)}: {label}")
 
                 _index_stream(lib, store, item, report, tick)
             else:
@@ -335,7 +335,7 @@ def _commit(lib: Library, store: Any, batch: list[Prepared], report: IndexReport
 
 
 def _index_stream(
-    lib: Library, store: Any, item: Prepared, report: IndexReport, tick: Callable[[float], None] | None = None
+    lib: Library, store: Any, item: Prepared, report: IndexReport, tick: Callable[[float, str], None] | None = None
 ) -> None:
     """Encode one long-form file block by block, writing its records as they come, then mark it done.
 
@@ -347,6 +347,7 @@ def _index_stream(
     hashes = {item.path: item.content_hash}
     pdim = lib.manifest["perceptual_dim"]
     written = 0
+    passes: dict[str, Any] = {"track": None, "start": time.perf_counter(), "last": time.perf_counter()}
 
     def emit(segs: list[Segment], encoded: Encoded) -> None:
         nonlocal written
@@ -357,7 +358,15 @@ def _index_stream(
         store.upsert_records(rows)
         written += len(rows)
         if tick is not None and segs:
-            tick(max(s.end_s or 0.0 for s in segs))
+            kind = track_of(segs[0].modality, segs[0].index)
+            track = "pictures" if kind == "picture" else "sound and speech"
+            now = time.perf_counter()
+            if track != passes["track"]:  # a video reads its pictures, then its sound track
+                passes.update(track=track, start=passes["last"])
+            passes["last"] = now
+            at = max(s.end_s or 0.0 for s in segs)
+            speed = at / max(now - passes["start"], 1e-3)
+            tick(at, f"{track} @ {at / 60:.1f} min, {speed:.0f}x real time")
 
     try:
         summary = encoder.encode_file(Path(item.path), emit)

