@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on real sample photos and recordings that ship inside installed packages, offline.
+# The main job on real sample photos, recordings and videos that ship inside installed packages, offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=.venv/bin/sensorium
@@ -8,6 +8,7 @@ samples="$PWD/demo-library/samples"
 .venv/bin/python -m sensorium.samples "$samples" >/dev/null
 .venv/bin/python -c "import sys; from pathlib import Path; from sensorium.samples import collect_sound_samples as c; c(Path(sys.argv[1]))" "$samples/sounds"
 cp tests/data/speech/meeting.flac "$samples/sounds/meeting.flac"  # espeak-ng speech (scripts/make_speech_fixtures.sh)
+.venv/bin/python -c "import sys; from pathlib import Path; from sensorium.samples import collect_video_samples as c; c(Path(sys.argv[1]), Path(sys.argv[2]))" "$samples/videos" tests/data/speech/meeting.flac
 run() { echo; echo "\$ sensorium $*"; "$S" "$@"; }
 run index "$samples"
 run search "a cat"
@@ -24,5 +25,12 @@ run classify "$samples/sounds/dog.mp3" "$samples/sounds/cow.mp3" "$samples/sound
     --labels "dog barking, cow mooing, explosion, rain"
 run describe "$samples/sounds/meeting.flac" --format vtt
 run clip "$samples/sounds/farm-walk.wav" --start 23.5 --end 30.5 -o "$PWD/demo-library/dog-moment.wav" --overwrite
+run search "a rabbit in the grass" --modality video --limit 2
+run search "a dog barking" --modality video --limit 1
+run search "someone says thank you" --modality video --limit 1
+run classify "$samples/videos/street-bikes.mp4" "$samples/videos/big-buck-bunny.mp4" "$samples/videos/city-at-night.mpg" \
+    --labels "bicycles, a rabbit, a city at night"
+run describe "$samples/videos/street-walk.mp4" --format vtt --no-speech
+run clip "$samples/videos/street-walk.mp4" --start 3.0 --end 5.5 -o "$PWD/demo-library/cyclist.mp4" --overwrite
 echo
 echo "library: $SENSORIUM_LIBRARY (try: .venv/bin/sensorium search 'your words' -l $SENSORIUM_LIBRARY)"

@@ -122,11 +122,11 @@ def index(
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for, in words (any language for e5)")] = None,
-    like: Annotated[Path | None, typer.Option("--like", help="An example file (image, sound or text)")] = None,
+    like: Annotated[Path | None, typer.Option("--like", help="An example file (image, video, sound or text)")] = None,
     like_weight: Annotated[float, typer.Option(help="Weight of --like against the words (0..1)")] = 0.5,
     negative: Annotated[str | None, typer.Option("--not", help="Words to steer away from")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Number of hits (a moment counts once)")] = 10,
-    modality: Annotated[str | None, typer.Option("--modality", "-m", help="image, audio or text")] = None,
+    modality: Annotated[str | None, typer.Option("--modality", "-m", help="image, video, audio or text")] = None,
     path: Annotated[str | None, typer.Option("--path", help="Only paths matching this glob")] = None,
     min_score: Annotated[float | None, typer.Option("--min-score", help="Calibrated 0..1 (default 0.5)")] = None,
     library: LibraryOpt = None,
@@ -169,7 +169,7 @@ def _clock(seconds: float | None) -> str:
 
 @app.command()
 def describe(
-    files: Annotated[list[Path], typer.Argument(help="Sound recordings to describe")],
+    files: Annotated[list[Path], typer.Argument(help="Sound recordings and videos to describe")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="json, srt or vtt")] = "json",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
     min_score: Annotated[float, typer.Option("--min-score", help="Least tag score for a sound event")] = 0.3,
@@ -179,7 +179,7 @@ def describe(
     library: LibraryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A timeline of sound events and speech, as JSON, SRT or WebVTT captions ("[dog barking]")."""
+    """A timeline of shots (what they show), sound events and speech, as JSON, SRT or WebVTT captions."""
     from sensorium.errors import QueryError
     from sensorium.timeline import describe_file, to_srt, to_vtt
 
@@ -267,7 +267,7 @@ def classify(
 @app.command("eval")
 def eval_cmd(
     folder: Annotated[Path, typer.Argument(help="Labelled folder: <label>/<files>")],
-    modality: Annotated[str, typer.Option("--modality", "-m", help="image or audio")] = "image",
+    modality: Annotated[str, typer.Option("--modality", "-m", help="image, video or audio")] = "image",
     library: Annotated[
         Path | None, typer.Option("--library", "-l", help="Library to index into (default: scratch)")
     ] = None,

@@ -90,7 +90,12 @@ def evaluate(
         tags = np.stack([enc.clip_vectors(Path(r["path"])).probs for r in rows])
         probs = softmax_rows(enc.tag_scores(tags, vecs) / TAG_TEMPERATURE)
     else:
-        sem = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
+        if modality == "video":  # the shots' pictures pooled, exactly as `classify` does
+            from sensorium.query import encode_example
+
+            sem = np.stack([encode_example(lib, Path(r["path"])).semantic for r in rows])
+        else:
+            sem = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
         probs = distribution(sem, vecs)
     ranks = np.argsort(-probs, axis=1)
     top1 = float((ranks[:, 0] == truth).mean())

@@ -22,6 +22,7 @@ from sensorium.errors import MediaError, QueryError
 from sensorium.media.image import image_segments
 from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
+from sensorium.media.video import has_video_track
 from sensorium.models.base import l2_normalise
 from sensorium.scoring import Calibrator
 from sensorium.store.base import Filter, pad_perceptual
@@ -65,17 +66,40 @@ def encode_example(lib: Library, path: Path) -> Example:
             segs = text_segments(path, max_bytes=s.max_text_bytes)
             vecs = lib.text_vectors([x.payload for x in segs])
             return Example(l2_normalise(vecs.mean(0)), None, "text")
-        if modality == "audio":
+        if modality == "audio" or (modality == "video" and not has_video_track(path)):
             clip = lib.audio_encoder.clip_vectors(path)
             return Example(clip.semantic, clip.perceptual, "audio", clip.probs, clip.windows)
+        if modality == "video":
+            return _video_example(lib, path)
     except MediaError as exc:
-        raise QueryError(f"example {path}: {exc.reason}; use a readable image, sound or text file") from exc
+        raise QueryError(f"example {path}: {exc.reason}; use a readable image, video, sound or text file") from exc
     except OSError as exc:
         raise QueryError(f"example {path}: cannot read ({exc.strerror or exc}); check the path") from exc
-    raise QueryError(f"example {path}: {modality} examples are not supported yet; use an image, sound or text file")
+    raise QueryError(f"example {path}: {modality} examples are not supported; use an image, video, sound or text file")
 
 
 _TRACK_LABEL = {"picture": "concepts", "sound": "sounds"}
+
+
+def _video_example(lib: Library, path: Path) -> Example:
+    """A video as an example: its shots' pictures pooled, each weighed by how long it shows."""
+    from sensorium.models.offline_video import OfflineVideoEncoder
+
+    semantic, perceptual, weights = [], [], []
+
+    def collect(segs: list, encoded: Any) -> None:
+        semantic.append(encoded.semantic)
+        if encoded.perceptual is not None:
+            perceptual.append(encoded.perceptual)
+        weights.extend(max((s.end_s or 0.0) - (s.start_s or 0.0), 1e-3) for s in segs)
+
+    OfflineVideoEncoder(lib.settings, lib.image_encoder, None).encode_file(path, collect)
+    if not semantic:
+        raise MediaError(str(path), "no picture could be decoded")
+    w = np.asarray(weights, dtype=np.float32)[:, None]
+    sem = l2_normalise((np.concatenate(semantic) * w).sum(0))
+    perc = l2_normalise((np.concatenate(perceptual) * w).sum(0)) if perceptual else None
+    return Example(sem, perc, "image")
 
 
 def _why(row: dict[str, Any], query_words: set[str], parts: list[str], track: str) -> str:
