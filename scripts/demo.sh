@@ -28,6 +28,7 @@ run clip "$samples/sounds/farm-walk.wav" --start 23.5 --end 30.5 -o "$PWD/demo-l
 run search "a rabbit in the grass" --modality video --limit 2
 run search "a dog barking" --modality video --limit 1
 run search "someone says thank you" --modality video --limit 1
+run search --like "$samples/videos/man-on-the-phone.mp4" --limit 2
 run classify "$samples/videos/street-bikes.mp4" "$samples/videos/big-buck-bunny.mp4" "$samples/videos/city-at-night.mpg" \
     --labels "bicycles, a rabbit, a city at night"
 run describe "$samples/videos/street-walk.mp4" --format vtt --no-speech
