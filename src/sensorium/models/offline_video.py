@@ -147,8 +147,12 @@ class OfflineVideoEncoder:
 
 
 def _pictures(reader: VideoReader, shot: Shot) -> list[tuple[float, float, Sample]]:
-    """One picture per ``PIECE_S`` of the shot (the sample nearest the middle of each piece), each
-    spanning the whole shot: a hit on any of them is a hit on the shot."""
+    """One picture per ``PIECE_S`` of the shot, each spanning the whole shot (a hit on any is a hit on it).
+
+    Each piece takes the sample nearest its middle; a piece with none inside takes the nearest
+    sample of the shot unless another piece has it (a static stretch: one picture says it all).
+    Only a shot with no sample at all (a short one between two cuts in a GOP) decodes a frame.
+    """
     length = max(shot.end_s - shot.start_s, 1e-3)
     pieces = max(1, math.ceil(length / PIECE_S - 0.25))
     step = length / pieces
@@ -157,15 +161,16 @@ def _pictures(reader: VideoReader, shot: Shot) -> list[tuple[float, float, Sampl
     for k in range(pieces):
         start, end = shot.start_s + k * step, shot.start_s + (k + 1) * step
         mid = (start + end) / 2
-        inside = [i for i, s in enumerate(shot.samples) if start <= s.time_s < end and i not in used]
-        if inside:
-            i = min(inside, key=lambda i: abs(shot.samples[i].time_s - mid))
-            used.add(i)
-            sample: Sample | None = shot.samples[i]
-        else:
-            sample = reader.frame_at(mid)
+        free = [i for i in range(len(shot.samples)) if i not in used]
+        if not free:
+            break
+        i = min(free, key=lambda i: abs(shot.samples[i].time_s - mid))
+        if not start <= shot.samples[i].time_s < end and out:
+            continue
+        used.add(i)
+        out.append((shot.start_s, shot.end_s, shot.samples[i]))
+    if not out:
+        sample = reader.frame_at((shot.start_s + shot.end_s) / 2)
         if sample is not None:
             out.append((shot.start_s, shot.end_s, sample))
-    if not out and shot.samples:
-        out.append((shot.start_s, shot.end_s, shot.samples[len(shot.samples) // 2]))
     return out
