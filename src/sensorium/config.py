@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     max_audio_seconds: float = 12 * 3600.0  # longer recordings and videos are indexed up to this point, with a note
     # Video.
     video_max_gap_s: float = 4.0  # sampled frames at most this far apart (keyframes, plus fills in longer GOPs)
+    video_pictures: Literal["keyframes", "middle"] = "keyframes"  # middle: each shot's middle frame (slower)
     video_sound: bool = True  # index a video's sound track (events and speech) with the sound encoder
     store: StoreSettings = StoreSettings()
     debug: bool = False

@@ -212,7 +212,7 @@ def test_long_gop_decodes_fewer_frames_than_it_has(skdata: Path) -> None:
         got = list(reader.samples())
     assert reader.keyframes == [0.0]
     # fills every 2 s, and the last GOP's last frame (a cut there would go unseen otherwise)
-    assert [round(s.time_s, 2) for s in got[:3]] == [0.0, 2.0, 4.0] and got[-1].time_s >= 5.1
+    assert [round(s.time_s) for s in got[:3]] == [0, 2, 4] and got[-1].time_s >= 5.1  # on a 0.4 s grid
     assert not any(s.key for s in got[1:])
     # one pass over the only GOP's reference frames (all P-frames here), never a second one
     assert reader.decoded_frames <= total, f"{reader.decoded_frames} of {total} frames decoded"

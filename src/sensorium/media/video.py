@@ -24,6 +24,7 @@ rates need no special care. Rotated phone videos are turned upright (display mat
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import re
@@ -46,6 +47,10 @@ MAX_FRAME_PIXELS = 8192 * 8192  # above 8K in both directions: a corrupt header,
 THUMB = (32, 18)  # grey thumbnail compared between samples
 _HIST_BINS = (8, 4, 4)  # hue, saturation, value
 _MAX_READ_ERRORS = 8
+
+
+PICTURE_GRID_S = 0.4  # decoded frames keep a full picture at most this often (fills, shot middles)
+KEEP_DECODED_S = 60.0  # decoded frames older than this behind the reading point are forgotten
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,30 @@ class Sample:
     thumb: np.ndarray = field(repr=False)
 
 
+@dataclass
+class _Seen:
+    """A frame the second handle decoded: its signature always, its picture when on the grid."""
+
+    time_s: float
+    small: Sample
+    picture: Image.Image | None
+
+    def sample(self) -> Sample:
+        assert self.picture is not None
+        return Sample(self.time_s, False, self.picture, self.small.hist, self.small.thumb)
+
+
+@dataclass
+class _Run:
+    """One sequential decode from a seek: where it has got to, and the last frame not yet kept."""
+
+    packets: Iterator[av.Packet]
+    start_s: float
+    end_s: float
+    held: av.VideoFrame | None = None
+    done: bool = False
+
+
 def signature(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """(normalised HSV histogram, grey 32x18 thumbnail in 0..1) of a picture."""
     small = image.resize((64, 36), Image.Resampling.BILINEAR)
@@ -133,6 +162,10 @@ class VideoReader:
             raise
         self.packets: list[tuple[float, int, bool]] = []  # (time, size, keyframe) in decode order
         self._scenecut_gop_s: float | None = None  # x264/x265's keyint in seconds, when scene cuts are on
+        self._seen: list[_Seen] = []  # frames decoded by the second handle, in time order
+        self._covered: list[tuple[float, float]] = []  # spans of time whose reference frames are all in _seen
+        self._run: _Run | None = None
+        self._runs_started = 0
         self._settings_read = False
         self.keyframes: list[float] = []
         self.decoded_frames = 0
@@ -239,35 +272,24 @@ class VideoReader:
         wanted = [t for t in wanted if t < end_s - step / 2] if end_s - start_s > self.spec.max_gap_s else []
         if not wanted and not tail:
             return
+        stop = end_s + 1.0 if tail else min(end_s, wanted[-1] + 2 * PICTURE_GRID_S)  # no further than needed
+        seen = self._decoded(start_s - 1e-3, stop)
+        pictured = [d for d in seen if d.picture is not None]
         fills: list[Sample] = []
-        first: Sample | None = None
-        final = None
-        i = 0
-        lo, hi = (start_s - 1e-3, end_s + 1.0) if tail else (start_s, end_s)
-        for frame in self.frames_between(lo, hi, skip="NONREF", seek_s=start_s):
-            t = self._time(frame.pts)
-            if t is None:
-                continue
-            if tail and first is None:
-                first = self._sample(frame, key=False)
-            final = frame
-            if i < len(wanted) and t >= wanted[i]:
-                sample = self._sample(frame, key=False)
-                if sample is not None:
-                    fills.append(sample)
-                while i < len(wanted) and wanted[i] <= t:
-                    i += 1
-            if i == len(wanted) and not tail:
-                break
+        for w in wanted:
+            after = [d for d in pictured if d.time_s >= w and start_s < d.time_s < end_s]
+            if after and (not fills or after[0].time_s > fills[-1].time_s):
+                fills.append(after[0].sample())
         if not tail:
             yield from fills
             return
-        last = self._sample(final, key=False) if final is not None else None
-        if last is None or first is None or last.time_s <= start_s:
+        inside = [d for d in pictured if d.time_s > start_s + 1e-6]
+        if not seen or not inside:
             return
-        if distance(first, last) >= self.spec.fill_change:
+        first, last = seen[0], inside[-1]
+        if distance(first.small, last.small) >= self.spec.fill_change:
             yield from (f for f in fills if f.time_s < last.time_s)
-        yield last
+        yield last.sample()
 
     def _scene_keyframe(self, t: float) -> bool:
         """Whether the keyframe at ``t`` was placed by the encoder's scene-cut detection.
@@ -293,39 +315,113 @@ class VideoReader:
         if re.search(rb"\bx26[45]\b", text) and scenecut and keyint and int(scenecut[1]) > 0 and self.info.fps > 0:
             self._scenecut_gop_s = int(keyint[1]) / self.info.fps
 
-    def frames_between(
-        self, start_s: float, end_s: float, *, skip: str = "DEFAULT", seek_s: float | None = None
-    ) -> Iterator[av.VideoFrame]:
-        """Decoded frames with ``start_s < time < end_s``, from the keyframe at or before ``seek_s`` (``start_s``)."""
+    def _decoded(self, start_s: float, end_s: float) -> list[_Seen]:
+        """The reference frames with ``start_s < time < end_s``, each decoded once per file.
+
+        Filling a GOP, finding a cut in it and picking a shot's middle picture all read the same
+        stretches; a stretch decoded before is served from :attr:`_seen`, and a stretch starting
+        at or just after where the last decode stopped continues it instead of seeking again.
+        """
+        for lo, hi in self._covered:
+            if lo <= start_s + 1e-6 and end_s <= hi:
+                return [d for d in self._seen if start_s < d.time_s < end_s]
+        run = self._run
+        # Go on from where the last decode stopped unless a keyframe lies between: seeking to it is cheaper.
+        ahead = run is not None and not run.done and run.start_s - 1e-6 <= start_s < run.end_s + self.spec.max_gap_s
+        if ahead and any(run.end_s < k <= start_s + 2e-3 for k in self.keyframes[-64:]):  # type: ignore[union-attr]
+            ahead = False
+        if not ahead:
+            run = self._start_run(max(start_s + 2e-3, 0.0))  # a keyframe at start_s is where to begin
+        while run.end_s < end_s - 1e-6 and not run.done:
+            self._advance(run)
+        self._prune(start_s)
+        return [d for d in self._seen if start_s < d.time_s < end_s]
+
+    def _start_run(self, at_s: float) -> _Run:
         seeker = self._seek_handle()
         st = seeker.streams[self.stream.index]
-        st.codec_context.skip_frame = skip
+        st.codec_context.skip_frame = "NONREF"
         try:
-            at = start_s if seek_s is None else seek_s
-            seeker.seek(int((max(at, 0.0) + self.origin_s) / self.time_base), stream=st, backward=True)
+            seeker.seek(int((at_s + self.origin_s) / self.time_base), stream=st, backward=True)
         except av.FFmpegError as exc:
             log.debug("%s: seek failed (%s); decoding from the start", self.name, exc)
             seeker.seek(0)
         st.codec_context.flush_buffers()
-        for packet in self._demux(seeker, st):
-            try:
-                frames = packet.decode()
-            except av.FFmpegError:
-                continue
-            for frame in frames:
-                self.decoded_frames += 1
-                t = self._time(frame.pts)
-                if t is None or t <= start_s + 1e-6:
-                    continue
-                if t >= end_s - 1e-6:
-                    return
-                yield frame
+        run = _Run(self._demux(seeker, st), start_s=math.inf, end_s=-math.inf)
+        self._runs_started += 1
+        self._run = run
+        return run
 
-    def frame_at(self, time_s: float) -> Sample | None:
-        """The first frame at or after ``time_s`` (for a shot that no sample fell in)."""
-        for frame in self.frames_between(time_s - 1e-3, math.inf, seek_s=time_s):
-            return self._sample(frame, key=False)
-        return None
+    def _advance(self, run: _Run) -> None:
+        """Decode the run's next packet into :attr:`_seen`; the run ends with the stream."""
+        try:
+            packet = next(run.packets)
+        except StopIteration:
+            run.done = True
+            if run.held is not None:  # the stream's last frame: keep its picture (the tail sample)
+                self._keep(run.held, picture=True)
+            self._cover(run)
+            return
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:
+            return
+        for frame in frames:
+            self.decoded_frames += 1
+            t = self._time(frame.pts)
+            if t is None:
+                continue
+            run.start_s = min(run.start_s, t)
+            if run.held is not None:
+                self._keep(run.held, picture=False)
+            run.held = frame
+            run.end_s = max(run.end_s, t)
+        if run.held is not None and run.end_s >= run.start_s:
+            self._keep(run.held, picture=False)
+            self._cover(run)
+
+    def _keep(self, frame: av.VideoFrame, *, picture: bool) -> None:
+        """Remember a decoded frame: its 64-px signature always, its picture on a grid."""
+        t = self._time(frame.pts)
+        if t is None:
+            return
+        times = [d.time_s for d in self._seen]
+        i = bisect.bisect_left(times, t - 1e-6)
+        if i < len(self._seen) and abs(self._seen[i].time_s - t) < 1e-6:
+            found = self._seen[i]
+        else:
+            small = self.picture(frame, max_side=64)
+            found = _Seen(t, Sample(t, False, small, *signature(small)), None)
+            self._seen.insert(i, found)
+        near = self._seen[max(0, i - 12) : i + 12]
+        gridded = any(d.picture is not None and abs(d.time_s - t) < PICTURE_GRID_S for d in near)
+        if found.picture is None and (picture or not gridded):
+            found.picture = self.picture(frame)
+
+    def _cover(self, run: _Run) -> None:
+        span = (run.start_s, math.inf if run.done else run.end_s)
+        merged = [c for c in self._covered if c[1] < span[0] - 1e-6 or c[0] > span[1] + 1e-6]
+        for c in self._covered:
+            if c not in merged:
+                span = (min(span[0], c[0]), max(span[1], c[1]))
+        self._covered = [*merged, span]
+
+    def _prune(self, now_s: float) -> None:
+        """Forget frames long past (memory stays bounded whatever the video's length)."""
+        horizon = now_s - KEEP_DECODED_S
+        if self._seen and self._seen[0].time_s < horizon:
+            self._seen = [d for d in self._seen if d.time_s >= horizon]
+            self._covered = [(max(lo, horizon), hi) for lo, hi in self._covered if hi >= horizon]
+
+    def frame_at(self, time_s: float, lo: float = -math.inf, hi: float = math.inf) -> Sample | None:
+        """The decoded picture nearest ``time_s`` within ``lo < t < hi`` (a shot's middle), reference frames only."""
+        a, b = max(time_s - PICTURE_GRID_S, lo), min(time_s + PICTURE_GRID_S, hi)
+        near = [d for d in self._decoded(a, b) if d.picture is not None]
+        if not near:
+            near = [d for d in self._decoded(max(time_s - 1e-3, lo), min(time_s + 2.0, hi)) if d.picture is not None]
+        if not near:
+            return None
+        return min(near, key=lambda d: abs(d.time_s - time_s)).sample()
 
     def _seek_handle(self) -> av.container.InputContainer:
         if self._seeker is None:
@@ -403,14 +499,9 @@ class VideoReader:
             return [b.time_s]
         jumps: list[tuple[float, float]] = []  # (time of the frame after the jump, jump)
         prev = a
-        for frame in self.frames_between(a.time_s, b.time_s, skip="NONREF"):
-            t = self._time(frame.pts)
-            if t is None:
-                continue
-            small = self.picture(frame, max_side=64)
-            s = Sample(t, False, small, *signature(small))
-            jumps.append((t, distance(prev, s)))
-            prev = s
+        for d in self._decoded(a.time_s, b.time_s):
+            jumps.append((d.time_s, distance(prev, d.small)))
+            prev = d.small
         jumps.append((b.time_s, distance(prev, b)))
         cuts = [t for t, jump in jumps if jump >= frame_cut]
         if cuts:
