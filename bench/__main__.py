@@ -8,10 +8,14 @@ Every figure is printed with its baseline from the same run, as a ratio:
 3. query latency p50/p95 and recall@10 of the ANN index against exact search at 100k and 1M
    synthetic vectors;
 4. sound: indexing speed as a multiple of real time for sound events and for speech, and peak
-   RSS on a 3-hour recording (``bench/bench_audio.py``).
+   RSS on a 3-hour recording (``bench/bench_audio.py``);
+5. video: indexing speed of a 1080p file as a multiple of real time (pictures, sound and speech;
+   pictures only) against decoding every frame and a naive one-picture-a-second index, and speed
+   and peak RSS on a 30-minute file (``bench/bench_video.py``).
 
 Set BENCH_SIZES=100000 to skip the 1M case, BENCH_IMAGES to change the number of photos,
-BENCH_AUDIO_MINUTES (10) and BENCH_LONG_HOURS (3; 0 skips) to resize the sound benchmark.
+BENCH_AUDIO_MINUTES (10) and BENCH_LONG_HOURS (3; 0 skips) to resize the sound benchmark,
+BENCH_VIDEO_MINUTES (1) and BENCH_VIDEO_LONG_MINUTES (30; 0 skips) to resize the video one.
 """
 
 from __future__ import annotations
@@ -93,6 +97,39 @@ def bench_indexing(n_images: int, n_naive: int) -> dict:
     }
 
 
+def video_section() -> None:
+    from bench.bench_video import run as bench_video
+
+    out.rule("video (multiple of real time; 2 cores)")
+    v = bench_video(
+        float(os.environ.get("BENCH_VIDEO_MINUTES", "1")), float(os.environ.get("BENCH_VIDEO_LONG_MINUTES", "30"))
+    )
+    naive = v["naive"]["index_rt"]
+    t = Table("measure", "sensorium", "naive index baseline", "ratio")
+    for label, case, key in (
+        ("video indexed, pictures + sound + speech, x real time", "all", "rt"),
+        ("pictures only, x real time", "pictures", "rt"),
+        ("pictures + sound + speech, x real time, start-up excluded", "all", "rt_steady"),
+        ("pictures only, x real time, start-up excluded", "pictures", "rt_steady"),
+    ):
+        rt = v[case][key]
+        t.add_row(label, f"{rt:.1f}x", f"{naive:.1f}x", f"{rt / naive:.2f}x")
+    t.add_row("decode every frame (no encoding), x real time", "", f"{v['naive']['decode_rt']:.1f}x", "")
+    if "long" in v:
+        lg = v["long"]
+        long_label = f"{lg['video_s'] / 60:.0f} min video"
+        t.add_row(f"{long_label}, pictures + sound + speech, x real time", f"{lg['rt']:.1f}x", "", "")
+        t.add_row(f"{long_label}, peak RSS (MB)", f"{lg['peak_rss_mb']:.0f}", "", "")
+    out.print(t)
+    a = v["all"]
+    out.print(
+        f"{v['video_s']:.0f} s of 1080p25 H.264 + AAC indexed in {a['wall_s']:.1f} s, of which start-up"
+        f" {v['startup_s']:.1f} s; {a['records']} records: {a['picture']} pictures (shots), {a['sound']} sound"
+        f" windows, {a['speech']} speech; peak RSS {a['peak_rss_mb']:.0f} MB. The naive index decodes every"
+        f" frame ({v['naive']['frames']}) and encodes one picture a second, with no sound or speech."
+    )
+
+
 def main() -> None:
     from sensorium.config import quiet_native_logs
 
@@ -135,6 +172,7 @@ def main() -> None:
         f"events: {ev['audio_s'] / 60:.0f} min soundscape indexed in {ev['wall_s']:.1f} s, of which start-up"
         f" {ev['startup_s']:.1f} s; speech: {sp['audio_s'] / 60:.1f} min of the espeak-ng meeting, about half speech"
     )
+    video_section()
     out.rule("vector store: ANN against exact search")
     from bench.bench_store import run as bench_store
 
