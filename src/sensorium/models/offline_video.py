@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,24 +98,49 @@ class OfflineVideoEncoder:
         summary = VideoSummary()
         limit = max_seconds if max_seconds is not None else self.settings.max_audio_seconds
         batch: list[tuple[float, float, Sample]] = []
+        lock = threading.Lock()
+
+        def emit_one(segs: list[Segment], encoded: Encoded) -> None:
+            with lock:  # the sound track is encoded beside the pictures; the store takes one batch at a time
+                emit(segs, encoded)
+
+        sound: threading.Thread | None = None
+        failure: list[BaseException] = []
         with VideoReader(path, self.spec) as reader:
             summary.duration_s = reader.info.duration_s
-            for shot in shots(reader, cut_threshold=CUT_THRESHOLD, max_piece_s=PIECE_S * 2):
-                if shot.start_s >= limit:
-                    summary.truncated = True
-                    break
-                summary.shots = max(summary.shots, shot.index + 1)
-                batch += _pictures(reader, shot, middle=self.settings.video_pictures == "middle")
-                if len(batch) >= PICTURE_BATCH:
-                    self._emit_pictures(source, batch, summary, emit)
-                    batch = []
-            if batch:
-                self._emit_pictures(source, batch, summary, emit)
+            if reader.info.has_audio and self.audio_encoder is not None and self.settings.video_sound_beside:
+                sound = threading.Thread(
+                    target=self._sound_thread, args=(path, source, summary, emit_one, failure), daemon=True
+                )
+                sound.start()
+            try:
+                for shot in shots(reader, cut_threshold=CUT_THRESHOLD, max_piece_s=PIECE_S * 2):
+                    if shot.start_s >= limit:
+                        summary.truncated = True
+                        break
+                    summary.shots = max(summary.shots, shot.index + 1)
+                    batch += _pictures(reader, shot, middle=self.settings.video_pictures == "middle")
+                    if len(batch) >= PICTURE_BATCH:
+                        self._emit_pictures(source, batch, summary, emit_one)
+                        batch = []
+                if batch:
+                    self._emit_pictures(source, batch, summary, emit_one)
+            finally:
+                if sound is not None:
+                    sound.join()
             summary.decoded_frames = reader.decoded_frames
             has_audio = reader.info.has_audio
-        if has_audio and self.audio_encoder is not None:
-            self._sound(path, source, summary, emit)
+        if failure:
+            raise failure[0]
+        if has_audio and self.audio_encoder is not None and sound is None:
+            self._sound(path, source, summary, emit_one)
         return summary
+
+    def _sound_thread(self, path: Path, source: str, summary: VideoSummary, emit: Emit, failure: list) -> None:
+        try:
+            self._sound(path, source, summary, emit)
+        except BaseException as exc:  # re-raised in the caller's thread once the pictures are done
+            failure.append(exc)
 
     def _emit_pictures(self, source: str, batch: list[tuple[float, float, Sample]], summary, emit: Emit) -> None:
         segs = [
