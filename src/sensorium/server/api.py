@@ -1,0 +1,398 @@
+"""The HTTP API of ``sensorium serve`` (contract: docs/http-api.md).
+
+One :class:`~sensorium.library.Library` per process, opened once, so models load on first
+use and stay loaded. Endpoints are plain ``def`` functions: FastAPI runs them in its thread
+pool, which keeps the event loop free while a model or the disk works.
+
+Locking: ``models`` serialises queries (search, classify) and every first use of an encoder
+or the store, so two requests never build the same model twice or race on the store's
+creation. Long work runs outside it once its models are loaded: index jobs (minutes to
+hours) and ``describe`` (a long recording), relying on the encoders' thread-safe inference
+(ONNX Runtime sessions; the tokenizers and Whisper take their own locks) and on LanceDB's
+concurrent readers, so a search stays fast while a job writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from email.utils import formatdate
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sensorium import __version__
+from sensorium.errors import MediaError, QueryError, SensoriumError
+from sensorium.library import Library
+from sensorium.media.probe import HEAD_BYTES, probe_bytes
+from sensorium.server import media
+from sensorium.server.auth import FORM_SLACK, Guard
+from sensorium.server.jobs import JobBusy, Jobs
+from sensorium.types import Hit
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_OFFSET = 10_000  # the library is asked for offset + limit hits: keep that bounded
+_SUFFIX = {"image": ".img", "text": ".txt", "audio": ".audio", "video": ".video"}
+_SANE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
+
+Modality = Literal["image", "video", "audio", "text"]
+
+
+class SearchBody(BaseModel):
+    """``POST /api/search``; also the form fields of ``/api/search/example`` (where "" means absent)."""
+
+    text: str | None = None
+    negative: str | None = None
+    limit: int = Field(20, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    modality: Modality | None = None
+    path: str | None = None
+    min_score: float | None = Field(None, ge=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: None if v == "" else v for k, v in data.items()}
+        return data
+
+
+class ExampleForm(SearchBody):
+    like_weight: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class IndexBody(BaseModel):
+    paths: list[str] = Field(min_length=1)
+    prune: bool = False
+
+
+def create_app(
+    lib: Library,
+    *,
+    token: str,
+    read_only: bool = False,
+    cors_origins: Sequence[str] = (),
+    max_upload_mb: int = 64,
+) -> FastAPI:
+    """The API over ``lib``, guarded by ``token``; ``sensorium serve`` runs it with uvicorn."""
+    app = FastAPI(title="Sensorium", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    models = threading.Lock()
+    opening = threading.Lock()  # opening (or creating) the store, apart from queries: media never waits on a model
+    describing = threading.Lock()  # one long describe at a time; searches go on beside it
+    if lib.exists:
+        lib.store()  # opened now, so that queries never open it while a media request does
+
+    def indexed_paths() -> set[str]:
+        with opening:
+            if not lib.exists:
+                return set()
+            store = lib.store()
+        return {p for p, row in store.files().items() if row.get("status") == "done"}
+
+    indexed = media.IndexedPaths(indexed_paths)
+
+    def warm_for_index() -> None:
+        with models, opening:
+            lib.store(create=True)
+            _ = lib.text_encoder, lib.image_encoder
+
+    jobs = Jobs(lib, warm=warm_for_index, on_change=indexed.invalidate)
+
+    def served(path: str) -> str:
+        try:
+            return media.resolve(path, indexed.get())
+        except media.NotServed:
+            raise _not_indexed(path) from None
+
+    _add_error_handlers(app)
+
+    # -- pages and health ------------------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    def page() -> Response:
+        index_html = STATIC / "index.html"
+        if not index_html.is_file():
+            raise HTTPException(404, "web page: not installed; reinstall Sensorium, or use the /api endpoints")
+        return FileResponse(index_html, headers={"Cache-Control": "no-cache"})
+
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True, "version": __version__}
+
+    @app.get("/api/stats")
+    def stats() -> dict[str, Any]:
+        with opening:
+            return {**lib.stats(), "read_only": read_only}
+
+    @app.get("/api/errors")
+    def errors() -> list[dict[str, Any]]:
+        with opening:
+            rows = lib.errors()
+        return [{"path": r["path"], "error": r["error"], "when": r["updated_at"]} for r in rows]
+
+    # -- search and classify ---------------------------------------------------------------------
+    def run_search(q: SearchBody, like: Path | None = None, like_weight: float = 0.5) -> dict[str, Any]:
+        with models:
+            hits = lib.search(
+                q.text,
+                like=like,
+                like_weight=like_weight,
+                negative=q.negative,
+                limit=q.offset + q.limit,
+                modality=q.modality,
+                path_glob=q.path,
+                min_score=q.min_score,
+            )
+        page = hits[q.offset : q.offset + q.limit]
+        return {"hits": [hit_json(h) for h in page], "offset": q.offset, "limit": q.limit}
+
+    @app.post("/api/search")
+    def search(body: SearchBody) -> dict[str, Any]:
+        return run_search(body)
+
+    @app.post("/api/search/example")
+    def search_example(file: Annotated[UploadFile, File()], form: Annotated[ExampleForm, Form()]) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="sensorium-upload-") as tmp:
+            saved, name = save_upload(file, Path(tmp), 0)
+            try:
+                return run_search(form, like=saved, like_weight=form.like_weight)
+            except QueryError as exc:
+                raise QueryError(str(exc).replace(str(saved), name)) from None
+
+    @app.post("/api/classify")
+    def classify(
+        files: Annotated[list[UploadFile], File()],
+        labels: Annotated[str, Form()],
+        multi_label: Annotated[bool, Form()] = False,
+    ) -> dict[str, Any]:
+        names = parse_labels(labels)
+        with tempfile.TemporaryDirectory(prefix="sensorium-upload-") as tmp:
+            saved = [save_upload(f, Path(tmp), i) for i, f in enumerate(files)]
+            with models:
+                results = lib.classify([p for p, _ in saved], names, multi_label=multi_label)
+        by_path = {str(p): n for p, n in saved}
+        out = []
+        for r in results:
+            name = by_path.get(r.path, r.path)
+            error = r.error
+            for p, n in by_path.items():
+                error = error.replace(p, n) if error else error
+            out.append(dataclasses.replace(r, path=name, error=error).to_json())
+        return {"results": out}
+
+    # -- indexed files ---------------------------------------------------------------------------
+    @app.get("/api/describe")
+    def describe(path: str, fmt: Annotated[Literal["json", "vtt", "srt"], Query(alias="format")] = "json") -> Response:
+        from sensorium.timeline import describe_file, to_srt, to_vtt
+
+        real = served(path)
+        with describing:
+            with models:  # load the models a timeline needs before leaving the lock
+                _ = lib.image_encoder, lib.audio_encoder
+            desc = describe_file(lib, Path(real))
+        if fmt == "vtt":
+            return Response(to_vtt(desc), media_type="text/vtt; charset=utf-8")
+        if fmt == "srt":
+            return Response(to_srt(desc), media_type="application/x-subrip; charset=utf-8")
+        return JSONResponse(desc.to_json())
+
+    @app.get("/api/media")
+    def get_media(request: Request, path: str) -> Response:
+        try:
+            opened = media.open_served(served(path))
+        except media.NotServed:
+            raise _not_indexed(path) from None
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Last-Modified": formatdate(opened.mtime, usegmt=True),
+            "Cache-Control": "private, no-cache",
+            "X-Content-Type-Options": "nosniff",
+        }
+        try:
+            span = media.parse_range(request.headers.get("range"), opened.size)
+        except media.BadRange:
+            os.close(opened.fd)
+            return JSONResponse(
+                {
+                    "error": f"range {request.headers.get('range')}: not satisfiable for {opened.size} bytes; "
+                    "ask for bytes within the file"
+                },
+                status_code=416,
+                headers={**headers, "Content-Range": f"bytes */{opened.size}"},
+            )
+        kind = media.content_type(opened.head, path)
+        if span is None:
+            headers["Content-Length"] = str(opened.size)
+            return StreamingResponse(media.stream(opened.fd, 0, opened.size - 1), 200, headers, kind)
+        start, end = span
+        headers["Content-Length"] = str(end - start + 1)
+        headers["Content-Range"] = f"bytes {start}-{end}/{opened.size}"
+        return StreamingResponse(media.stream(opened.fd, start, end), 206, headers, kind)
+
+    @app.get("/api/thumbnail")
+    def thumbnail(path: str, t: Annotated[float, Query(ge=0.0, le=1e9, allow_inf_nan=False)] = 0.0) -> Response:
+        real = served(path)
+        try:
+            data = media.thumbnail(lib.path, real, t, max_pixels=lib.settings.max_image_pixels)
+        except (media.NotServed, MediaError):
+            data = None
+        if data is None:
+            raise HTTPException(404, f"{path}: no thumbnail (only images and indexed videos have one)")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+    # -- index jobs ------------------------------------------------------------------------------
+    @app.post("/api/index", status_code=202)
+    def index(body: IndexBody) -> dict[str, str]:
+        if read_only:
+            raise HTTPException(403, "index: this server is read-only; restart it without --read-only")
+        paths = [os.path.expanduser(p) for p in body.paths]
+        for p in paths:
+            if not os.path.isabs(p):
+                raise QueryError(f"{p}: not an absolute path; give the full path of a file or folder")
+            if not os.path.exists(p):
+                raise QueryError(f"{p}: no such file or folder; check the path")
+        try:
+            job = jobs.start(paths, prune=body.prune)
+        except JobBusy as exc:
+            raise HTTPException(409, str(exc)) from None
+        return {"job": job.id}
+
+    @app.get("/api/jobs/{job_id}")
+    def get_job(job_id: str) -> dict[str, Any]:
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"job {job_id}: unknown; start one with POST /api/index")
+        return job.to_json()
+
+    @app.delete("/api/jobs/{job_id}")
+    def cancel_job(job_id: str) -> dict[str, Any]:
+        job = jobs.cancel(job_id)
+        if job is None:
+            raise HTTPException(404, f"job {job_id}: unknown; start one with POST /api/index")
+        return job.to_json()
+
+    app.add_middleware(Guard, token=token, max_body=max_upload_mb * 1024 * 1024 + FORM_SLACK)
+    if cors_origins:  # added last: outermost, so preflights are answered before the token check
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Range"],
+            expose_headers=["Content-Range", "Accept-Ranges", "Content-Length"],
+        )
+    return app
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    """The CLI's hit object plus ``id`` and the URLs the page loads the media and its picture from."""
+    quoted = quote(hit.path, safe="")
+    thumb = None
+    if hit.modality == "image":
+        thumb = f"/api/thumbnail?path={quoted}"
+    elif hit.modality == "video":
+        start = hit.start or 0.0
+        mid = (start + (hit.end if hit.end is not None else start)) / 2
+        thumb = f"/api/thumbnail?path={quoted}&t={mid:.3f}"
+    return {**hit.to_json(), "id": hit.id, "media_url": f"/api/media?path={quoted}", "thumbnail_url": thumb}
+
+
+def parse_labels(text: str) -> list[str]:
+    """Labels as "a, b, c" or one per line (then commas stay inside a label); blanks and # lines dropped."""
+    parts = text.splitlines() if "\n" in text.strip() else text.split(",")
+    labels = [p.strip() for p in parts]
+    names = list(dict.fromkeys(x for x in labels if x and not x.startswith("#")))
+    if not names:
+        raise QueryError("labels: none given; send labels as 'cat, dog' or one per line")
+    return names
+
+
+def save_upload(upload: UploadFile, folder: Path, n: int) -> tuple[Path, str]:
+    """Copy an upload into ``folder`` after sniffing its content; returns (path, client's file name).
+
+    The suffix follows the sniffed kind (the client's suffix when it is a plain one, since it
+    breaks the same ties for the decoders as it did for the sniffing).
+
+    Raises:
+        HTTPException: 415 for content that is no image, sound, video or text; 400 when empty.
+    """
+    name = os.path.basename((upload.filename or "").replace("\\", "/")) or f"upload-{n}"
+    fp = upload.file
+    fp.seek(0)
+    head = fp.read(HEAD_BYTES + 1)  # one byte more tells probe_bytes whether it saw the whole file
+    try:
+        kind = probe_bytes(head, name)
+    except MediaError as exc:
+        status = 400 if not head else 415
+        raise HTTPException(status, f"{name}: {exc.reason}; upload an image, sound, video or text file") from None
+    suffix = os.path.splitext(name)[1]
+    if kind == "text" or not _SANE_SUFFIX.fullmatch(suffix):
+        suffix = _SUFFIX[kind]
+    dest = folder / f"upload-{n}{suffix}"
+    with dest.open("wb") as out:
+        out.write(head)
+        shutil.copyfileobj(fp, out, media.CHUNK)
+    return dest, name
+
+
+def _not_indexed(path: str) -> HTTPException:
+    return HTTPException(404, f"{path}: not an indexed file; use the paths search results give")
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:3]:
+        if e.get("type") == "json_invalid":
+            parts.append(f"invalid JSON ({(e.get('ctx') or {}).get('error', 'cannot parse')})")
+            continue
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "form"))
+        parts.append(f"{loc or 'body'}: {e.get('msg', 'invalid')}")
+    return "bad request: " + ", ".join(parts) + "; see docs/http-api.md for the fields"
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error is ``{"error": ...}``; a 500 only ever means a bug in Sensorium."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "not found: no such endpoint; see docs/http-api.md"
+        elif exc.status_code == 405:
+            detail = "method not allowed; see docs/http-api.md"
+        elif ";" not in detail:  # Starlette's own ("Invalid multipart data."): same shape as ours
+            detail = f"bad request: {detail.rstrip('.')}; see docs/http-api.md"
+        return _error(exc.status_code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, _validation_message(exc))
+
+    @app.exception_handler(SensoriumError)
+    async def user_error(_: Request, exc: SensoriumError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _error(500, f"internal error ({type(exc).__name__}); this is a bug, see the server log")

