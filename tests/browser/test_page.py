@@ -1,0 +1,222 @@
+"""The web page end to end: search by words and by example, play a moment, classify, index, keyboard, token."""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SPAN = re.compile(r"^\d+:\d\d\.\d\u2013\d+:\d\d\.\d$")  # e.g. 0:23.0–0:31.0
+
+
+def names(page) -> list[str]:
+    paths = page.locator("#results > li.card").evaluate_all("els => els.map(e => e.dataset.path)")
+    return [Path(p).name for p in paths]
+
+
+def run_search(page, text: str) -> None:
+    page.fill("#q", text)
+    page.press("#q", "Enter")
+    wait_results(page)
+
+
+def wait_results(page) -> None:
+    page.wait_for_function(
+        "() => !document.querySelector('#results').hasAttribute('aria-busy')"
+        " && (/result/.test(document.querySelector('#search-status').textContent)"
+        " || document.querySelector('#search-status.error') !== null)"
+    )
+    assert page.locator("#search-status.error").count() == 0, page.text_content("#search-status")
+
+
+def test_token_moves_from_the_address_bar_to_session_storage(page, served) -> None:
+    assert "token" not in page.url
+    assert page.evaluate("sessionStorage.getItem('sensorium-token')") == served.token
+    page.reload()  # the token survives a reload of the tab
+    page.wait_for_selector("#main:not([hidden])")
+    assert page.locator("#token-needed").is_hidden()
+
+
+def test_words_find_the_cat_photo(page) -> None:
+    run_search(page, "a cat")
+    first = page.locator("#results > li.card").first
+    assert Path(first.get_attribute("data-path")).name == "cat-chelsea.png", names(page)
+    assert "cat-chelsea.png" in first.locator(".name").inner_text()
+    thumb = first.locator("img.thumb")
+    thumb.wait_for()
+    assert "token=" in thumb.get_attribute("src")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    assert first.locator(".score").inner_text().startswith("score ")
+    assert first.locator(".why").inner_text().strip() != ""
+
+
+def test_audio_hit_plays_from_its_moment(page, served) -> None:
+    page.fill("#q", "a dog barking")
+    page.select_option("#modality", "audio")
+    page.fill("#path-glob", "*farm-walk.wav")
+    page.fill("#min-score", "0")
+    page.press("#q", "Enter")
+    wait_results(page)
+    first = page.locator("#results > li.card").first
+    assert Path(first.get_attribute("data-path")).name == "farm-walk.wav", names(page)
+    start, end = float(first.get_attribute("data-start")), float(first.get_attribute("data-end"))
+    dog = served.places["dog"]
+    assert start > 1.0 and abs(start - dog[0]) <= 2.0 and abs(end - dog[1]) <= 2.0, (start, end, dog)
+    assert SPAN.match(first.locator(".span").inner_text()), first.locator(".span").inner_text()
+
+    audio = first.locator("audio")
+    src = audio.get_attribute("src")
+    assert "token=" in src and re.search(r"#t=[\d.]+,[\d.]+$", src), src
+    handle = audio.element_handle()
+    page.wait_for_function("a => a.readyState >= 1", arg=handle)  # metadata loaded
+    at = page.evaluate("a => a.currentTime", handle)
+    assert abs(at - start) <= 0.5, (at, start)
+
+    first.locator("button.play-moment").click()
+    page.wait_for_function("a => !a.paused || a.ended", arg=handle)
+    at = page.evaluate("a => a.currentTime", handle)
+    assert start - 0.5 <= at <= end + 0.5, (at, start, end)
+
+
+def test_video_hit_shows_its_shot_and_plays_the_moment(page) -> None:
+    page.select_option("#modality", "video")
+    page.fill("#min-score", "0")
+    run_search(page, "a bicycle")
+    first = page.locator("#results > li.card").first
+    assert Path(first.get_attribute("data-path")).name == "street-bikes.mp4", names(page)
+    start, end = float(first.get_attribute("data-start")), float(first.get_attribute("data-end"))
+    video = first.locator("video")
+    poster = video.get_attribute("poster")
+    assert "/api/thumbnail" in poster and "token=" in poster, poster
+    kind = page.evaluate("url => fetch(url).then(r => r.ok && r.headers.get('content-type'))", poster)
+    assert kind == "image/jpeg", kind
+    first.locator("button.play-moment").click()
+    handle = video.element_handle()
+    page.wait_for_function("v => v.readyState >= 2 && (!v.paused || v.ended)", arg=handle)
+    at = page.evaluate("v => v.currentTime", handle)
+    assert start - 0.5 <= at <= end + 0.5, (at, start, end)
+    assert page.evaluate("v => v.videoWidth", handle) > 0  # the browser decodes it
+
+
+def test_example_photo_finds_itself(page, served) -> None:
+    page.set_input_files("#example-file", str(served.media / "cat-chelsea.png"))
+    assert "cat-chelsea.png" in page.text_content("#example-name")
+    assert page.locator("#weight-row").is_hidden()  # no words: nothing to weigh
+    page.fill("#q", "an animal")
+    assert page.locator("#weight-row").is_visible()  # words and an example: the slider shows
+    page.fill("#q", "")
+    page.click("#search-button")
+    wait_results(page)
+    assert names(page)[0] == "cat-chelsea.png", names(page)
+
+
+def test_dropped_example_photo_finds_itself(page, served) -> None:
+    data = base64.b64encode((served.media / "rocket-launch.jpg").read_bytes()).decode()
+    dropped = page.evaluate_handle(
+        """b64 => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], "rocket-launch.jpg", {type: "image/jpeg"}));
+            return dt;
+        }""",
+        data,
+    )
+    page.dispatch_event("#example-drop", "drop", {"dataTransfer": dropped})
+    assert "rocket-launch.jpg" in page.text_content("#example-name")
+    page.press("#q", "Enter")
+    wait_results(page)
+    assert names(page)[0] == "rocket-launch.jpg", names(page)
+
+
+def test_classify_two_photos(page, served) -> None:
+    page.click("#tab-classify")
+    photos = [served.media / "cat-chelsea.png", served.media / "rocket-launch.jpg"]
+    page.set_input_files("#classify-files", [str(p) for p in photos])
+    page.fill("#labels", "a cat, a rocket")
+    page.press("#labels", "Enter")  # Enter submits from the labels box too
+    page.wait_for_selector(".classification >> nth=1")
+    tops = dict(page.locator(".classification").evaluate_all("els => els.map(e => [e.dataset.file, e.dataset.top])"))
+    assert tops == {"cat-chelsea.png": "a cat", "rocket-launch.jpg": "a rocket"}, tops
+    rows = page.locator(".classification").first.locator(".bar-row")
+    assert rows.count() == 2 and rows.first.locator(".bar-label").inner_text() == "a cat"
+    assert page.locator(".classification").first.locator(".bar-row.top .bar-value").inner_text().endswith("%")
+
+
+def test_keyboard_slash_enter_and_arrows(page) -> None:
+    page.fill("#min-score", "0")  # keep the weak hits too, so there are cards to move between
+    page.locator("h1").click()  # focus leaves the text fields
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"
+    assert page.input_value("#q") == ""  # the slash is not typed
+    page.keyboard.type("a cat")
+    page.keyboard.press("Enter")
+    wait_results(page)
+    cards = page.locator("#results > li.card")
+    assert cards.count() >= 2
+    cards.first.focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement === document.querySelectorAll('#results > li.card')[1]")
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate("document.activeElement === document.querySelector('#results > li.card')")
+    # the tabs answer to the arrow keys too
+    page.focus("#tab-search")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.id") == "tab-classify"
+    assert page.locator("#panel-classify").is_visible() and page.locator("#panel-search").is_hidden()
+
+
+def test_more_button_pages_with_offset(page) -> None:
+    page.fill("#min-score", "0")  # keep everything so there is more than one page
+    run_search(page, "something")
+    first_page = names(page)
+    if len(first_page) < 20:
+        pytest.skip(f"only {len(first_page)} results: not enough for a second page")
+    page.click("#more")
+    page.wait_for_function("() => document.querySelectorAll('#results > li.card').length > 20")
+    assert names(page)[:20] == first_page
+    keys = page.locator("#results > li.card").evaluate_all(
+        "els => els.map(e => e.dataset.path + '@' + (e.dataset.start || ''))"
+    )
+    assert len(keys) == len(set(keys)), "the second page repeats hits of the first"
+
+
+def test_index_tab_runs_a_job_and_lists_errors(page, served, tmp_path: Path) -> None:
+    broken = tmp_path / "broken-photo.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 10)
+    page.click("#tab-index")
+    page.fill("#index-paths", str(broken))
+    page.click("#index-start")
+    page.wait_for_selector("#job[data-state='done'], #job[data-state='failed']")
+    assert page.get_attribute("#job", "data-state") == "done", page.text_content("#job-text")
+    assert "1 failed" in page.text_content("#job-text")
+    page.wait_for_selector(f"#errors li[data-path='{broken}']")
+    assert page.locator(f"#errors li[data-path='{broken}'] .error-reason").inner_text().strip() != ""
+
+
+def test_page_without_token_says_token_needed(bare_page, served) -> None:
+    bare_page.goto(served.url + "/")
+    note = bare_page.locator("#token-needed")
+    note.wait_for()
+    assert "Token needed" in note.inner_text()
+    assert bare_page.locator("#main").is_hidden()
+    # pasting the token opens the page
+    bare_page.fill("#token-input", served.token)
+    bare_page.press("#token-input", "Enter")
+    bare_page.wait_for_selector("#main:not([hidden])")
+    # a wrong token brings the message back
+    bare_page.evaluate("sessionStorage.setItem('sensorium-token', 'wrong')")
+    bare_page.reload()
+    bare_page.wait_for_selector("#token-needed:not([hidden])")
+    assert "refused" in bare_page.text_content("#token-reason")
+
+
+def test_api_refuses_requests_without_the_token(served) -> None:
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(served.url + "/api/stats", timeout=10)
+    assert exc.value.code == 401
