@@ -90,7 +90,9 @@ def create_app(
     max_upload_mb: int = 64,
 ) -> FastAPI:
     """The API over ``lib``, guarded by ``token``; ``sensorium serve`` runs it with uvicorn."""
-    app = FastAPI(title="Sensorium", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="Sensorium", version=__version__, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json"
+    )
     models = threading.Lock()
     opening = threading.Lock()  # opening (or creating) the store, apart from queries: media never waits on a model
     describing = threading.Lock()  # one long describe at a time; searches go on beside it
