@@ -11,11 +11,15 @@ Every figure is printed with its baseline from the same run, as a ratio:
    RSS on a 3-hour recording (``bench/bench_audio.py``);
 5. video: indexing speed of a 1080p file as a multiple of real time (pictures, sound and speech;
    pictures only) against decoding every frame and a naive one-picture-a-second index, and speed
-   and peak RSS on a 30-minute file (``bench/bench_video.py``).
+   and peak RSS on a 30-minute file (``bench/bench_video.py``);
+6. HTTP API: ``sensorium serve`` on loopback over a 100k-record library: single-client search round trip
+   p50/p99, then 50 concurrent clients for 60 s (searches, and media range requests): throughput, p50/p95/p99
+   latency and errors (``bench/bench_server.py``).
 
 Set BENCH_SIZES=100000 to skip the 1M case, BENCH_IMAGES to change the number of photos,
 BENCH_AUDIO_MINUTES (10) and BENCH_LONG_HOURS (3; 0 skips) to resize the sound benchmark,
-BENCH_VIDEO_MINUTES (1) and BENCH_VIDEO_LONG_MINUTES (30; 0 skips) to resize the video one.
+BENCH_VIDEO_MINUTES (1) and BENCH_VIDEO_LONG_MINUTES (30; 0 skips) to resize the video one,
+BENCH_SERVER_SECONDS (60), BENCH_SERVER_CLIENTS (50) and BENCH_SERVER_RECORDS (100000) the server one.
 """
 
 from __future__ import annotations
@@ -130,6 +134,45 @@ def video_section() -> None:
     )
 
 
+def server_section() -> None:
+    from bench.bench_server import MEDIA_EVERY
+    from bench.bench_server import run as bench_server
+
+    out.rule("HTTP API: sensorium serve on loopback (clients on the same 2 cores)")
+    s = bench_server()
+    one, load = s["single"], s["load"]
+    t = Table("measure", "search", "media (Range)", "target")
+    t.add_row(
+        "one client, round trip p50 / p99 (ms)",
+        f"{one['search']['p50_ms']:.0f} / {one['search']['p99_ms']:.0f}",
+        f"{one['media']['p50_ms']:.1f} / {one['media']['p99_ms']:.0f}",
+        "search p50 <= 50",
+    )
+    t.add_row(f"{s['clients']} clients, requests/s", f"{load['search_rps']:.1f}", f"{load['media_rps']:.1f}", "")
+    for p in ("p50", "p95", "p99"):
+        t.add_row(
+            f"{s['clients']} clients, latency {p} (ms)",
+            f"{load['search'][f'{p}_ms']:.0f}",
+            f"{load['media'][f'{p}_ms']:.0f}" if load["media"]["n"] else "",
+            "",
+        )
+    t.add_row(f"{s['clients']} clients, errors", str(load["errors"]), "", "0")
+    t.add_row("server peak RSS (MB)", f"{s['server_peak_rss_mb']}", "", "")
+    out.print(t)
+    built = f"built in {s['built_s']:.0f} s" if s["built_s"] is not None else "cached"
+    out.print(
+        f"{s['records']} records ({s['files']} files; library {built}); {load['requests']} requests in"
+        f" {load['wall_s']:.0f} s ({s['seconds']:.0f} s of load, then the requests in flight), one in"
+        f" {MEDIA_EVERY} a range (64 KiB, or to the end) of {s['media_file']}; server up in {s['startup_s']:.1f} s,"
+        f" first search (models load) {s['first_search_s']:.1f} s; slowest single-client queries (ms):"
+        f" {one['slowest_queries']}"
+    )
+    for line in [*one["error_samples"], *load["error_samples"]]:
+        out.print(f"[red]error:[/red] {line}")
+    if s["server_log_errors"]:
+        out.print(f"[red]server log:[/red] {s['server_log_errors']} error lines")
+
+
 def main() -> None:
     from sensorium.config import quiet_native_logs
 
@@ -173,6 +216,7 @@ def main() -> None:
         f" {ev['startup_s']:.1f} s; speech: {sp['audio_s'] / 60:.1f} min of the espeak-ng meeting, about half speech"
     )
     video_section()
+    server_section()
     out.rule("vector store: ANN against exact search")
     from bench.bench_store import run as bench_store
 
