@@ -175,9 +175,11 @@ def search(
     k = max(limit * 5, 50)
     while True:
         hits, saturated = _candidates(store, cal, sem, text, example, where, k, keyword_weight, words, matcher)
-        moments = combine_tracks(merge_moments([h for h in hits if h.score >= floor], gap=lib.settings.audio_hop_s))
-        # Windows of one long recording can fill the candidate list: widen it until `limit` moments are found.
-        if len(moments) >= limit or not saturated or k >= MAX_CANDIDATES:
+        kept = [h for h in hits if h.score >= floor]
+        moments = combine_tracks(merge_moments(kept, gap=lib.settings.audio_hop_s))
+        # Windows of one long recording can fill the candidate list: widen it until `limit` moments are
+        # found. Only then: when fewer than `limit` candidates clear the floor, rows further out will not.
+        if len(moments) >= limit or len(kept) < limit or not saturated or k * 4 > MAX_CANDIDATES:
             break
         k *= 4
     moments.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))

@@ -117,7 +117,7 @@ def create_app(
 
     def served(path: str) -> str:
         try:
-            return media.resolve(path, indexed.get())
+            return media.resolve(path, indexed.get(path))
         except media.NotServed:
             raise _not_indexed(path) from None
 
