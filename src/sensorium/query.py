@@ -191,7 +191,7 @@ def _with_thumbnail(lib: Library, hit: Hit) -> Hit:
         return hit
     mid = (hit.start + (hit.end if hit.end is not None else hit.start)) / 2
     found = thumbnails.find(lib.path, hit.path, mid)
-    return replace(hit, thumbnail=str(found)) if found is not None else hit
+    return replace(hit, thumbnail=str(found.resolve())) if found is not None else hit
 
 
 MAX_CANDIDATES = 20_000
