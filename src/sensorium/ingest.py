@@ -25,11 +25,11 @@ from PIL import Image
 
 from sensorium import thumbnails
 from sensorium.errors import MediaError, SensoriumError
-from sensorium.media.audio import audio_info, has_audio_track
+from sensorium.media.audio import audio_info
 from sensorium.media.image import image_segments
 from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
-from sensorium.media.video import VideoReader, has_video_track
+from sensorium.media.video import video_or_sound
 from sensorium.media.walk import display_path, walk
 from sensorium.models.base import Encoded
 from sensorium.models.offline_video import ENCODER_ID as VIDEO_ID
@@ -128,8 +128,8 @@ class _Preparer:
                 item.skip = True
                 return item
             item.modality = probe(path)
-            if item.modality == "video" and not has_video_track(path) and has_audio_track(path):
-                item.modality = "audio"  # a sound in a video container (an .mp4 of a podcast)
+            if item.modality == "video":  # fails early on a file with no picture; decoding streams later
+                item.modality = video_or_sound(path)  # a sound in a video container is indexed as sound
             item.segments = self._segments(path, item.modality)
         except MediaError as exc:
             item.error = exc.reason if exc.path == str(path) else str(exc)
@@ -156,8 +156,7 @@ class _Preparer:
             audio_info(path)  # fails early and clearly on a file with no audio; decoding streams later
             return []
         if modality == "video":
-            with VideoReader(path):  # fails early on a file with no picture; decoding streams later
-                return []
+            return []  # checked by video_or_sound
         raise MediaError(str(path), f"{modality} files are not indexed", "skip them with --exclude")
 
 

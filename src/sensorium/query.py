@@ -22,7 +22,7 @@ from sensorium.errors import MediaError, QueryError
 from sensorium.media.image import image_segments
 from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
-from sensorium.media.video import has_video_track
+from sensorium.media.video import video_or_sound
 from sensorium.models.base import l2_normalise
 from sensorium.scoring import Calibrator
 from sensorium.store.base import Filter, pad_perceptual
@@ -66,11 +66,11 @@ def encode_example(lib: Library, path: Path) -> Example:
             segs = text_segments(path, max_bytes=s.max_text_bytes)
             vecs = lib.text_vectors([x.payload for x in segs])
             return Example(l2_normalise(vecs.mean(0)), None, "text")
-        if modality == "audio" or (modality == "video" and not has_video_track(path)):
+        if modality == "video" and video_or_sound(path) == "video":
+            return _video_example(lib, path)
+        if modality in ("audio", "video"):
             clip = lib.audio_encoder.clip_vectors(path)
             return Example(clip.semantic, clip.perceptual, "audio", clip.probs, clip.windows)
-        if modality == "video":
-            return _video_example(lib, path)
     except MediaError as exc:
         raise QueryError(f"example {path}: {exc.reason}; use a readable image, video, sound or text file") from exc
     except OSError as exc:

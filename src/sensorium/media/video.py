@@ -28,6 +28,7 @@ import bisect
 import logging
 import math
 import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ import numpy as np
 from PIL import Image
 
 from sensorium.errors import MediaError
+from sensorium.media.audio import has_audio_track
 from sensorium.media.probe import image_format, open_regular, sniff
 from sensorium.media.walk import display_path, os_reason
 
@@ -51,6 +53,31 @@ _MAX_READ_ERRORS = 8
 
 PICTURE_GRID_S = 0.4  # decoded frames keep a full picture at most this often (fills, shot middles)
 KEEP_DECODED_S = 60.0  # decoded frames older than this behind the reading point are forgotten
+
+
+class PacketLog:
+    """``(time, size, keyframe)`` of every packet read, about 17 bytes each (tuples would take 130:
+    a 12-hour 60 fps video has 2.6 million packets)."""
+
+    def __init__(self) -> None:
+        self._times = array("d")
+        self._sizes = array("q")
+        self._keys = array("b")
+
+    def append(self, time_s: float, size: int, key: bool) -> None:
+        self._times.append(time_s)
+        self._sizes.append(size)
+        self._keys.append(key)
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def __iter__(self) -> Iterator[tuple[float, int, bool]]:
+        return zip(self._times, self._sizes, map(bool, self._keys), strict=True)
+
+    def last_time(self, n: int = 64) -> float:
+        """The latest time among the last ``n`` packets (decode order is not time order)."""
+        return max(self._times[-n:], default=0.0)
 
 
 @dataclass(frozen=True)
@@ -160,7 +187,7 @@ class VideoReader:
         except BaseException:
             self.close()
             raise
-        self.packets: list[tuple[float, int, bool]] = []  # (time, size, keyframe) in decode order
+        self.packets = PacketLog()  # (time, size, keyframe) of every video packet, in decode order
         self._scenecut_gop_s: float | None = None  # x264/x265's keyint in seconds, when scene cuts are on
         self._seen: list[_Seen] = []  # frames decoded by the second handle, in time order
         self._covered: list[tuple[float, float]] = []  # spans of time whose reference frames are all in _seen
@@ -217,16 +244,30 @@ class VideoReader:
     # -- samples -------------------------------------------------------------------------------
     def samples(self) -> Iterator[Sample]:
         """Keyframes (and fills in long GOPs) in time order; records every packet in :attr:`packets`."""
+        last: Sample | None = None
+        for frame in self._keyframes():
+            sample = self._sample(frame, key=True)
+            if sample is not None and (last is None or sample.time_s > last.time_s):
+                yield from self._between(last, sample)
+                last = sample
+                yield sample
+        if last is None:
+            raise MediaError(self.name, "no video frame could be decoded", "check that the file plays")
+        end = max(self.info.duration_s, self.packets.last_time())
+        if end - last.time_s > self.spec.max_gap_s / 4:  # a cut in the last GOP would go unseen: look at its end
+            yield from self._fill(last.time_s, end, tail=True)
+
+    def _keyframes(self) -> Iterator[av.VideoFrame]:
+        """Decoded keyframes, then what the decoder still holds; logs every packet on the way."""
         st = self.stream
         st.thread_type = "AUTO"
         st.codec_context.skip_frame = "NONKEY"
-        last: Sample | None = None
         pending_key = -math.inf
         for packet in self._demux(self._container, st):
             t = self._time(packet.pts if packet.pts is not None else packet.dts)
             if t is None:
                 continue
-            self.packets.append((t, packet.size, packet.is_keyframe))
+            self.packets.append(t, packet.size, packet.is_keyframe)
             if not packet.is_keyframe:
                 continue
             self.keyframes.append(t)
@@ -235,23 +276,8 @@ class VideoReader:
             if t - pending_key < self.spec.min_gap_s:
                 continue  # intra-only or very short GOPs: no need for every keyframe
             pending_key = t
-            for frame in self._decode(packet):
-                sample = self._sample(frame, key=True)
-                if sample is not None and (last is None or sample.time_s > last.time_s):
-                    yield from self._between(last, sample)
-                    last = sample
-                    yield sample
-        for frame in self._decode(None):
-            sample = self._sample(frame, key=True)
-            if sample is not None and (last is None or sample.time_s > last.time_s):
-                yield from self._between(last, sample)
-                last = sample
-                yield sample
-        if last is None:
-            raise MediaError(self.name, "no video frame could be decoded", "check that the file plays")
-        end = max(self.info.duration_s, max((p[0] for p in self.packets[-64:]), default=0.0))
-        if end - last.time_s > self.spec.max_gap_s / 4:  # a cut in the last GOP would go unseen: look at its end
-            yield from self._fill(last.time_s, end, tail=True)
+            yield from self._decode(packet)
+        yield from self._decode(None)
 
     def _between(self, last: Sample | None, sample: Sample) -> Iterator[Sample]:
         """Fills between two samples far apart whose pictures differ (a static shot needs none)."""
@@ -300,8 +326,8 @@ class VideoReader:
         """
         if self._scenecut_gop_s is None:
             return False
-        before = [k for k in self.keyframes if k < t - 1e-3]
-        return bool(before) and t - before[-1] < 0.95 * self._scenecut_gop_s
+        i = bisect.bisect_left(self.keyframes, t - 1e-3)  # keyframes come in time order
+        return i > 0 and t - self.keyframes[i - 1] < 0.95 * self._scenecut_gop_s
 
     def _read_encoder_settings(self, frame: av.VideoFrame) -> None:
         """Find x264/x265's own settings (an unregistered SEI message) in the first keyframe."""
@@ -385,8 +411,7 @@ class VideoReader:
         t = self._time(frame.pts)
         if t is None:
             return
-        times = [d.time_s for d in self._seen]
-        i = bisect.bisect_left(times, t - 1e-6)
+        i = bisect.bisect_left(self._seen, t - 1e-6, key=lambda d: d.time_s)
         if i < len(self._seen) and abs(self._seen[i].time_s - t) < 1e-6:
             found = self._seen[i]
         else:
@@ -539,6 +564,21 @@ def _open(path: Path, name: str) -> tuple[BinaryIO, av.container.InputContainer,
         return fp, container, stream
     except BaseException:
         fp.close()
+        raise
+
+
+def video_or_sound(path: Path) -> str:
+    """``"video"``, or ``"audio"`` for a video container holding only sound (an .mp4 of a podcast).
+
+    Raises:
+        MediaError: neither a picture nor a sound track can be read (the reason is the video's).
+    """
+    try:
+        with VideoReader(path):
+            return "video"
+    except MediaError:
+        if has_audio_track(path):
+            return "audio"
         raise
 
 
