@@ -82,8 +82,12 @@ def _progress() -> Progress:
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders to index")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files and folders to index")] = None,
     library: LibraryOpt = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="Also embed in this installed hub model's space (repeatable; see `models add`)"),
+    ] = None,
     include: Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob")] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Forget indexed files that no longer exist")] = False,
@@ -92,7 +96,12 @@ def index(
     language: LanguageOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Index files and folders: incremental, resumable; bad files are recorded, never fatal."""
+    """Index files and folders: incremental, resumable; bad files are recorded, never fatal.
+
+    With --model and no paths, embeds what the library already holds in that model's space.
+    """
+    if not paths and not model:
+        raise typer.BadParameter("give files or folders to index, or --model to embed the library in a hub space")
     lib = _open(library, text_encoder=text_encoder, whisper_model=whisper_model, speech_language=language)
     with _progress() as bar:
         task = bar.add_task("indexing", total=None, rate="", name="")
@@ -102,7 +111,14 @@ def index(
             rate = f"{done / elapsed:.1f} files/s" if elapsed > 0 else ""
             bar.update(task, completed=done, total=total, rate=rate, name=Path(path).name[:40])
 
-        report = lib.index(paths, include=include or (), exclude=exclude or (), prune=prune, on_progress=on_progress)
+        report = lib.index(
+            paths or [],
+            models=model or (),
+            include=include or (),
+            exclude=exclude or (),
+            prune=prune,
+            on_progress=on_progress,
+        )
     if as_json:
         _emit_json(report.to_json())
     else:
@@ -111,6 +127,12 @@ def index(
             + (f", pruned {report.pruned}" if prune else "")
             + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
         )
+        for name, c in report.spaces.items():
+            err.print(
+                f"space {name}: embedded {c['embedded']}, unchanged {c['unchanged']}, failed {c['failed']}"
+                + (f", dropped {c['dropped']}" if c["dropped"] else "")
+                + f" ({c['records']} records)"
+            )
         for path, reason in report.failures[:10]:
             err.print(Text.assemble(("failed", "red"), f" {path}: {reason}"))
         if report.failed > 10:
@@ -129,6 +151,9 @@ def search(
     modality: Annotated[str | None, typer.Option("--modality", "-m", help="image, video, audio or text")] = None,
     path: Annotated[str | None, typer.Option("--path", help="Only paths matching this glob")] = None,
     min_score: Annotated[float | None, typer.Option("--min-score", help="Calibrated 0..1 (default 0.5)")] = None,
+    space: Annotated[
+        str | None, typer.Option("--space", help="Search a hub model's space (clip, clap; see `sensorium spaces`)")
+    ] = None,
     library: LibraryOpt = None,
     text_encoder: TextEncoderOpt = None,
     as_json: JsonOpt = False,
@@ -144,6 +169,7 @@ def search(
         modality=modality,
         path_glob=path,
         min_score=min_score,
+        space=space,
     )
     if as_json:
         _emit_json([h.to_json() for h in hits])
@@ -329,9 +355,15 @@ def stats(library: LibraryOpt = None, as_json: JsonOpt = False) -> None:
             out.print(f"{k}: {v}")
 
 
-@app.command()
-def models(as_json: JsonOpt = False) -> None:
-    """The models Sensorium can use: where each was found, its licence, and whether it verifies."""
+models_app = typer.Typer(help="Models: list what is available, add hub models, remove them.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback(invoke_without_command=True)
+def models(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The models Sensorium can use: where each is, its size, licence, the space it writes, and whether it verifies."""
+    if ctx.invoked_subcommand is not None:
+        return
     from sensorium.models.catalog import model_status
 
     settings = open_library(None).settings
@@ -339,11 +371,99 @@ def models(as_json: JsonOpt = False) -> None:
     if as_json:
         _emit_json(rows)
         return
-    table = Table("model", "role", "status", "licence", "location")
+    table = Table("model", "role", "status", "size", "licence", "location")
     for r in rows:
         status = "[green]ok[/green]" if r["ok"] else f"[red]{r['error']}[/red]"
-        table.add_row(r["name"], r["role"], status, r["licence"], r["location"] or "")
+        table.add_row(r["name"], r["role"], status, _size(r["size"]), r["licence"], r["location"] or "")
     out.print(table)
+
+
+def _size(size: int | None) -> str:
+    if not size:
+        return ""
+    return f"{size / 1e6:.1f} MB" if size < 1e9 else f"{size / 1e9:.2f} GB"
+
+
+@models_app.command("add")
+def models_add(
+    model_id: Annotated[str, typer.Argument(help="backend:identifier, e.g. openclip:ViT-B-32/laion2b_s34b_b79k")],
+    source: Annotated[
+        Path | None, typer.Option("--from", help="A local checkpoint file or model folder (no hub needed)")
+    ] = None,
+    space: Annotated[str | None, typer.Option("--space", help="Name of the space it writes (default: clip/clap)")] = (
+        None
+    ),
+    licence: Annotated[str | None, typer.Option("--licence", help="Licence of the weights, to show in `models`")] = (
+        None
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """Install a hub model from a file or folder (--from) or from the model hub; it is loaded once to prove it works."""
+    from sensorium.models import hub
+
+    settings = open_library(None).settings
+    err.print(f"adding {model_id} from {source or 'the model hub'} ...")
+    record = hub.add(model_id, settings.hub_dir, source=source, space=space, licence=licence)
+    if as_json:
+        _emit_json(record.to_json())
+        return
+    writes = f"writes space {record.space!r} ({record.dim}-d) from text and {', '.join(record.modalities)}"
+    err.print(f"added {record.id}: {_size(record.size)}, {writes} → {record.folder}")
+
+
+@models_app.command("remove")
+def models_remove(model_id: Annotated[str, typer.Argument(help="The id or name of an installed hub model")]) -> None:
+    """Delete an installed hub model (libraries keep their vectors; they cannot embed new files in that space)."""
+    from sensorium.models import hub
+
+    record = hub.remove(open_library(None).settings.hub_dir, model_id)
+    err.print(f"removed {record.id} ({record.folder})")
+
+
+spaces_app = typer.Typer(help="The vector spaces a library holds, and the maps that bind them.")
+app.add_typer(spaces_app, name="spaces")
+
+
+@spaces_app.callback(invoke_without_command=True)
+def spaces(ctx: typer.Context, library: LibraryOpt = None, as_json: JsonOpt = False) -> None:
+    """Each space of the library: its model, files embedded and still waiting, and its bindings' recall@1."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sensorium.spaces import describe_spaces
+
+    rows = describe_spaces(_open(library))
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table("space", "model", "dim", "files", "pending", "records", "bindings (recall@1 held out)")
+    for r in rows:
+        binds = ", ".join(f"→ {b['target']} {b['recall_at_1']:.2f}" for b in r["bindings"])
+        table.add_row(
+            r["space"], r["model"], str(r["dim"]), str(r["files"]), str(r["pending"]), str(r["records"]), binds
+        )
+    out.print(table)
+
+
+@spaces_app.command("bind")
+def spaces_bind(
+    source: Annotated[str, typer.Argument(help="Space to map from")],
+    target: Annotated[str, typer.Argument(help="Space to map into")],
+    library: LibraryOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit (or show) the text-fitted map between two spaces, with its recall@1 on held-out sentences."""
+    from sensorium import spaces as sp
+
+    lib = _open(library)
+    names = {"offline": sp.main_space(lib)}
+    found = sp.binding(lib, names.get(source, source), names.get(target, target))
+    if as_json:
+        _emit_json(found.summary())
+        return
+    out.print(
+        f"{found.source} → {found.target}: {found.method} map, recall@1 {found.recall_at_1:.3f} "
+        f"on {found.held_out} held-out sentences (fitted on {found.trained_on})"
+    )
 
 
 @app.command()

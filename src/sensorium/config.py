@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     library: Path | None = None
     models: Path = Field(default_factory=lambda: _cache_home() / "models")
     cache: Path = Field(default_factory=lambda: _cache_home() / "derived")
+    hub_models: Path | None = None  # where `sensorium models add` installs hub models (default: <models>/hub)
     text_encoder: str = "minilm-multi-v1"
     image_encoder: str = "offline-image-v1"
     audio_encoder: str = "offline-audio-v1"
@@ -138,6 +139,11 @@ class Settings(BaseSettings):
     video_sound_beside: bool = False  # ...in a thread beside the pictures (see bench/bench_video.py)
     store: StoreSettings = StoreSettings()
     debug: bool = False
+
+    @property
+    def hub_dir(self) -> Path:
+        """The folder of installed hub models (OpenCLIP, CLAP, Whisper)."""
+        return (self.hub_models or (self.models / "hub")).expanduser()
 
     @property
     def library_path(self) -> Path:

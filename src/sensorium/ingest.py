@@ -55,9 +55,11 @@ class IndexReport:
     records: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    spaces: dict[str, dict[str, int]] = field(default_factory=dict)  # per hub space: embedded, unchanged...
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "spaces": self.spaces,
             "indexed": self.indexed,
             "skipped": self.skipped,
             "failed": self.failed,

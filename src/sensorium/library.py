@@ -175,10 +175,22 @@ class Library:
         self._write_manifest()
 
     # -- verbs (thin: the work is in ingest/query/classify) -------------------------------------
-    def index(self, paths: Sequence[str | Path], **kwargs: Any):  # -> IndexReport
-        from sensorium.ingest import index_paths
+    def index(self, paths: Sequence[str | Path], *, models: Sequence[str] = (), **kwargs: Any):  # -> IndexReport
+        """Index ``paths`` in the library's own space, then bring every hub space up to date.
 
-        return index_paths(self, [Path(p) for p in paths], **kwargs)
+        ``models`` are installed hub models (``openclip:ViT-B-32``) whose spaces this library
+        should hold from now on; each embeds only what it has not seen (see :mod:`sensorium.spaces`).
+        """
+        from sensorium import spaces
+        from sensorium.ingest import IndexReport, index_paths
+
+        for model in models:
+            spaces.add_space(self, model)
+        report = index_paths(self, [Path(p) for p in paths], **kwargs) if paths else IndexReport()
+        progress = kwargs.get("on_progress")
+        for name in spaces.space_names(self):
+            report.spaces[name] = spaces.sync_space(self, name, on_progress=progress)
+        return report
 
     def search(self, text: str | None = None, **kwargs: Any) -> list[Hit]:
         from sensorium.query import search

@@ -141,6 +141,7 @@ def search(
     path_glob: str | None = None,
     min_score: float | None = None,
     keyword_weight: float = 0.3,
+    space: str | None = None,
 ) -> list[Hit]:
     """Ranked hits, best first, each with a calibrated ``score`` in 0..1 and a ``why``.
 
@@ -151,6 +152,8 @@ def search(
         min_score: drop hits below this calibrated score (default 0.5; 0 keeps everything).
         limit: how many results: still images, text chunks and moments (merged windows of
             sound or video) each count as one.
+        space: search a hub model's space (``clip``, ``clap``: see :mod:`sensorium.spaces`); by
+            default the library's own, or the hub space that reads ``modality`` when there is one.
     """
     text = (text or "").strip() or None
     if text is None and like is None:
@@ -158,6 +161,23 @@ def search(
     if limit < 1:
         raise QueryError(f"--limit {limit}: must be at least 1")
     lib.check_space()
+    if space is not None or lib.manifest.get("spaces"):
+        from sensorium import spaces
+
+        target = spaces.target_space(lib, space, modality)
+        if target is not None:
+            return spaces.search_space(
+                lib,
+                target,
+                text,
+                like=Path(like) if like is not None else None,
+                like_weight=like_weight,
+                negative=negative,
+                limit=limit,
+                modality=modality,
+                path_glob=path_glob,
+                min_score=min_score,
+            )
     store = lib.store()
     cal = Calibrator.for_library(lib)
     example = encode_example(lib, Path(like)) if like is not None else None
@@ -183,7 +203,8 @@ def search(
             break
         k *= 4
     moments.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))
-    return [_with_thumbnail(lib, h) for h in moments[:limit]]
+    own = lib.manifest.get("space") or ""
+    return [replace(_with_thumbnail(lib, h), space=own) for h in moments[:limit]]
 
 
 def _with_thumbnail(lib: Library, hit: Hit) -> Hit:

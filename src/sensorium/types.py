@@ -82,6 +82,7 @@ class Hit:
     facts: dict[str, Any] = field(default_factory=dict)
     track: str = ""  # what matched: "picture", "sound", "speech" or "text" (see track_of)
     thumbnail: str | None = None  # a video hit's picture (JPEG in the library), else None
+    space: str = ""  # the vector space that answered (the library's own, or a hub model's: "clip", "clap")
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``search --json`` schema."""
@@ -93,6 +94,7 @@ class Hit:
             "modality": self.modality,
             "why": self.why,
             "thumbnail": self.thumbnail,
+            "space": self.space,
         }
 
 

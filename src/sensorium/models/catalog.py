@@ -57,6 +57,7 @@ def model_status(settings: Settings) -> list[dict[str, Any]]:
         except ModelMissing as exc:
             row["ok"], row["error"] = False, str(exc)
         out.append(row)
+    out += hub_status(settings)
     out.append(
         {
             "name": "rapidocr (PP-OCRv4)",
@@ -77,3 +78,32 @@ def _has(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+def hub_status(settings: Settings) -> list[dict[str, Any]]:
+    """One row per installed hub model (``sensorium models add``), its files checked."""
+    from sensorium.models import hub
+
+    rows = []
+    for m in hub.installed(settings.hub_dir):
+        writes = f"writes space '{m.space}' ({m.dim}-d) from text, {', '.join(m.modalities)}" if m.dim else "speech"
+        row: dict[str, Any] = {
+            "name": m.id,
+            "role": f"hub model: {writes}",
+            "licence": m.licence,
+            "size": m.size,
+            "sha256": m.version_key.rpartition("@")[2],
+            "upstream": m.source,
+            "ok": True,
+            "error": "",
+            "location": m.folder,
+            "space": m.space,
+            "dim": m.dim,
+            "modalities": m.modalities,
+        }
+        try:
+            hub.verify(m)
+        except ModelMissing as exc:
+            row["ok"], row["error"] = False, str(exc)
+        rows.append(row)
+    return rows

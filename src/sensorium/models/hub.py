@@ -3,8 +3,9 @@
 A hub model is named by ``backend:identifier`` (``openclip:ViT-B-32/laion2b_s34b_b79k``,
 ``clap:laion/clap-htsat-unfused``, ``whisper:small``). ``sensorium models add`` copies it from
 a local file or folder (air-gapped machines) or fetches it from the model hub, loads it once to
-prove it works, and records it in ``<models>/hub/<name>/model.json`` with the sha256 of every
-file. Nothing is recorded unless the model loaded: a failed add leaves no half-installed model.
+prove it works, and records it in ``<hub folder>/<name>/model.json`` with the sha256 of every
+file (the hub folder is ``SENSORIUM_HUB_MODELS``, by default ``hub`` in the models folder).
+Nothing is recorded unless the model loaded: a failed add leaves no half-installed model.
 Loading checks the checksums again, so a file changed or truncated after the add is refused.
 
 Each backend lives in its own module and exposes the same small surface
@@ -32,7 +33,6 @@ from sensorium.models.files import sha256_of
 
 log = logging.getLogger(__name__)
 
-HUB_DIR = "hub"
 MANIFEST = "model.json"
 FILES = "files"
 BACKENDS = ("openclip", "clip", "siglip", "clap", "whisper")
@@ -132,13 +132,9 @@ class InstalledModel:
         return asdict(self)
 
 
-def hub_root(models_dir: Path) -> Path:
-    return Path(models_dir) / HUB_DIR
-
-
-def installed(models_dir: Path) -> list[InstalledModel]:
-    """Every hub model recorded under ``models_dir`` (unreadable records are skipped with a warning)."""
-    root = hub_root(models_dir)
+def installed(root: Path) -> list[InstalledModel]:
+    """Every hub model recorded in the hub folder ``root`` (unreadable records are skipped with a warning)."""
+    root = Path(root)
     out = []
     for manifest in sorted(root.glob(f"*/{MANIFEST}")) if root.is_dir() else []:
         try:
@@ -150,13 +146,13 @@ def installed(models_dir: Path) -> list[InstalledModel]:
     return out
 
 
-def find_installed(models_dir: Path, key: str) -> InstalledModel:
+def find_installed(root: Path, key: str) -> InstalledModel:
     """The installed model whose id, name or space is ``key``.
 
     Raises:
         ModelMissing: none is installed under that name, or the name is ambiguous.
     """
-    models = installed(models_dir)
+    models = installed(root)
     for m in models:
         if key in (m.id, m.name):
             return m
@@ -170,7 +166,7 @@ def find_installed(models_dir: Path, key: str) -> InstalledModel:
         )
     have = ", ".join(m.id for m in models) or "none"
     raise ModelMissing(
-        f"model {key!r} is not installed in {hub_root(models_dir)} (installed: {have}); "
+        f"model {key!r} is not installed in {root} (installed: {have}); "
         f"run `sensorium models add {key} --from PATH` (or without --from where the hub is reachable)"
     )
 
@@ -218,7 +214,7 @@ def _build(backend: str, folder: Path, *, arch: str, model_id: str, threads: int
 
 def add(
     model_id: str,
-    models_dir: Path,
+    root: Path,
     *,
     source: Path | None = None,
     space: str | None = None,
@@ -234,13 +230,13 @@ def add(
             (truncated, or of another architecture), or a hub that cannot be reached.
     """
     spec = HubSpec.parse(model_id)
-    root = hub_root(models_dir)
+    root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=root))
     except OSError as exc:
         raise ModelMissing(
-            f"model {model_id}: cannot write to {root} ({exc.strerror}); set SENSORIUM_MODELS to a writable folder"
+            f"model {model_id}: cannot write to {root} ({exc.strerror}); set SENSORIUM_HUB_MODELS to a writable folder"
         ) from exc
     try:
         files = stage / FILES
@@ -391,8 +387,8 @@ def _licence(folder: Path) -> str:
     return "see the model's source"
 
 
-def remove(models_dir: Path, key: str) -> InstalledModel:
+def remove(root: Path, key: str) -> InstalledModel:
     """Delete an installed model's folder; returns what it was."""
-    model = find_installed(models_dir, key)
+    model = find_installed(root, key)
     shutil.rmtree(Path(model.folder).parent)
     return model

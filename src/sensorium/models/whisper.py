@@ -118,7 +118,14 @@ def _bundled(settings: Settings) -> tuple[Path, str, str]:
 def _user_folder(settings: Settings) -> tuple[Path, str, str]:
     """A CTranslate2 Whisper folder: the path given, or that name inside the models directory."""
     given = settings.whisper_model
-    candidates = [Path(given).expanduser(), settings.models / given, settings.models / f"whisper-{given}"]
+    installed = given.replace(":", "-").lower()  # `sensorium models add whisper:small` puts it in hub/whisper-small
+    candidates = [
+        Path(given).expanduser(),
+        settings.models / given,
+        settings.models / f"whisper-{given}",
+        settings.hub_dir / installed / "files",
+        settings.hub_dir / f"whisper-{installed}" / "files",
+    ]
     for folder in candidates:
         if not (folder / "model.bin").is_file():
             continue
