@@ -23,6 +23,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test touches the user's library; models come from the verified models folder."""
     monkeypatch.setenv("SENSORIUM_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SENSORIUM_MODELS", str(models_dir()))
+    monkeypatch.setenv("SENSORIUM_HUB_MODELS", str(tmp_path / "hub-models"))  # never the shared models folder
     monkeypatch.delenv("SENSORIUM_LIBRARY", raising=False)
     monkeypatch.delenv("SENSORIUM_TEXT_ENCODER", raising=False)
 

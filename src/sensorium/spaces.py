@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -143,8 +144,9 @@ def main_space(lib: Library) -> str:
 def add_space(lib: Library, model_key: str) -> str:
     """Make the installed model ``model_key`` write its space in this library; returns the space name.
 
-    A space that another model wrote before is switched to this one: its old vectors stay
-    searchable until re-embedded, and each record says which model made it.
+    A space that another model (or other weights) wrote before is switched to this one: its old
+    vectors are dropped, since a query embedded by the new model cannot be compared with them.
+    Until the files are embedded again, the library's own space answers for them.
     """
     model = hub.find_installed(lib.settings.hub_dir, model_key)
     if not model.dim:
@@ -153,6 +155,10 @@ def add_space(lib: Library, model_key: str) -> str:
         raise LibraryError(f"model {model.id}: space name {model.space!r} is the library's own; add it with --space")
     lib.store(create=True)
     spaces = dict(lib.manifest.get("spaces") or {})
+    before = spaces.get(model.space)
+    if before and before["version"] != model.version_key:
+        lib.__dict__.get("_space_stores", {}).pop(model.space, None)
+        shutil.rmtree(lib.path / SPACES_DIR / model.space, ignore_errors=True)
     spaces[model.space] = {
         "model": model.id,
         "version": model.version_key,

@@ -27,7 +27,7 @@ from sensorium.server import create_app, load_token
 from sensorium.server.api import STATIC
 
 TOKEN = "test-token-0123456789"
-HIT_KEYS = {"path", "start", "end", "score", "modality", "why", "thumbnail"}  # README: search --json
+HIT_KEYS = {"path", "start", "end", "score", "modality", "why", "thumbnail", "space"}  # README: search --json
 SOUNDS = ("dog.mp3", "rooster.mp3", "boom.wav")
 LIMIT_MB = 1
 
@@ -388,7 +388,7 @@ def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, me
     assert job["state"] == "done" and job["error"] is None, job
     assert (job["done"], job["total"]) == (2, 2)
     assert job["report"]["indexed"] == 2 and job["report"]["failed"] == 0
-    assert set(job["report"]) == {"indexed", "skipped", "failed", "pruned", "records", "seconds", "failures"}
+    assert set(job["report"]) == {"indexed", "skipped", "failed", "pruned", "records", "seconds", "failures", "spaces"}
     hits = search(client, text="zebra migration", limit=3)
     assert hits[0]["path"] == str(folder / "safari.md"), hits
     note = folder / "safari.md"

@@ -63,6 +63,7 @@ class SearchBody(BaseModel):
     modality: Modality | None = None
     path: str | None = None
     min_score: float | None = Field(None, ge=0.0, le=1.0)
+    space: str | None = Field(None, max_length=64)  # a hub model's space ("clip", "clap"); default the library's
 
     @model_validator(mode="before")
     @classmethod
@@ -114,6 +115,11 @@ def create_app(
             _ = lib.text_encoder, lib.image_encoder
 
     jobs = Jobs(lib, warm=warm_for_index, on_change=indexed.invalidate)
+    if not read_only and lib.exists and lib.manifest.get("spaces"):
+        from sensorium import spaces
+
+        if any(spaces.pending_paths(lib, name) for name in spaces.space_names(lib)):
+            jobs.start([])  # a hub model was added or switched: its space catches up in the background
 
     def served(path: str) -> str:
         try:
@@ -161,6 +167,7 @@ def create_app(
                 modality=q.modality,
                 path_glob=q.path,
                 min_score=q.min_score,
+                space=q.space,
             )
         page = hits[q.offset : q.offset + q.limit]
         return {"hits": [hit_json(h) for h in page], "offset": q.offset, "limit": q.limit}
