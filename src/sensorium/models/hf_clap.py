@@ -49,9 +49,21 @@ class HfClapModel:
         return self.tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt")
 
     def audio_inputs(self, waves: Sequence[np.ndarray]) -> dict[str, Any]:
-        return self.feature_extractor(
-            [np.asarray(w, dtype=np.float32) for w in waves], sampling_rate=self.audio_rate, return_tensors="pt"
-        )
+        """Features one wave at a time under a fixed seed: the extractor crops long clips at random and,
+        for fused models, marks a random clip of a batch as long; both would make vectors vary."""
+        feats, longer = [], []
+        state = np.random.get_state()
+        try:
+            for w in waves:
+                np.random.seed(0)
+                x = self.feature_extractor(
+                    np.asarray(w, dtype=np.float32), sampling_rate=self.audio_rate, return_tensors="pt"
+                )
+                feats.append(x["input_features"])
+                longer.append(x["is_longer"])
+        finally:
+            np.random.set_state(state)
+        return {"input_features": self.torch.cat(feats), "is_longer": self.torch.cat(longer)}
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         out = []

@@ -60,7 +60,7 @@ class OpenClipModel:
                     f"model {self.model_id}: {folder} has no open_clip_config.json; name the architecture"
                 )
             name, kwargs = arch, _builtin_kwargs(arch, self.model_id, folder)
-        model, _, preprocess = open_clip.create_model_and_transforms(name, **kwargs)
+        model, _, preprocess = open_clip.create_model_and_transforms(name, require_pretrained=True, **kwargs)
         self.model = model.eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(name)

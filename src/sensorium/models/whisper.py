@@ -130,6 +130,12 @@ def _user_folder(settings: Settings) -> tuple[Path, str, str]:
         if not (folder / "model.bin").is_file():
             continue
         _check_folder(folder)
+        if folder.name == "files" and folder.parent.parent == settings.hub_dir:  # added by `sensorium models add`
+            from sensorium.models import hub
+
+            record = hub.find_installed(settings.hub_dir, folder.parent.name)
+            hub.verify(record)
+            return folder, record.name, sha256_of(folder / "model.bin")
         return folder, f"whisper-{folder.name}", sha256_of(folder / "model.bin")
     where = ", ".join(str(c) for c in dict.fromkeys(candidates))
     raise ModelMissing(f"whisper model {given!r}: no model.bin found (looked in {where}); {HOW_TO_PROVIDE}")

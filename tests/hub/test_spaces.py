@@ -1,0 +1,161 @@
+"""Hub spaces in a library: embedding only what changed, search per space, and sound → picture by binding.
+
+The hub models are tiny, randomly initialised open_clip and CLAP networks saved in their real
+formats (``tiny.py``): what these tests check does not depend on their weights being trained
+(which files get embedded again, which space answers, that an image finds itself, that a sound
+example reaches pictures through a fitted map). The library's own space is the real offline tier.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tiny
+from PIL import Image
+
+from sensorium import spaces
+from sensorium.errors import QueryError, SensoriumError
+from sensorium.library import open_library
+from sensorium.models import hub
+from sensorium.models.files import package_dir
+from sensorium.samples import SAMPLE_PHOTOS
+
+
+@pytest.fixture(scope="module")
+def hub_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny image-text models (different weights, both writing space 'clip') and a tiny CLAP."""
+    root = tmp_path_factory.mktemp("hub")
+    src = tmp_path_factory.mktemp("src")
+    hub.add("openclip:tiny-a", root, source=tiny.save_openclip_dir(src / "a"))
+    other = dict(tiny.OPENCLIP_CFG, embed_dim=24)
+    hub.add("openclip:tiny-b", root, source=tiny.save_openclip_dir(src / "b", model_cfg=other))
+    hub.add("clap:tiny", root, source=tiny.save_hf_clap_dir(src / "clap"))
+    return root
+
+
+@pytest.fixture()
+def media(tmp_path: Path) -> Path:
+    """Three real photos, one real recording (pygame's boom.wav) and a note."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    for package, inner, name in SAMPLE_PHOTOS[:3]:
+        shutil.copyfile(package_dir(package) / inner, folder / name)
+    shutil.copyfile(package_dir("pygame") / "examples/data/boom.wav", folder / "boom.wav")
+    (folder / "note.md").write_text("A walk on the beach with the dog at sunset.", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
+def env(hub_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SENSORIUM_HUB_MODELS", str(hub_dir))
+    return hub_dir
+
+
+def test_index_with_a_model_embeds_only_what_it_has_not_seen(env: Path, media: Path, tmp_path: Path) -> None:
+    lib = open_library(tmp_path / "lib")
+    first = lib.index([media], models=["openclip:tiny-a"])
+    assert first.failed == 0
+    clip = first.spaces["clip"]
+    assert clip["embedded"] == 5 and clip["failed"] == 0  # the sound is seen (done) but gives no picture vectors
+    store = spaces.space_store(lib, "clip")
+    assert store.count() == 4  # three photos and one text chunk
+    assert spaces.pending_paths(lib, "clip") == set()
+
+    again = open_library(tmp_path / "lib").index([media])
+    assert again.spaces["clip"]["embedded"] == 0 and again.spaces["clip"]["unchanged"] == 5
+
+    photo = next(media.glob("*.png"))
+    Image.open(photo).convert("L").convert("RGB").save(photo)  # content changed
+    (media / "note.md").unlink()
+    changed = open_library(tmp_path / "lib").index([media], prune=True)
+    assert changed.spaces["clip"]["embedded"] == 1
+    assert changed.spaces["clip"]["dropped"] == 1
+    lib = open_library(tmp_path / "lib")
+    rows = spaces.space_store(lib, "clip").search_vectors(np.ones(32, np.float32) / np.sqrt(32), limit=50)
+    assert sorted({r["path"] for r in rows}) == sorted(str(p) for p in media.glob("*.png")) + sorted(
+        str(p) for p in media.glob("*.jpg")
+    )
+    assert len(rows) == 3  # no duplicate of the changed photo, nothing of the deleted note
+
+
+def test_search_a_space_by_example_finds_the_same_picture_and_says_which_space(
+    env: Path, media: Path, tmp_path: Path
+) -> None:
+    lib_path = tmp_path / "lib"
+    open_library(lib_path).index([media], models=["openclip:tiny-a"])
+    photo = sorted(media.glob("*.png"))[0]
+    cmd = [sys.executable, "-m", "sensorium.cli", "search", "--like", str(photo), "--space", "clip"]
+    cmd += ["--json", "--min-score", "0", "-l", str(lib_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    assert proc.returncode == 0, proc.stderr
+    hits = json.loads(proc.stdout)
+    assert hits and {h["space"] for h in hits} == {"clip"}
+    assert hits[0]["path"] == str(photo)
+    assert hits[0]["score"] == pytest.approx(1.0, abs=1e-3)  # its own vector: cosine 1
+
+    own = open_library(lib_path).search("a walk on the beach", min_score=0)
+    assert own and {h.space for h in own} == {open_library(lib_path).manifest["space"]}
+
+
+def test_files_the_space_has_not_embedded_are_answered_by_the_library_space(
+    env: Path, media: Path, tmp_path: Path
+) -> None:
+    lib = open_library(tmp_path / "lib")
+    lib.index([media])
+    assert spaces.add_space(lib, "openclip:tiny-a") == "clip"
+    assert spaces.pending_paths(lib, "clip") == {str(p) for p in media.iterdir()}
+    hits = lib.search("a walk on the beach with the dog", space="clip", min_score=0)
+    assert hits and {h.space for h in hits} == {lib.manifest["space"]}  # nothing embedded in clip yet
+    assert hits[0].path == str(media / "note.md")
+    rows = {r["space"]: r for r in spaces.describe_spaces(lib)}
+    assert rows["clip"]["pending"] == 5 and rows["clip"]["records"] == 0
+
+
+def test_switching_the_model_of_a_space_re_embeds_everything_with_the_new_weights(
+    env: Path, media: Path, tmp_path: Path
+) -> None:
+    lib = open_library(tmp_path / "lib")
+    lib.index([media], models=["openclip:tiny-a"])
+    switched = open_library(tmp_path / "lib").index([], models=["openclip:tiny-b"])
+    assert switched.spaces["clip"]["embedded"] == 5 and switched.spaces["clip"]["unchanged"] == 0
+    lib = open_library(tmp_path / "lib")
+    assert lib.manifest["spaces"]["clip"]["model"] == "openclip:tiny-b"
+    assert spaces.space_store(lib, "clip").count() == 4
+    versions = {r["encoder"] for r in spaces.space_store(lib, "clip").files().values()}
+    assert versions == {hub.find_installed(env, "openclip:tiny-b").version_key}
+
+
+def test_a_sound_example_finds_pictures_through_the_clap_to_clip_binding(
+    env: Path, media: Path, tmp_path: Path
+) -> None:
+    lib = open_library(tmp_path / "lib")
+    report = lib.index([media], models=["openclip:tiny-a", "clap:tiny"])
+    assert report.spaces["clap"]["embedded"] == 5
+    clap_rows = spaces.space_store(lib, "clap").files()
+    assert clap_rows[str(media / "boom.wav")]["status"] == "done"
+    hits = lib.search(like=media / "boom.wav", modality="image", min_score=0)
+    assert hits and all(h.modality == "image" and h.space == "clip" for h in hits)
+    assert "read in clap" in hits[0].why
+    bound = spaces.binding(lib, "clap", "clip")
+    assert (lib.path / "bindings" / "clap__clip.npz").is_file()
+    assert bound.held_out > 100 and 0.0 <= bound.recall_at_1 <= 1.0
+    assert bound.weights.shape == (32, 32)
+    listed = {r["space"]: r for r in spaces.describe_spaces(lib)}
+    assert [b["target"] for b in listed["clap"]["bindings"]] == ["clip"]
+
+
+def test_an_unknown_model_or_space_is_a_clear_error_and_changes_nothing(env: Path, media: Path, tmp_path: Path) -> None:
+    lib = open_library(tmp_path / "lib")
+    lib.index([media])
+    with pytest.raises(SensoriumError, match=r"openclip:nope.*not installed.*models add"):
+        open_library(tmp_path / "lib").index([], models=["openclip:nope"])
+    assert "spaces" not in open_library(tmp_path / "lib").manifest
+    with pytest.raises(QueryError, match=r"space .clap.*its spaces"):
+        open_library(tmp_path / "lib").search("dog", space="clap")
