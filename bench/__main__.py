@@ -14,12 +14,16 @@ Every figure is printed with its baseline from the same run, as a ratio:
    and peak RSS on a 30-minute file (``bench/bench_video.py``);
 6. HTTP API: ``sensorium serve`` on loopback over a 100k-record library: single-client search round trip
    p50/p99, then 50 concurrent clients for 60 s (searches, and media range requests): throughput, p50/p95/p99
-   latency and errors (``bench/bench_server.py``).
+   latency and errors (``bench/bench_server.py``);
+7. hub tier: CLIP ViT-B/32 image embedding throughput (random weights, real size) against
+   open_clip's naive per-image use, and the recall@1 of a binding map fitted through text
+   (``bench/bench_hub.py``).
 
 Set BENCH_SIZES=100000 to skip the 1M case, BENCH_IMAGES to change the number of photos,
 BENCH_AUDIO_MINUTES (10) and BENCH_LONG_HOURS (3; 0 skips) to resize the sound benchmark,
 BENCH_VIDEO_MINUTES (1) and BENCH_VIDEO_LONG_MINUTES (30; 0 skips) to resize the video one,
-BENCH_SERVER_SECONDS (60), BENCH_SERVER_CLIENTS (50) and BENCH_SERVER_RECORDS (100000) the server one.
+BENCH_SERVER_SECONDS (60), BENCH_SERVER_CLIENTS (50) and BENCH_SERVER_RECORDS (100000) the server one,
+BENCH_HUB_IMAGES (128; 0 skips) the hub one.
 """
 
 from __future__ import annotations
@@ -173,6 +177,36 @@ def server_section() -> None:
         out.print(f"[red]server log:[/red] {s['server_log_errors']} error lines")
 
 
+def hub_section() -> None:
+    from bench.bench_hub import run as bench_hub
+
+    n = int(os.environ.get("BENCH_HUB_IMAGES", "128"))
+    if n <= 0:
+        return
+    out.rule("hub tier: CLIP ViT-B/32 image embeddings on the CPU (2 cores), and binding spaces through text")
+    h = bench_hub(n)
+    sp, b = h["throughput"], h["binding"]
+    t = Table("measure", "sensorium", "open_clip naive per-image", "ratio")
+    t.add_row(
+        "images/s (decode + preprocess + image tower)",
+        f"{sp['ours_per_s']:.1f}",
+        f"{sp['naive_per_s']:.1f}",
+        f"{sp['ours_per_s'] / sp['naive_per_s']:.2f}x",
+    )
+    t.add_row("max |difference| of the unit embeddings", f"{sp['max_abs_diff']:.1e}", "", "")
+    t.add_row(
+        f"binding {b['source']} -> {b['target']} ({b['method']}), recall@1 on held-out sentences",
+        f"{b['recall_at_1']:.3f}",
+        "",
+        "",
+    )
+    out.print(t)
+    out.print(
+        f"{sp['images']} real photos; image tower in {sp['engine']}, {sp['threads']} threads; the binding was fitted"
+        f" on {b['trained_on']} sentences and tested on {b['held_out']} whose names it never saw ({b['seconds']:.0f} s)"
+    )
+
+
 def main() -> None:
     from sensorium.config import quiet_native_logs
 
@@ -217,6 +251,7 @@ def main() -> None:
     )
     video_section()
     server_section()
+    hub_section()
     out.rule("vector store: ANN against exact search")
     from bench.bench_store import run as bench_store
 

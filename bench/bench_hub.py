@@ -7,8 +7,8 @@
    ``preprocess(Image.open(p)).unsqueeze(0)`` then ``model.encode_image`` under ``torch.no_grad``,
    one image at a time. Sensorium's side is what ``sensorium index --model`` runs per batch:
    decode, then ``OpenClipModel.encode_images`` (batches, ``inference_mode``, the next batch
-   preprocessed in threads while the network runs). The largest difference between the two sets
-   of unit embeddings is printed too: speed must not change the vectors.
+   preprocessed in threads while the network runs, the image tower in ONNX Runtime). The largest
+   difference between the two sets of unit embeddings is printed too: speed must not change the vectors.
 2. **Binding.** The map between two real text encoders of the offline tier (MiniLM → e5-small,
    both real weights), fitted through text as :mod:`sensorium.binding` fits CLIP ↔ CLAP maps;
    recall@1 on held-out sentences.
@@ -56,8 +56,8 @@ def throughput(photos: list[Path]) -> dict[str, float]:
     ckpt = vit_b32_checkpoint()
     with tempfile.TemporaryDirectory() as tmp:
         record = hub.add("openclip:ViT-B-32", Path(tmp), source=ckpt)
-        model = hub.load(record)
-        model.encode_images([Image.new("RGB", (64, 64))] * 2)  # warm-up, outside the timing
+        model = hub.load(record, onnx=True)  # as `sensorium index --model` loads it (hub_onnx on)
+        model.encode_images([Image.new("RGB", (64, 64))] * 2)  # warm-up and ONNX export, outside the timing
         t0 = time.perf_counter()
         ours = []
         for i in range(0, len(photos), model.batch_size):
@@ -84,6 +84,7 @@ def throughput(photos: list[Path]) -> dict[str, float]:
         "naive_per_s": len(photos) / t_naive,
         "max_abs_diff": float(np.abs(ours_v - naive_v).max()),
         "threads": torch.get_num_threads(),
+        "engine": "onnxruntime" if model._onnx else "torch",
     }
 
 

@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     models: Path = Field(default_factory=lambda: _cache_home() / "models")
     cache: Path = Field(default_factory=lambda: _cache_home() / "derived")
     hub_models: Path | None = None  # where `sensorium models add` installs hub models (default: <models>/hub)
+    hub_onnx: bool = True  # run open_clip image towers in ONNX Runtime (exported once, checked against torch)
     text_encoder: str = "minilm-multi-v1"
     image_encoder: str = "offline-image-v1"
     audio_encoder: str = "offline-audio-v1"

@@ -57,7 +57,7 @@ class SpaceEncoder:
 
     def __init__(self, lib: Library, model: hub.InstalledModel) -> None:
         self.record = model
-        self.model = hub.load(model, threads=lib.settings.threads)
+        self.model = hub.load(model, threads=lib.settings.threads, onnx=lib.settings.hub_onnx)
         self.settings = lib.settings
         self.max_side = 512
         self.info = EncoderInfo(

@@ -163,6 +163,44 @@ def test_openclip_text(openclip_model: Any, openclip_ref: tuple[Any, Any, Any]) 
     assert openclip_model.modalities == frozenset({"image"})
 
 
+def test_openclip_image_tower_in_onnx_runtime(
+    openclip_dir: Path, models_dir: Path, openclip_ref: tuple[Any, Any, Any]
+) -> None:
+    """With ``onnx`` (the setting ``hub_onnx``, on by default), pictures go through an ONNX export of the
+    image tower, written once beside the model's files, and the vectors are still open_clip's."""
+    model, preprocess, _ = openclip_ref
+    record = hub.find_installed(models_dir, "openclip:tiny/vit-test")
+    ours = hub.load(record, onnx=True)
+    want = per_item(lambda im: model.encode_image(preprocess(im)[None]), photos())
+    check("openclip onnx", ours.encode_images(photos()), want)
+    assert ours._onnx, "the export was refused, so ONNX Runtime was not what ran"
+    exported = list((Path(record.folder).parent / "onnx").rglob("*.onnx"))
+    assert len(exported) == 1
+    stamp = exported[0].stat().st_mtime_ns
+    again = hub.load(record, onnx=True)
+    check("openclip onnx", again.encode_images(photos()[:2]), want[:2])
+    assert exported[0].stat().st_mtime_ns == stamp, "the export is made once, then reused"
+    hub.verify(record)  # the export sits beside the recorded files, not among them
+
+
+def test_openclip_broken_onnx_export_falls_back_to_torch(
+    openclip_dir: Path, models_dir: Path, openclip_ref: tuple[Any, Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cached export that no longer opens (truncated by a crash, say) is deleted, and torch embeds."""
+    model, preprocess, _ = openclip_ref
+    record = hub.find_installed(models_dir, "openclip:tiny/vit-test")
+    ours = hub.load(record, onnx=True)
+    ours.encode_images(photos()[:1])
+    exported = next((Path(record.folder).parent / "onnx").rglob("*.onnx"))
+    exported.write_bytes(exported.read_bytes()[:1000])
+    broken = hub.load(record, onnx=True)
+    want = per_item(lambda im: model.encode_image(preprocess(im)[None]), photos())
+    check("openclip", broken.encode_images(photos()), want)
+    assert broken._onnx is False
+    assert "staying on torch" in caplog.text and "openclip:tiny/vit-test" in caplog.text
+    assert not exported.exists()
+
+
 @pytest.mark.slow
 def test_openclip_builtin_architecture_from_a_checkpoint_file(tmp_path: Path) -> None:
     """``openclip:ViT-B-32 --from file.bin``: a full-size ViT-B-32 (random weights) saved as a plain state dict."""

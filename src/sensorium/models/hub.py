@@ -190,17 +190,24 @@ def verify(model: InstalledModel) -> Path:
     return folder
 
 
-def load(model: InstalledModel, *, threads: int = 0, check: bool = True) -> ContrastiveModel:
-    """Build the backend of an installed contrastive model, after verifying its files."""
+def load(model: InstalledModel, *, threads: int = 0, check: bool = True, onnx: bool = False) -> ContrastiveModel:
+    """Build the backend of an installed contrastive model, after verifying its files.
+
+    With ``onnx``, an open_clip image tower runs in ONNX Runtime, exported once beside the
+    model's files (``<name>/onnx/<weights digest>/``), where it gives torch's vectors.
+    """
     folder = verify(model) if check else Path(model.folder)
-    return _build(model.backend, folder, arch=model.arch, model_id=model.id, threads=threads)
+    onnx_dir = folder.parent / "onnx" / model.version_key.rpartition("@")[2] if onnx else None
+    return _build(model.backend, folder, arch=model.arch, model_id=model.id, threads=threads, onnx_dir=onnx_dir)
 
 
-def _build(backend: str, folder: Path, *, arch: str, model_id: str, threads: int = 0) -> ContrastiveModel:
+def _build(
+    backend: str, folder: Path, *, arch: str, model_id: str, threads: int = 0, onnx_dir: Path | None = None
+) -> ContrastiveModel:
     if backend == "openclip":
         from sensorium.models.openclip_model import OpenClipModel
 
-        return OpenClipModel(folder, arch=arch, model_id=model_id, threads=threads)
+        return OpenClipModel(folder, arch=arch, model_id=model_id, threads=threads, onnx_dir=onnx_dir)
     if backend in ("clip", "siglip"):
         from sensorium.models.hf_clip import HfClipModel
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,3 +45,51 @@ def onnx_session(path: Path, export: Callable[[Path], None] | None, threads: int
             if os.path.exists(tmp):
                 os.unlink(tmp)
     return ort.InferenceSession(str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"])
+
+
+def checked_torch_session(module, example, path: Path, *, threads: int = 0, what: str = "", tolerance: float = 1e-5):
+    """An ONNX Runtime session for a torch ``module`` of one batched input, or None where it cannot be had.
+
+    The module is exported once to ``path`` (batch axis dynamic). Before the session is used, it
+    must give the same unit vectors as the module on ``example`` (within ``tolerance``), so a
+    graph the exporter gets wrong is never used: it is deleted and the caller stays on torch.
+    """
+    import numpy as np
+    import torch
+
+    def export(out: Path) -> None:
+        # Outside inference mode: there torch takes fused kernels (native multi-head attention)
+        # that the exporter cannot write.
+        with torch.inference_mode(False), torch.enable_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about shape checks the graph fixes
+            _export(out)
+
+    def _export(out: Path) -> None:
+        torch.onnx.export(
+            module,
+            (example,),
+            str(out),
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        session = onnx_session(path, export, threads)
+        got = session.run(None, {"x": example.numpy()})[0]
+        with torch.inference_mode():
+            want = module(example).float().numpy()
+        got = got / np.linalg.norm(got, axis=-1, keepdims=True)
+        want = want / np.linalg.norm(want, axis=-1, keepdims=True)
+        diff = float(np.abs(got - want).max())
+        if not diff <= tolerance:
+            raise ValueError(f"ONNX output differs from torch by {diff:.2e}")
+        return session
+    except Exception as exc:  # exporters fail in many ways; torch still works
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("%s: staying on torch, the ONNX export is not usable (%s)", what or path.name, reason[:300])
+        path.unlink(missing_ok=True)
+        return None
