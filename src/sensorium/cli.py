@@ -122,11 +122,12 @@ def index(
     if as_json:
         _emit_json(report.to_json())
     else:
-        err.print(
-            f"indexed {report.indexed}, unchanged {report.skipped}, failed {report.failed}"
-            + (f", pruned {report.pruned}" if prune else "")
-            + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
-        )
+        if paths or prune:  # with --model alone, only the spaces were embedded
+            err.print(
+                f"indexed {report.indexed}, unchanged {report.skipped}, failed {report.failed}"
+                + (f", pruned {report.pruned}" if prune else "")
+                + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
+            )
         for name, c in report.spaces.items():
             err.print(
                 f"space {name}: embedded {c['embedded']}, unchanged {c['unchanged']}, failed {c['failed']}"
