@@ -28,7 +28,7 @@ from sensorium.types import Classification, Hit, LabelScore
 
 open = open_library
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 __all__ = [
     "Classification",
     "ConfigError",

@@ -102,9 +102,9 @@ def _video_example(lib: Library, path: Path) -> Example:
     return Example(sem, perc, "image")
 
 
-def _why(row: dict[str, Any], query_words: set[str], parts: list[str], track: str) -> str:
-    concepts = [c[0] for c in json.loads(row.get("concepts") or "[]")[:3]]
-    objects = [o[0] for o in json.loads(row.get("objects") or "[]")[:3]]
+def _why(row: dict[str, Any], query_words: set[str], parts: list[str], track: str, facts: dict[str, Any]) -> str:
+    concepts = [c[0] for c in facts["concepts"][:3]]
+    objects = [o[0] for o in facts["objects"][:3]]
     why = list(parts)
     if concepts and track in _TRACK_LABEL:
         why.append(f"{_TRACK_LABEL[track]}: " + ", ".join(concepts))
@@ -401,18 +401,19 @@ def _score_row(
         k = kw[row["id"]]
         parts.append(f"keywords {k:.2f}")
         score = score + keyword_weight * k * (1.0 - score)
+    facts = {
+        "concepts": json.loads(row.get("concepts") or "[]"),
+        "objects": json.loads(row.get("objects") or "[]"),
+        "ocr_text": row.get("ocr_text") or "",
+    }
     return Hit(
         path=row["path"],
         score=score,
         modality=row["modality"],
         start=row.get("start"),
         end=row.get("end"),
-        why=_why(row, words, parts, track),
+        why=_why(row, words, parts, track, facts),
         id=row["id"],
         track=track,
-        facts={
-            "concepts": json.loads(row.get("concepts") or "[]"),
-            "objects": json.loads(row.get("objects") or "[]"),
-            "ocr_text": row.get("ocr_text") or "",
-        },
+        facts=facts,
     )

@@ -207,6 +207,7 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
 
     enc = space_encoder(lib, name)
     store = space_store(lib, name)
+    lib.__dict__.get("_space_pending", {}).pop(name, None)
     done = {p: r for p, r in lib.store().files().items() if r.get("status") == "done"}
     have = store.files()
     counts = {"embedded": 0, "unchanged": 0, "dropped": 0, "failed": 0, "records": 0}
@@ -255,6 +256,7 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
         if on_progress:
             on_progress(i, len(todo), f"{name}: {path}")
     store.optimize()
+    lib.__dict__.get("_space_pending", {}).pop(name, None)
     return counts
 
 
@@ -312,8 +314,25 @@ def _video(lib: Library, enc: SpaceEncoder, path: Path) -> Iterator[tuple[list[S
             log.info("%s: no sound track for space %s (%s)", path, enc.record.space, exc.reason)
 
 
-def pending_paths(lib: Library, name: str) -> set[str]:
-    """Files the library holds that space ``name`` has not embedded with its current model."""
+PENDING_TTL_S = 10.0  # a search reuses the pending set this long (another process may be indexing)
+
+
+def pending_paths(lib: Library, name: str, *, max_age: float = 0.0) -> set[str]:
+    """Files the library holds that space ``name`` has not embedded with its current model.
+
+    Reading both files tables costs a query's worth of time on a big library, so searches pass
+    ``max_age`` and reuse a recent answer; :func:`sync_space` forgets it.
+    """
+    cache = lib.__dict__.setdefault("_space_pending", {})
+    hit = cache.get(name)
+    if max_age > 0 and hit is not None and time.monotonic() - hit[0] < max_age:
+        return hit[1]
+    out = _pending_now(lib, name)
+    cache[name] = (time.monotonic(), out)
+    return out
+
+
+def _pending_now(lib: Library, name: str) -> set[str]:
     enc_version = _entry(lib, name)["version"]
     have = space_store(lib, name).files()
     out = set()
@@ -537,7 +556,7 @@ def search_space(
                 )
             )
     moments = combine_tracks(merge_moments(hits, gap=1.0))
-    pending = pending_paths(lib, name)
+    pending = pending_paths(lib, name, max_age=PENDING_TTL_S)
     if pending:  # not embedded in this space yet: the library's own space answers for them
         own = search(
             lib,

@@ -158,6 +158,23 @@ def test_filter_by_modality_and_perceptual(store: Store) -> None:
     assert hits[0]["_score"] == pytest.approx(1.0, abs=1e-5)
 
 
+def test_search_rows_leave_out_the_perceptual_vector(store: Store) -> None:
+    """Only a perceptual search reads the widest column; the others return every other field."""
+    v = unit(np.random.default_rng(4), 2)
+    store.upsert_records([record("x.jpg", 0, v[0], keywords="red kite"), record("y.jpg", 0, v[1])])
+    full = store.get_records(["x.jpg:0"])[0]
+    assert "perceptual" in full
+    by_meaning = store.search_vectors(v[0], limit=1)[0]
+    store.optimize()
+    by_words = store.search_keywords("kite", limit=1)[0]
+    for row in (by_meaning, by_words):
+        assert row["id"] == "x.jpg:0" and "perceptual" not in row
+        assert set(row) == (set(full) - {"perceptual"}) | {"_score"}
+        assert np.allclose(row["vector"], full["vector"])
+    looks = store.search_vectors(np.asarray(full["perceptual"]), column="perceptual", limit=1)[0]
+    assert np.allclose(looks["perceptual"], full["perceptual"])
+
+
 def test_glob_treats_sql_wildcards_and_quotes_literally(store: Store) -> None:
     paths = ["it's 100%_x/a.jpg", "it's 1000xx/a.jpg", "its 100%_x/a.jpg", "it's 100%_x/sub/b.png"]
     v = unit(np.random.default_rng(4), len(paths))

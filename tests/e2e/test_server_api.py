@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from sensorium import thumbnails
+from sensorium import __version__, thumbnails
 from sensorium.library import Library, open_library
 from sensorium.server import create_app, load_token
 from sensorium.server.api import STATIC
@@ -87,7 +87,7 @@ def png(path: Path) -> tuple[str, bytes, str]:
 
 def test_health_needs_no_token(anon: TestClient) -> None:
     r = anon.get("/api/health")
-    assert r.status_code == 200 and r.json() == {"ok": True, "version": "0.3.0"}
+    assert r.status_code == 200 and r.json() == {"ok": True, "version": __version__}
 
 
 def test_token_is_required_and_checked(client: TestClient, anon: TestClient, media_dir: Path) -> None:

@@ -349,3 +349,144 @@ def save_hf_clap_dir(dest: Path, *, fusion: bool = False) -> Path:
     )
     ClapProcessor(feature_extractor=extractor, tokenizer=RobertaTokenizer.from_pretrained(dest)).save_pretrained(dest)
     return dest
+
+
+# open_clip's SigLIP and MobileCLIP configurations (CustomTextCLIP: timm image tower, open_clip text tower), shrunk.
+
+# ViT-B-16-SigLIP.json / ViT-B-16-SigLIP2.json with their keys kept and their sizes cut. The image tower is timm's
+# ``test_vit3``, the smallest ViT timm registers with SigLIP's head: no class token, attention-pool ("map") head,
+# used as the embedding itself (``timm_proj: none``, so ``embed_dim`` is the tower's width, 96); it adds one
+# register token, which SigLIP lacks. A name timm ships, so the folder loads in any process.
+OPENCLIP_SIGLIP_CFG = {
+    "embed_dim": 96,
+    "init_logit_bias": -10,
+    "custom_text": True,
+    "vision_cfg": {
+        "image_size": 160,
+        "timm_model_name": "test_vit3",
+        "timm_model_pretrained": False,
+        "timm_pool": "map",
+        "timm_proj": "none",
+    },
+    "text_cfg": {
+        "context_length": 16,
+        "vocab_size": 1000,
+        "hf_tokenizer_name": "timm/ViT-B-16-SigLIP",  # a local-dir: model reads its tokenizer from the folder
+        "tokenizer_kwargs": {"clean": "canonicalize"},
+        "width": 64,
+        "heads": 2,
+        "layers": 2,
+        "no_causal_mask": True,
+        "proj_bias": True,
+        "pool_type": "last",
+        "norm_kwargs": {"eps": 1e-6},
+        "act_kwargs": {"approximate": "tanh"},  # SigLIP2's
+    },
+}
+# open_clip's SigLIP settings (pretrained.py _slpcfg): Inception mean/std, bicubic, squashed (no crop).
+OPENCLIP_SIGLIP_PREPROCESS = {
+    "mean": [0.5, 0.5, 0.5],
+    "std": [0.5, 0.5, 0.5],
+    "interpolation": "bicubic",
+    "resize_mode": "squash",
+}
+
+# MobileCLIP2-S0.json (MobileCLIP-S1.json is the same with fastvit_mci1): timm's FastViT MCi0 image tower at its
+# real size (11M parameters; timm's own head is the projection, ``timm_proj: null``), pictures of 128 pixels
+# instead of 256 (the tower is convolutional up to global average pooling), and a 2-layer text tower without
+# the causal mask.
+OPENCLIP_MOBILECLIP_CFG = {
+    "embed_dim": 32,
+    "vision_cfg": {
+        "timm_model_name": "fastvit_mci0",
+        "timm_model_pretrained": False,
+        "timm_pool": "avg",
+        "timm_proj": None,
+        "timm_drop": 0.0,
+        "timm_drop_path": 0.0,
+        "image_size": 128,
+    },
+    "text_cfg": {
+        "context_length": 77,
+        "vocab_size": 49408,
+        "width": 64,
+        "heads": 2,
+        "layers": 2,
+        "no_causal_mask": True,
+    },
+    "custom_text": True,
+}
+# open_clip's MobileCLIP settings (pretrained.py _mccfg): no normalisation at all, bilinear, shortest side.
+OPENCLIP_MOBILECLIP_PREPROCESS = {
+    "mean": [0.0, 0.0, 0.0],
+    "std": [1.0, 1.0, 1.0],
+    "interpolation": "bilinear",
+    "resize_mode": "shortest",
+}
+
+
+def save_openclip_custom_dir(dest: Path, model_cfg: dict, preprocess_cfg: dict, *, siglip_tokenizer: bool) -> Path:
+    """A tiny open_clip model of ``model_cfg`` in the hub layout, as open_clip's ``local-dir:`` reads it.
+
+    ``open_clip_config.json`` (``model_cfg`` + ``preprocess_cfg``) and ``open_clip_model.safetensors``; with
+    ``siglip_tokenizer``, a trained SentencePiece SigLIP tokenizer beside them (open_clip reads the tokenizer of a
+    ``local-dir:`` model whose text_cfg names ``hf_tokenizer_name`` from the folder itself).
+    """
+    import open_clip
+    from safetensors.torch import save_file
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    cfg = json.loads(json.dumps(model_cfg))
+    kwargs = {k: v for k, v in json.loads(json.dumps(cfg)).items() if k != "custom_text"}
+    _seed()
+    model = (open_clip.CustomTextCLIP if cfg.get("custom_text") else open_clip.CLIP)(**kwargs).eval()
+    _perturb(model)
+    _perturb_scales_and_statistics(model, cfg["vision_cfg"]["image_size"])
+    if siglip_tokenizer:
+        save_siglip_tokenizer(dest, vocab_size=cfg["text_cfg"]["vocab_size"])
+    config = {"model_cfg": cfg, "preprocess_cfg": preprocess_cfg}
+    (dest / "open_clip_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(dest / "open_clip_model.safetensors"))
+    return dest
+
+
+def save_openclip_siglip_dir(dest: Path) -> Path:
+    """:data:`OPENCLIP_SIGLIP_CFG` with its SentencePiece tokenizer, in the hub layout."""
+    return save_openclip_custom_dir(dest, OPENCLIP_SIGLIP_CFG, OPENCLIP_SIGLIP_PREPROCESS, siglip_tokenizer=True)
+
+
+def save_openclip_mobileclip_dir(dest: Path) -> Path:
+    """:data:`OPENCLIP_MOBILECLIP_CFG` (open_clip's own BPE tokenizer), in the hub layout."""
+    return save_openclip_custom_dir(
+        dest, OPENCLIP_MOBILECLIP_CFG, OPENCLIP_MOBILECLIP_PREPROCESS, siglip_tokenizer=False
+    )
+
+
+def _perturb_scales_and_statistics(model, image_size: int) -> None:
+    """Layer scales of a few tenths, and batch-norm statistics measured on pictures of noise.
+
+    timm starts layer scales at 1e-5 (FastViT, ``test_vit3``), which leaves every block's output out of the
+    embedding to within the tests' tolerance. Fresh batch-norm statistics (mean 0, variance 1) normalise
+    nothing, so the picture's part of the signal fades stage by stage until every picture gets the same
+    vector; statistics measured as training measures them keep it, and make an eval-mode batch norm more than
+    a plain affine map.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(SEED + 2)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("gamma"):
+                p.copy_(0.2 + 0.2 * torch.rand(p.shape, generator=generator))
+        norms = [m for m in model.visual.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if norms:
+            for m in norms:
+                m.reset_running_stats()
+                m.momentum = None  # a plain average over the batches seen
+            model.visual.train()
+            pictures = torch.rand((8, 3, image_size, image_size), generator=generator)
+            model.visual(pictures)
+            for m in norms:
+                m.momentum = 0.1
+    model.eval()

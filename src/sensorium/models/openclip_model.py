@@ -113,6 +113,7 @@ class OpenClipModel:
             tower, path = ImageTower(self.model), self.onnx_dir / "image.onnx"
             session = checked_torch_session(tower, pixels[:2], path, threads=self.threads, what=self.model_id)
             self._onnx = session or False  # False: tried, stay on torch
+            self.model.eval()
         if self._onnx:
             return self._onnx.run(None, {"x": pixels.numpy()})[0]
         return self.model.encode_image(pixels).float().numpy()
@@ -130,6 +131,9 @@ class ImageTower(torch.nn.Module):
     def __init__(self, model: Any) -> None:
         super().__init__()
         self.model = model
+        # A new module starts in training mode, and torch.onnx.export ends by restoring the exported
+        # module's mode, which recurses into the wrapped model: batch norm would then learn from every batch.
+        self.train(model.training)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(pixels)

@@ -33,7 +33,7 @@ from lancedb.index import FTS, Bitmap, BTree, HnswSq, IvfPq, IvfRq, IvfSq
 
 from sensorium.config import LanceSettings
 from sensorium.errors import LibraryError
-from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, Filter, check_vector_query
+from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, Filter, check_vector_query, search_fields
 from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE
 
 log = logging.getLogger(__name__)
@@ -275,6 +275,7 @@ class LanceStore:
             return []
         query, where = checked
         builder = self._records.search(query, vector_column_name=column).distance_type("cosine").limit(limit)
+        builder = builder.select([*search_fields(column), "_distance"])
         # Index parameters are ignored by an exact scan, so they are set without asking whether an index exists.
         builder = builder.nprobes(self.options.nprobes)
         if self.options.refine_factor:
@@ -296,6 +297,7 @@ class LanceStore:
         if not query.strip() or not self._ensure_fts():
             return []
         builder = self._records.search(query, query_type="fts", fts_columns="keywords").limit(limit)
+        builder = builder.select([*search_fields("keywords"), "_score"])
         sql = where_sql(where)
         if sql:
             builder = builder.where(sql, prefilter=True)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sensorium.errors import LibraryError
-from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, VECTOR_COLUMNS, Filter, check_vector_query
+from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, VECTOR_COLUMNS, Filter, check_vector_query, search_fields
 from sensorium.types import track_of
 
 PERCEPTUAL_MODALITIES = frozenset({"image", "audio", "video"})
@@ -96,9 +96,12 @@ class MemoryStore:
         return rows
 
     @staticmethod
-    def _ranked(rows: list[dict[str, Any]], scores: np.ndarray, limit: int) -> list[dict[str, Any]]:
+    def _ranked(
+        rows: list[dict[str, Any]], scores: np.ndarray, limit: int, column: str = "vector"
+    ) -> list[dict[str, Any]]:
         order = np.argsort(-scores, kind="stable")[:limit]
-        return [_copy(rows[i]) | {"_score": float(scores[i])} for i in order]
+        fields = search_fields(column)
+        return [_copy({f: rows[i][f] for f in fields}) | {"_score": float(scores[i])} for i in order]
 
     def search_vectors(
         self, vector: np.ndarray, *, column: str = "vector", limit: int = 10, where: Filter | None = None
@@ -114,7 +117,7 @@ class MemoryStore:
         matrix = np.stack([r[column] for r in rows])
         norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(query)
         scores = np.divide(matrix @ query, norms, out=np.zeros(len(rows), np.float32), where=norms > 0)
-        return self._ranked(rows, scores, limit)
+        return self._ranked(rows, scores, limit, column)
 
     def search_keywords(self, query: str, *, limit: int = 10, where: Filter | None = None) -> list[dict[str, Any]]:
         """BM25 over lower-cased word tokens of ``keywords``; rows matching no query word are left out."""
