@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from sensorium.errors import ModelMissing
-from sensorium.models.base import l2_normalise
-from sensorium.models.hf_clip import features
+from sensorium.models.hf_clip import embed_batches, load_config
 
 
 class HfClapModel:
@@ -24,19 +23,15 @@ class HfClapModel:
 
     def __init__(self, folder: Path, *, model_id: str = "", threads: int = 0, batch_size: int = 16) -> None:
         import torch
-        from transformers import AutoConfig, AutoFeatureExtractor, AutoTokenizer, ClapModel
+        from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
 
         self.torch = torch
         self.model_id = model_id or str(folder)
         self.batch_size = batch_size
+        self.dim = 0
         if threads:
             torch.set_num_threads(threads)
-        config = AutoConfig.from_pretrained(folder, local_files_only=True)
-        if config.model_type != "clap":
-            raise ModelMissing(
-                f"model {self.model_id}: {folder} holds a {config.model_type!r} model, not CLAP; "
-                "use clip: or siglip: for image-text folders"
-            )
+        load_config(folder, self.model_id, ("clap",), "not CLAP; use clip: or siglip: for image-text folders")
         self.model = ClapModel.from_pretrained(folder, local_files_only=True).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         self.feature_extractor = AutoFeatureExtractor.from_pretrained(folder, local_files_only=True)
@@ -66,21 +61,11 @@ class HfClapModel:
         return {"input_features": self.torch.cat(feats), "is_longer": self.torch.cat(longer)}
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        out = []
-        with self.torch.inference_mode():
-            for i in range(0, len(texts), self.batch_size):
-                inputs = self.text_inputs(texts[i : i + self.batch_size])
-                out.append(features(self.model.get_text_features(**inputs)).float().numpy())
-        return l2_normalise(np.concatenate(out)) if out else np.zeros((0, getattr(self, "dim", 0)), np.float32)
+        return embed_batches(texts, self.batch_size, self.text_inputs, self.model.get_text_features, self.dim)
 
     def encode_audio(self, waves: Sequence[np.ndarray]) -> np.ndarray:
         """Unit-length embeddings of mono waves at :attr:`audio_rate`, (n, dim) float32."""
-        out = []
-        with self.torch.inference_mode():
-            for i in range(0, len(waves), self.batch_size):
-                inputs = self.audio_inputs(waves[i : i + self.batch_size])
-                out.append(features(self.model.get_audio_features(**inputs)).float().numpy())
-        return l2_normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
+        return embed_batches(waves, self.batch_size, self.audio_inputs, self.model.get_audio_features, self.dim)
 
     def encode_images(self, images: Sequence[Any]) -> np.ndarray:
         raise ModelMissing(f"model {self.model_id}: a sound-text model cannot embed pictures")
