@@ -189,7 +189,7 @@ def search(
     if negative:
         sem = l2_normalise(sem - 0.5 * cal.query_vector(negative))
     where = Filter(modality=modality, path_glob=path_glob)
-    matcher = lib.audio_encoder if text and modality in (None, "audio", "video") and _has_sound(lib) else None
+    matcher = lib.audio_encoder if text and modality in (None, "audio", "video") and has_sound(lib) else None
     words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     k = max(limit * 5, 50)
@@ -272,7 +272,7 @@ def _candidates(
 MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most this much below its peak
 
 
-def _has_sound(lib: Library) -> bool:
+def has_sound(lib: Library) -> bool:
     """Whether the library holds sound records (then the sound encoder is needed to score them)."""
     return "audio" in (lib.manifest.get("encoders") or {})
 

@@ -165,6 +165,20 @@ def test_sound_hits_have_no_thumbnail(client: TestClient) -> None:
     assert hits[0]["thumbnail_url"] is None and hits[0]["end"] > hits[0]["start"]
 
 
+def test_word_searches_side_by_side_answer_as_one_at_a_time(client: TestClient) -> None:
+    """Once warm, word searches run without the model lock, two at a time: under 8 threads each
+    query gets exactly the hits it gets alone (no shared state mixes two queries)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [("a cat", None), ("a dog barking", "audio"), ("a cup of coffee", None), ("a rocket", None)] * 3
+    alone = {q: search(client, text=q[0], modality=q[1], min_score=0, limit=5) for q in queries}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda q: search(client, text=q[0], modality=q[1], min_score=0, limit=5), queries))
+    for q, hits in zip(queries, together, strict=True):
+        assert [(h["id"], h["score"]) for h in hits] == [(h["id"], h["score"]) for h in alone[q]], q
+    assert Path(alone[("a cat", None)][0]["path"]).name == "cat-chelsea.png"
+
+
 def test_pages_are_disjoint_slices(client: TestClient) -> None:
     both = search(client, text="a photo", min_score=0, limit=6)
     first = search(client, text="a photo", min_score=0, limit=3)

@@ -4,9 +4,10 @@ One :class:`~sensorium.library.Library` per process, opened once, so models load
 use and stay loaded. Endpoints are plain ``def`` functions: FastAPI runs them in its thread
 pool, which keeps the event loop free while a model or the disk works.
 
-Locking: ``models`` serialises queries (search, classify) and every first use of an encoder
-or the store, so two requests never build the same model twice or race on the store's
-creation. Long work runs outside it once its models are loaded: index jobs (minutes to
+Locking: ``models`` serialises every first use of an encoder or the store, so two requests
+never build the same model twice or race on the store's creation, and the queries that may
+load one (classify, search by example or in a hub space). Word searches run without it once the
+first one has loaded what they use. Long work runs outside it once its models are loaded: index jobs (minutes to
 hours) and ``describe`` (a long recording), relying on the encoders' thread-safe inference
 (ONNX Runtime sessions; the tokenizers and Whisper take their own locks) and on LanceDB's
 concurrent readers, so a search stays fast while a job writes.
@@ -39,6 +40,7 @@ from sensorium import __version__
 from sensorium.errors import MediaError, QueryError, SensoriumError
 from sensorium.library import Library
 from sensorium.media.probe import HEAD_BYTES, probe_bytes
+from sensorium.query import has_sound
 from sensorium.server import media
 from sensorium.server.auth import FORM_SLACK, Guard
 from sensorium.server.jobs import JobBusy, Jobs
@@ -80,6 +82,9 @@ class ExampleForm(SearchBody):
 class IndexBody(BaseModel):
     paths: list[str] = Field(min_length=1)
     prune: bool = False
+
+
+SEARCHES_AT_ONCE = 2  # word searches run side by side, this many at a time (more only share the cores)
 
 
 def create_app(
@@ -156,9 +161,22 @@ def create_app(
         return [{"path": r["path"], "error": r["error"], "when": r["updated_at"]} for r in rows]
 
     # -- search and classify ---------------------------------------------------------------------
+    warmed = threading.Event()  # set once everything a word search uses is loaded
+    searching = threading.BoundedSemaphore(SEARCHES_AT_ONCE)
+
+    def warm_for_words() -> None:
+        """Load what a word search uses (under the lock; cheap once loaded)."""
+        from sensorium.scoring import Calibrator
+
+        if lib.exists:
+            Calibrator.for_library(lib)  # the text and image encoders, and the calibration background
+            if has_sound(lib):
+                _ = lib.audio_encoder
+            warmed.set()
+
     def run_search(q: SearchBody, like: Path | None = None, like_weight: float = 0.5) -> dict[str, Any]:
-        with models:
-            hits = lib.search(
+        def search() -> list[Any]:
+            return lib.search(
                 q.text,
                 like=like,
                 like_weight=like_weight,
@@ -169,6 +187,18 @@ def create_app(
                 min_score=q.min_score,
                 space=q.space,
             )
+
+        # Word searches in the library's own space need nothing loaded once warm, and every part
+        # they use reads concurrently (ONNX Runtime, LanceDB), so they run side by side; an example
+        # file or a hub space may load a model, and takes the lock.
+        loaded = warmed.is_set() and (lib._audio is not None or not has_sound(lib))  # sound may come later
+        if loaded and like is None and q.space is None and not lib.manifest.get("spaces"):
+            with searching:
+                hits = search()
+        else:
+            with models:
+                warm_for_words()
+                hits = search()
         page = hits[q.offset : q.offset + q.limit]
         return {"hits": [hit_json(h) for h in page], "offset": q.offset, "limit": q.limit}
 
