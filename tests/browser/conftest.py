@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +63,6 @@ def chromium() -> str:
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[Served]:
     """A library of the sample photos and sounds, served by uvicorn on a free loopback port."""
-    import uvicorn
-
     from sensorium.library import open_library
     from sensorium.samples import collect_samples, collect_sound_samples, sample_video
     from sensorium.server.api import create_app
@@ -81,7 +80,15 @@ def served(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[
     assert report.failed == 0, report.failures
 
     token = secrets.token_urlsafe(32)
-    app = create_app(lib, token=token)
+    with serving(create_app(lib, token=token)) as url:
+        yield Served(url, token, media, places)
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free loopback port; yields its address."""
+    import uvicorn
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -93,11 +100,45 @@ def served(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield Served(f"http://127.0.0.1:{port}", token, media, places)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def served_spaces(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[Served]:
+    """Three sample photos in a library that also has a 'clip' space (a tiny open_clip model, tests/hub/tiny.py)."""
+    import importlib.util
+
+    from sensorium.library import open_library
+    from sensorium.models import hub
+    from sensorium.models.files import package_dir
+    from sensorium.samples import SAMPLE_PHOTOS
+    from sensorium.server.api import create_app
+
+    spec = importlib.util.spec_from_file_location("tiny", Path(__file__).resolve().parents[1] / "hub" / "tiny.py")
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    hub_root = tmp_path_factory.mktemp("hub")
+    hub.add("openclip:tiny-a", hub_root, source=tiny.save_openclip_dir(tmp_path_factory.mktemp("built") / "a"))
+    media = tmp_path_factory.mktemp("media-spaces")
+    for package, inner, name in SAMPLE_PHOTOS[:3]:
+        shutil.copyfile(package_dir(package) / inner, media / name)
+    before = os.environ.get("SENSORIUM_HUB_MODELS")
+    os.environ["SENSORIUM_HUB_MODELS"] = str(hub_root)
+    try:
+        lib = open_library(tmp_path_factory.mktemp("spaceslib") / "library")
+        lib.index([media], models=["openclip:tiny-a"])
+        token = secrets.token_urlsafe(32)
+        with serving(create_app(lib, token=token)) as url:
+            yield Served(url, token, media, {})
+    finally:
+        if before is None:
+            os.environ.pop("SENSORIUM_HUB_MODELS", None)
+        else:
+            os.environ["SENSORIUM_HUB_MODELS"] = before
 
 
 @pytest.fixture(scope="session")

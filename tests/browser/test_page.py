@@ -56,6 +56,28 @@ def test_words_find_the_cat_photo(page) -> None:
     assert first.locator(".why").inner_text().strip() != ""
 
 
+def test_space_choice_is_offered_only_where_a_library_has_hub_spaces(page, browser, served_spaces) -> None:
+    assert page.locator("#space-row").is_hidden()  # the sample library has only its own space
+    context = browser.new_context()
+    context.set_default_timeout(30_000)
+    try:
+        pg = context.new_page()
+        pg.goto(f"{served_spaces.url}/#token={served_spaces.token}")
+        pg.wait_for_selector("#space-row:not([hidden])")
+        options = pg.locator("#space option").evaluate_all("els => els.map(e => [e.value, e.textContent])")
+        assert options == [["", "default"], ["clip", "clip (openclip:tiny-a)"]]
+        pg.select_option("#space", "clip")
+        pg.fill("#min-score", "0")  # a tiny random model's scores say nothing; every photo is listed
+        run_search(pg, "a photo")
+        spaces = pg.locator("#results > li.card .space").all_inner_texts()
+        assert len(spaces) == 3 and set(spaces) == {"space clip"}
+        pg.select_option("#space", "")
+        run_search(pg, "a photo")
+        assert "space clip" not in pg.locator("#results > li.card .space").all_inner_texts()
+    finally:
+        context.close()
+
+
 def test_audio_hit_plays_from_its_moment(page, served) -> None:
     page.fill("#q", "a dog barking")
     page.select_option("#modality", "audio")

@@ -159,3 +159,37 @@ def test_an_unknown_model_or_space_is_a_clear_error_and_changes_nothing(env: Pat
     assert "spaces" not in open_library(tmp_path / "lib").manifest
     with pytest.raises(QueryError, match=r"space .clap.*its spaces"):
         open_library(tmp_path / "lib").search("dog", space="clap")
+
+
+def test_the_http_api_lists_spaces_and_searches_the_one_asked(env: Path, media: Path, tmp_path: Path) -> None:
+    """``GET /api/spaces`` is ``sensorium spaces --json``; a search body's ``space`` picks the space that
+    answers, by words and by an uploaded example; an unknown space is a 4xx naming the spaces there are."""
+    from fastapi.testclient import TestClient
+
+    from sensorium.server import create_app
+
+    lib = open_library(tmp_path / "lib")
+    lib.index([media], models=["openclip:tiny-a"])
+    client = TestClient(create_app(lib, token="t"), headers={"Authorization": "Bearer t"})
+    listed = client.get("/api/spaces").json()["spaces"]
+    assert [(s["space"], s["own"]) for s in listed] == [(lib.manifest["space"], True), ("clip", False)]
+    assert listed[1]["model"] == "openclip:tiny-a" and listed[1]["pending"] == 0 and listed[1]["records"] == 4
+
+    body = {"text": "a walk on the beach", "min_score": 0}
+    own = client.post("/api/search", json=body).json()["hits"]
+    assert own and {h["space"] for h in own} == {lib.manifest["space"]}
+    clip = client.post("/api/search", json=body | {"space": "clip"}).json()["hits"]
+    assert clip and {h["space"] for h in clip} == {"clip"}
+
+    photo = sorted(media.glob("*.png"))[0]
+    r = client.post(
+        "/api/search/example",
+        files={"file": (photo.name, photo.read_bytes(), "image/png")},
+        data={"space": "clip", "min_score": "0"},
+    )
+    assert r.status_code == 200, r.text
+    hits = r.json()["hits"]
+    assert hits[0]["space"] == "clip" and Path(hits[0]["path"]).name == photo.name
+
+    r = client.post("/api/search", json=body | {"space": "nope"})
+    assert r.status_code == 400 and "nope" in r.json()["error"] and "clip" in r.json()["error"]

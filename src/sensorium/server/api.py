@@ -154,6 +154,14 @@ def create_app(
         with opening:
             return {**lib.stats(), "read_only": read_only}
 
+    @app.get("/api/spaces")
+    def list_spaces() -> dict[str, Any]:
+        """The library's vector spaces (its own, and one per hub model), as `sensorium spaces --json`."""
+        from sensorium.spaces import describe_spaces
+
+        with opening:
+            return {"spaces": describe_spaces(lib) if lib.exists else []}
+
     @app.get("/api/errors")
     def errors() -> list[dict[str, Any]]:
         with opening:

@@ -40,6 +40,7 @@
     $("token-needed").hidden = true;
     $("main").hidden = false;
     loadStats();
+    loadSpaces();
   }
 
   $("token-form").addEventListener("submit", (e) => {
@@ -188,6 +189,28 @@
     }
   }
 
+  // ---------- spaces ----------
+
+  let manySpaces = false;
+
+  // With hub models (`sensorium index --model`), a library has more than one space: offer them.
+  async function loadSpaces() {
+    try {
+      const { spaces } = await api("/api/spaces");
+      const select = $("space");
+      select.replaceChildren(el("option", { value: "", text: "default" }));
+      for (const sp of spaces) {
+        if (sp.own) continue;
+        const label = sp.space + " (" + sp.model + (sp.pending ? ", " + sp.pending + " pending" : "") + ")";
+        select.append(el("option", { value: sp.space, text: label }));
+      }
+      manySpaces = spaces.length > 1;
+      $("space-row").hidden = !manySpaces;
+    } catch (err) {
+      $("space-row").hidden = true;
+    }
+  }
+
   // ---------- search ----------
 
   const q = $("q");
@@ -228,6 +251,7 @@
       modality: $("modality").value || null,
       path: $("path-glob").value.trim() || null,
       min_score: minScore === "" ? null : Number(minScore),
+      space: $("space").value || null,
       file: exampleFile(),
       like_weight: Number($("like-weight").value),
     };
@@ -236,7 +260,7 @@
   async function fetchHits(query, from) {
     if (!query.file) {
       const body = { text: query.text, negative: query.negative, limit: PAGE, offset: from, modality: query.modality,
-        path: query.path, min_score: query.min_score };
+        path: query.path, min_score: query.min_score, space: query.space };
       return postJSON("/api/search", body);
     }
     const form = new FormData();
@@ -245,7 +269,7 @@
       form.append("text", query.text);
       form.append("like_weight", String(query.like_weight));
     }
-    for (const key of ["negative", "modality", "path", "min_score"]) {
+    for (const key of ["negative", "modality", "path", "min_score", "space"]) {
       if (query[key] !== null) form.append(key, String(query[key]));
     }
     form.append("limit", String(PAGE));
@@ -357,6 +381,7 @@
       el("span", { class: "score", text: "score " + Number(hit.score).toFixed(3) }),
       el("span", { class: "kind", text: hit.modality }));
     if (timed) meta.append(el("span", { class: "span", text: span(hit.start, hit.end) }));
+    if (manySpaces && hit.space) meta.append(el("span", { class: "space", text: "space " + hit.space }));
     li.append(meta);
 
     if (hit.why) li.append(el("p", { class: "why" }, el("span", { class: "why-label", text: "Why this matched: " }), hit.why));
