@@ -90,6 +90,11 @@ class Library:
         return self._audio
 
     @property
+    def audio_loaded(self) -> bool:
+        """Whether the sound encoder is built (the server lets searches run unlocked only then)."""
+        return self._audio is not None
+
+    @property
     def video_encoder(self) -> Encoder:
         """Pictures of shots through the image encoder, the sound track through the sound encoder."""
         if self._video is None:

@@ -199,7 +199,7 @@ def create_app(
         # Word searches in the library's own space need nothing loaded once warm, and every part
         # they use reads concurrently (ONNX Runtime, LanceDB), so they run side by side; an example
         # file or a hub space may load a model, and takes the lock.
-        loaded = warmed.is_set() and (lib._audio is not None or not has_sound(lib))  # sound may come later
+        loaded = warmed.is_set() and (lib.audio_loaded or not has_sound(lib))  # sound may come later
         if loaded and like is None and q.space is None and not lib.manifest.get("spaces"):
             with searching:
                 hits = search()
