@@ -64,6 +64,15 @@ def test_sound_found_by_words(audio_lib: Path, query: str, expected: str) -> Non
     assert expected in names, hits
 
 
+@pytest.mark.parametrize("query", ["a rabbit in the grass", "skyscrapers at night", "a spreadsheet of numbers"])
+def test_words_that_name_no_sound_find_no_confident_sound(audio_lib: Path, query: str) -> None:
+    """Tag matching has a "no sound" option: the least bad tag ("Pig" for a rabbit) is not a confident answer."""
+    hits = search(audio_lib, query, "--modality", "audio", "--min-score", "0", "--limit", "5")
+    assert hits and max(h["score"] for h in hits) < 0.5, hits
+    named = search(audio_lib, "a pig oinking", "--modality", "audio", "--min-score", "0", "--limit", "1")
+    assert named[0]["score"] > 0.8, named  # a word that names a sound keeps its weight
+
+
 def test_moment_inside_a_long_recording(audio_lib: Path, sounds) -> None:
     _, places = sounds
     hits = search(audio_lib, "a dog barking", "--path", "*farm-walk.wav", "--min-score", "0", "--limit", "3")
