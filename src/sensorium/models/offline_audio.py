@@ -320,13 +320,15 @@ class OfflineAudioEncoder:
 
     def facts(self, probs: np.ndarray) -> Facts:
         """The most likely specific tags of one window."""
-        order = np.argsort(-probs)
+        top = np.argpartition(-probs, HEARD_TAGS)[:HEARD_TAGS] if len(probs) > HEARD_TAGS else np.arange(len(probs))
+        order = top[np.argsort(-probs[top], kind="stable")].tolist()  # a window at a time: no full sort
+        p = probs[order].tolist()
         tags = [
-            Concept(sound_phrase(self.names[i]), round(float(probs[i]), 4))
-            for i in order[: FACT_TAGS + len(GENERIC_TAGS)]
-            if probs[i] >= FACT_MIN_PROB and self.names[i] not in GENERIC_TAGS
+            Concept(sound_phrase(self.names[i]), round(q, 4))
+            for i, q in zip(order[: FACT_TAGS + len(GENERIC_TAGS)], p, strict=False)
+            if q >= FACT_MIN_PROB and self.names[i] not in GENERIC_TAGS
         ]
-        heard = tuple(Concept(self.names[i], round(float(probs[i]), 5)) for i in order[:HEARD_TAGS])
+        heard = tuple(Concept(self.names[i], round(q, 5)) for i, q in zip(order, p, strict=True))
         return Facts(concepts=tuple(tags[:FACT_TAGS]), heard=heard)
 
     def tag_affinity(self, label_vecs: np.ndarray) -> np.ndarray:
