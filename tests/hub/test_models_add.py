@@ -233,6 +233,26 @@ def test_a_file_changed_after_add_is_refused(root: Path, openclip_dir: Path) -> 
         hub.load(reloaded)
 
 
+def test_unchanged_files_are_not_hashed_again(root: Path, openclip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading trusts a file whose size and modification time are those recorded when it was hashed;
+    touching it is enough to have it hashed again (and a file of the same bytes passes)."""
+    import os
+
+    record = hub.add("openclip:org/tiny", root, source=openclip_dir)
+    (reloaded,) = hub.installed(root)
+    assert set(reloaded.stats) == set(reloaded.files)
+    hashed: list[str] = []
+    real = hub.sha256_of
+    monkeypatch.setattr(hub, "sha256_of", lambda p: hashed.append(Path(p).name) or real(p))
+    hub.verify(reloaded)
+    assert hashed == []
+    weights = Path(record.folder) / "open_clip_model.safetensors"
+    st = weights.stat()
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    hub.verify(reloaded)
+    assert hashed == ["open_clip_model.safetensors"]
+
+
 def test_a_file_removed_after_add_is_refused(root: Path, hf_clip_dir: Path) -> None:
     record = hub.add("clip:org/tiny", root, source=hf_clip_dir)
     (Path(record.folder) / "tokenizer.json").unlink()

@@ -119,6 +119,7 @@ class InstalledModel:
     licence: str = "see the model's source"
     arch: str = ""
     added: float = field(default_factory=time.time)
+    stats: dict[str, list[int]] = field(default_factory=dict)  # relative path -> [size, mtime_ns] when hashed
 
     @property
     def version_key(self) -> str:
@@ -174,6 +175,10 @@ def find_installed(root: Path, key: str) -> InstalledModel:
 def verify(model: InstalledModel) -> Path:
     """The model's folder after checking every recorded file's sha256.
 
+    A file whose size and modification time are still those it had when it was hashed is not
+    read again (a ViT-L checkpoint takes seconds to hash, on every `search --space`); any
+    write, truncation or replacement changes them, and the file is hashed.
+
     Raises:
         ModelMissing: a file is missing, or changed since it was added.
     """
@@ -182,12 +187,19 @@ def verify(model: InstalledModel) -> Path:
         path = folder / rel
         if not path.is_file():
             raise ModelMissing(f"model {model.id}: {path} is missing; add the model again (`sensorium models add`)")
+        if model.stats.get(rel) == _stat(path):
+            continue
         if sha256_of(path) != digest:
             raise ModelMissing(
                 f"model {model.id}: {path} changed since it was added (sha256 differs: truncated or replaced); "
                 f"add the model again with `sensorium models add {model.id} --from PATH`"
             )
     return folder
+
+
+def _stat(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
 
 
 def load(model: InstalledModel, *, threads: int = 0, check: bool = True, onnx: bool = False) -> ContrastiveModel:
@@ -259,6 +271,7 @@ def add(
             dim=probe[0],
             modalities=sorted(probe[1]),
             files={str(p.relative_to(files)): sha256_of(p) for p in sorted(files.rglob("*")) if p.is_file()},
+            stats={str(p.relative_to(files)): _stat(p) for p in sorted(files.rglob("*")) if p.is_file()},
             size=sum(p.stat().st_size for p in files.rglob("*") if p.is_file()),
             source=origin,
             licence=licence or _licence(files),
