@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SPACES_DIR = "spaces"
 BINDINGS_DIR = "bindings"
+BATCH_PIXELS = 48_000_000  # decoded photos held for one batch: about 150 MB, four 12-megapixel photos
 WINDOW_HOP = 0.5  # sound windows of a space overlap by half the model's clip length
 MIN_WINDOW_S = 1.0  # a last, shorter window is kept only if at least this long
 Progress = Callable[[int, int, str], None]
@@ -224,14 +225,15 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
             counts["unchanged"] += 1
         else:
             todo.append(row)
-    for i, row in enumerate(sorted(todo, key=lambda r: r["path"]), start=1):
-        path = row["path"]
-        item = _Item(path, row)
+    photos: list[tuple[_Item, list[Segment]]] = []  # decoded photos waiting for a full batch
+    batch = int(getattr(enc.model, "batch_size", 1) or 1)
+
+    def embed_file(item: _Item) -> None:
         try:
-            store.delete_paths([path])
+            store.delete_paths([item.path])
             rows = []
-            for segs, encoded in _encode_file(lib, enc, Path(path)):
-                rows += record_rows(segs, encoded, {path: row.get("content_hash", "")}, enc.version_key, 1)
+            for segs, encoded in _encode_file(lib, enc, Path(item.path)):
+                rows += record_rows(segs, encoded, {item.path: item.content_hash}, enc.version_key, 1)
                 if len(rows) >= 256:
                     store.upsert_records(rows)
                     counts["records"] += len(rows)
@@ -241,23 +243,66 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
             store.upsert_files([_file_row(item, "done", enc.version_key)])  # type: ignore[arg-type]
             counts["embedded"] += 1
         except (MediaError, OSError) as exc:
-            reason = exc.reason if isinstance(exc, MediaError) else str(exc)
-            store.delete_paths([path])
-            store.upsert_files([_file_row(item, "failed", enc.version_key, error=reason)])  # type: ignore[arg-type]
-            counts["failed"] += 1
+            fail(item, exc.reason if isinstance(exc, MediaError) else str(exc))
         except SensoriumError:
             raise
         except Exception as exc:  # a model crash on one file must not stop the rest
-            log.warning("space %s: embedding %s failed", name, path, exc_info=True)
-            store.delete_paths([path])
-            reason = f"encoder failed ({type(exc).__name__}: {exc})"
-            store.upsert_files([_file_row(item, "failed", enc.version_key, error=reason)])  # type: ignore[arg-type]
-            counts["failed"] += 1
+            log.warning("space %s: embedding %s failed", name, item.path, exc_info=True)
+            fail(item, f"encoder failed ({type(exc).__name__}: {exc})")
+
+    def fail(item: _Item, reason: str) -> None:
+        store.delete_paths([item.path])
+        store.upsert_files([_file_row(item, "failed", enc.version_key, error=reason)])  # type: ignore[arg-type]
+        counts["failed"] += 1
+
+    def embed_photos() -> None:
+        """The waiting photos in one batch: a model runs far faster on 32 pictures than on 32 single ones."""
+        if not photos:
+            return
+        waiting = photos[:]
+        photos.clear()
+        segs = [seg for _, file_segs in waiting for seg in file_segs]
+        try:
+            encoded = enc.encode(segs)
+        except SensoriumError:
+            raise
+        except Exception:  # find the file that breaks the batch: one at a time, each with its own error
+            for item, _ in waiting:
+                embed_file(item)
+            return
+        hashes = {item.path: item.content_hash for item, _ in waiting}
+        store.delete_paths(list(hashes))
+        rows = record_rows(segs, encoded, hashes, enc.version_key, 1)
+        store.upsert_records(rows)
+        counts["records"] += len(rows)
+        store.upsert_files([_file_row(item, "done", enc.version_key) for item, _ in waiting])  # type: ignore[misc]
+        counts["embedded"] += len(waiting)
+
+    for i, row in enumerate(sorted(todo, key=lambda r: r["path"]), start=1):
+        item = _Item(row["path"], row)
+        if enc.reads("image") and _is_photo(item.path):
+            try:
+                photos.append((item, image_segments(Path(item.path), max_pixels=lib.settings.max_image_pixels)))
+            except (MediaError, OSError) as exc:
+                fail(item, exc.reason if isinstance(exc, MediaError) else str(exc))
+            pixels = sum(seg.payload.width * seg.payload.height for _, segs in photos for seg in segs)
+            if len(photos) >= batch or pixels >= BATCH_PIXELS:
+                embed_photos()
+        else:
+            embed_file(item)
         if on_progress:
-            on_progress(i, len(todo), f"{name}: {path}")
+            on_progress(i, len(todo), f"{name}: {item.path}")
+    embed_photos()
     store.optimize()
     lib.__dict__.get("_space_pending", {}).pop(name, None)
     return counts
+
+
+def _is_photo(path: str) -> bool:
+    try:
+        return probe(Path(path)) == "image"
+    except (MediaError, OSError):
+        return False  # embed_file reports why
 
 
 class _Item:

@@ -193,3 +193,30 @@ def test_the_http_api_lists_spaces_and_searches_the_one_asked(env: Path, media: 
 
     r = client.post("/api/search", json=body | {"space": "nope"})
     assert r.status_code == 400 and "nope" in r.json()["error"] and "clip" in r.json()["error"]
+
+
+def test_photos_are_embedded_in_batches_and_a_bad_one_fails_alone(env: Path, media: Path, tmp_path: Path) -> None:
+    """A space embeds photos many to a model call, with the vectors one call per photo gives; a photo that
+    no longer decodes is recorded as failed with its reason, and the others in its batch are embedded."""
+    from sensorium.ingest import record_id
+    from sensorium.media.image import load_image
+
+    lib = open_library(tmp_path / "lib")
+    lib.index([media])
+    photos = sorted(media.glob("*.png"))
+    broken = photos[0]
+    broken.write_bytes(broken.read_bytes()[:200])  # truncated after the library indexed it
+    enc = spaces.space_encoder(lib, spaces.add_space(lib, "openclip:tiny-a"))
+    calls: list[int] = []
+    real = enc.model.encode_images
+    enc.model.encode_images = lambda images: calls.append(len(images)) or real(images)
+    counts = spaces.sync_space(lib, "clip")
+    assert counts["failed"] == 1 and counts["embedded"] == 4  # 2 photos, the note, the sound (no pictures)
+    assert calls == [2], calls  # both good photos in one call
+    store = spaces.space_store(lib, "clip")
+    files = store.files()
+    assert files[str(broken)]["status"] == "failed" and "truncated" in files[str(broken)]["error"]
+    for photo in photos[1:]:
+        (row,) = store.get_records([record_id(str(photo), 0)])
+        alone = real([load_image(photo, max_pixels=lib.settings.max_image_pixels)])[0]
+        assert np.allclose(row["vector"], alone, atol=1e-5)
