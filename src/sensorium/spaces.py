@@ -228,11 +228,11 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
     photos: list[tuple[_Item, list[Segment]]] = []  # decoded photos waiting for a full batch
     batch = int(getattr(enc.model, "batch_size", 1) or 1)
 
-    def embed_file(item: _Item) -> None:
+    def embed_file(item: _Item, modality: str | None = None) -> None:
         try:
             store.delete_paths([item.path])
             rows = []
-            for segs, encoded in _encode_file(lib, enc, Path(item.path)):
+            for segs, encoded in _encode_file(lib, enc, Path(item.path), modality):
                 rows += record_rows(segs, encoded, {item.path: item.content_hash}, enc.version_key, 1)
                 if len(rows) >= 256:
                     store.upsert_records(rows)
@@ -280,7 +280,8 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
 
     for i, row in enumerate(sorted(todo, key=lambda r: r["path"]), start=1):
         item = _Item(row["path"], row)
-        if enc.reads("image") and _is_photo(item.path):
+        modality = _probed(item.path)
+        if modality == "image" and enc.reads("image"):
             try:
                 photos.append((item, image_segments(Path(item.path), max_pixels=lib.settings.max_image_pixels)))
             except (MediaError, OSError) as exc:
@@ -289,7 +290,7 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
             if len(photos) >= batch or pixels >= BATCH_PIXELS:
                 embed_photos()
         else:
-            embed_file(item)
+            embed_file(item, modality)
         if on_progress:
             on_progress(i, len(todo), f"{name}: {item.path}")
     embed_photos()
@@ -298,11 +299,12 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
     return counts
 
 
-def _is_photo(path: str) -> bool:
+def _probed(path: str) -> str | None:
+    """The file's kind by content, or None when it cannot be read (embed_file then reports why)."""
     try:
-        return probe(Path(path)) == "image"
+        return probe(Path(path))
     except (MediaError, OSError):
-        return False  # embed_file reports why
+        return None
 
 
 class _Item:
@@ -315,10 +317,12 @@ class _Item:
         self.mtime = row.get("mtime", 0.0)
 
 
-def _encode_file(lib: Library, enc: SpaceEncoder, path: Path) -> Iterator[tuple[list[Segment], Encoded]]:
-    """(segments, vectors) of one file in a space, in the order the file is read."""
+def _encode_file(
+    lib: Library, enc: SpaceEncoder, path: Path, modality: str | None = None
+) -> Iterator[tuple[list[Segment], Encoded]]:
+    """(segments, vectors) of one file in a space, in the order the file is read (``modality``: its probe)."""
     s = lib.settings
-    modality = probe(path)
+    modality = modality or probe(path)
     if modality == "video":
         modality = video_or_sound(path)
     if not enc.reads(modality):

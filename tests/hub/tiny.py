@@ -33,6 +33,8 @@ OPENCLIP_CFG = {
     "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
 }
+# The size of every tiny transformers tower (CLIP and SigLIP text and vision, CLAP text).
+HF_TINY_LAYERS = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2}
 # Not open_clip's defaults (OpenAI's mean/std, bicubic), so a loader that ignored the file's settings would differ.
 OPENCLIP_PREPROCESS = {
     "mean": [0.5, 0.5, 0.5],
@@ -149,22 +151,8 @@ def save_hf_clip_dir(dest: Path) -> Path:
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     config = CLIPConfig(
-        text_config={
-            "vocab_size": 49408,
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "max_position_embeddings": 77,
-        },
-        vision_config={
-            "image_size": 32,
-            "patch_size": 8,
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-        },
+        text_config=dict(HF_TINY_LAYERS, vocab_size=49408, max_position_embeddings=77),
+        vision_config=dict(HF_TINY_LAYERS, image_size=32, patch_size=8),
         projection_dim=32,
     )
     _seed()
@@ -247,24 +235,14 @@ def save_hf_siglip_dir(dest: Path) -> Path:
     save_siglip_tokenizer(dest)
     config = SiglipConfig(
         text_config={
+            **HF_TINY_LAYERS,
             "vocab_size": 1000,
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
             "max_position_embeddings": 16,
             "pad_token_id": 0,
             "bos_token_id": None,
             "eos_token_id": 1,
         },
-        vision_config={
-            "image_size": 32,
-            "patch_size": 8,
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-        },
+        vision_config=dict(HF_TINY_LAYERS, image_size=32, patch_size=8),
     )
     _seed()
     model = SiglipModel(config).eval()
@@ -311,11 +289,8 @@ def save_hf_clap_dir(dest: Path, *, fusion: bool = False) -> Path:
     save_roberta_tokenizer(dest)
     config = ClapConfig(
         text_config={
+            **HF_TINY_LAYERS,
             "vocab_size": 2000,
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
             "max_position_embeddings": 66,
             "projection_dim": 32,
         },

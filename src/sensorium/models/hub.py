@@ -262,6 +262,7 @@ def add(
         files.mkdir()
         origin = _stage_files(spec, files, source)
         probe = _probe(spec, files)
+        staged = sorted(p for p in files.rglob("*") if p.is_file())
         record = InstalledModel(
             id=spec.id,
             backend=spec.backend,
@@ -270,9 +271,9 @@ def add(
             space=space or DEFAULT_SPACE[spec.backend],
             dim=probe[0],
             modalities=sorted(probe[1]),
-            files={str(p.relative_to(files)): sha256_of(p) for p in sorted(files.rglob("*")) if p.is_file()},
-            stats={str(p.relative_to(files)): _stat(p) for p in sorted(files.rglob("*")) if p.is_file()},
-            size=sum(p.stat().st_size for p in files.rglob("*") if p.is_file()),
+            files={str(p.relative_to(files)): sha256_of(p) for p in staged},
+            stats={str(p.relative_to(files)): _stat(p) for p in staged},
+            size=sum(p.stat().st_size for p in staged),
             source=origin,
             licence=licence or _licence(files),
             arch=spec.arch,
