@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from sensorium.library import Library
 
 CACHE = Path.home() / ".cache/sensorium/bench"
-RECIPE = "v1"  # bump when the way the library is made changes
+RECIPE = "v2"  # bump when the way the library is made changes (v2: the 4-bit ANN index)
 BATCH = 10_000  # synthetic rows per upsert
 MEDIA_EVERY = 10  # under load, one request in this many is a media range request
 RANGE_BYTES = 64 * 1024

@@ -14,7 +14,7 @@ import pytest
 
 from sensorium.config import LanceSettings
 from sensorium.errors import LibraryError, QueryError
-from sensorium.store.base import Filter, Store
+from sensorium.store.base import SEARCH_FIELDS, Filter, Store
 from sensorium.store.registry import open_store
 
 DIM = 16
@@ -159,7 +159,7 @@ def test_filter_by_modality_and_perceptual(store: Store) -> None:
 
 
 def test_search_rows_leave_out_the_perceptual_vector(store: Store) -> None:
-    """Only a perceptual search reads the widest column; the others return every other field."""
+    """Only a perceptual search reads the widest column; searches return what hits are made of."""
     v = unit(np.random.default_rng(4), 2)
     store.upsert_records([record("x.jpg", 0, v[0], keywords="red kite"), record("y.jpg", 0, v[1])])
     full = store.get_records(["x.jpg:0"])[0]
@@ -169,7 +169,8 @@ def test_search_rows_leave_out_the_perceptual_vector(store: Store) -> None:
     by_words = store.search_keywords("kite", limit=1)[0]
     for row in (by_meaning, by_words):
         assert row["id"] == "x.jpg:0" and "perceptual" not in row
-        assert set(row) == (set(full) - {"perceptual"}) | {"_score"}
+        assert set(row) == set(SEARCH_FIELDS) | {"_score"}
+        assert all(row[f] == full[f] for f in SEARCH_FIELDS if f != "vector")
         assert np.allclose(row["vector"], full["vector"])
     looks = store.search_vectors(np.asarray(full["perceptual"]), column="perceptual", limit=1)[0]
     assert np.allclose(looks["perceptual"], full["perceptual"])
@@ -300,7 +301,13 @@ def test_lance_ann_index_keeps_recall_and_filters(tmp_path: Path) -> None:
     assert sorted(h["path"] for h in narrow) == ["d1/13.jpg", "d1/17.jpg"]
     assert store.count() == 2000
     store.optimize()  # 2000 >= 1.3 * 1500: trained again, and the old index dropped
-    assert [c.name for c in store._records.list_indices() if c.columns == ["vector"]] == ["vector_ann_2000"]
+    assert [c.name for c in store._records.list_indices() if c.columns == ["vector"]] == ["vector_ivf_rq4_2000"]
+    store.optimize()  # nothing changed: kept
+    assert [c.name for c in store._records.list_indices() if c.columns == ["vector"]] == ["vector_ivf_rq4_2000"]
+    one_bit = options.model_copy(update={"num_bits": 1})
+    coarser = open_store("lancedb", tmp_path, dim=DIM, perceptual_dim=0, options=one_bit, discover=False)
+    coarser.optimize()  # other index settings: trained again on the next optimize
+    assert [c.name for c in coarser._records.list_indices() if c.columns == ["vector"]] == ["vector_ivf_rq1_2000"]
 
 
 def test_lance_upserts_optimize_on_their_own_during_long_runs(tmp_path: Path) -> None:

@@ -97,9 +97,13 @@ def check_vector_query(
     return query, where
 
 
+_BOOKKEEPING = ("perceptual", "content_hash", "keywords", "encoder")  # what search rows leave out (see Store)
+SEARCH_FIELDS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f not in _BOOKKEEPING)
+
+
 def search_fields(column: str) -> list[str]:
     """The record fields a search of ``column`` returns (see :class:`Store`)."""
-    return [f for f in RECORD_FIELDS if f != "perceptual" or column == "perceptual"]
+    return [*SEARCH_FIELDS, "perceptual"] if column == "perceptual" else list(SEARCH_FIELDS)
 
 
 @runtime_checkable
@@ -107,9 +111,11 @@ class Store(Protocol):
     """A vector store for one library folder.
 
     Scores returned by searches are in ``row["_score"]``: cosine similarity for vector
-    search (higher is better), BM25 for keyword search. Search rows carry every field but
-    ``perceptual``, which only a search of the ``perceptual`` column returns: it is the widest
-    column, and reading it for every candidate was most of a query's time on 100k rows.
+    search (higher is better), BM25 for keyword search. Search rows carry what a hit is made of
+    (:data:`SEARCH_FIELDS`); ``perceptual`` only from a search of that column: it is the widest
+    column, and reading it for every candidate was most of a query's time on 100k rows. Each
+    column read costs each candidate a random access, so bookkeeping columns (``content_hash``,
+    ``keywords``, ``encoder``) stay behind too: :meth:`get_records` returns them.
     """
 
     def upsert_records(self, rows: Sequence[dict[str, Any]]) -> None: ...
