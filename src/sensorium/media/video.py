@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_FRAME_PIXELS = 8192 * 8192  # above 8K in both directions: a corrupt header, or nothing a CPU should decode
 THUMB = (32, 18)  # grey thumbnail compared between samples
+SIGNATURE_SIDE = 64  # decoded frames are kept at this size to be compared
 _HIST_BINS = (8, 4, 4)  # hue, saturation, value
 _MAX_READ_ERRORS = 8
 
@@ -415,7 +416,7 @@ class VideoReader:
         if i < len(self._seen) and abs(self._seen[i].time_s - t) < 1e-6:
             found = self._seen[i]
         else:
-            small = self.picture(frame, max_side=64)
+            small = self.picture(frame, max_side=SIGNATURE_SIDE)
             found = _Seen(t, Sample(t, False, small, *signature(small)), None)
             self._seen.insert(i, found)
         near = self._seen[max(0, i - 12) : i + 12]
@@ -506,7 +507,10 @@ class VideoReader:
         w, h = self.display_size
         scale = min(1.0, (max_side or self.spec.max_side) / max(w, h))
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        image = frame.reformat(width=size[0], height=size[1], format="rgb24").to_image()
+        # A signature's 64 px come from averaging whole areas of the frame: swscale's AREA does that in
+        # half the time of its bilinear filter, which weighs every source pixel at such a scale anyway.
+        method = "AREA" if max(size) <= SIGNATURE_SIDE else None
+        image = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation=method).to_image()
         rotation = round(frame.rotation or 0) % 360  # the display matrix, degrees counter-clockwise
         return image.rotate(rotation, expand=True) if rotation else image
 
