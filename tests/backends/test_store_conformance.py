@@ -226,6 +226,18 @@ def test_keyword_search_finds_words_before_and_after_optimize(store: Store) -> N
     assert store.search_keywords("  ") == []
 
 
+def test_filters_apply_before_the_limit(store: Store) -> None:
+    """A filter narrows what is searched; the best matches it rules out do not use up ``limit``."""
+    v = unit(np.random.default_rng(12), 41)
+    rows = [record(f"img/{i}.jpg", 0, v[i], keywords="zebra " * (1 + i % 5) + "stripes") for i in range(40)]
+    rows.append(record("snd/z.wav", 0, v[40], modality="audio", keywords="zebra and a long tail of other words"))
+    store.upsert_records(rows)
+    store.optimize()
+    assert [h["path"] for h in store.search_keywords("zebra", limit=5, where=Filter(modality="audio"))] == ["snd/z.wav"]
+    near_images = store.search_vectors(v[0], limit=5, where=Filter(modality="audio"))
+    assert [h["path"] for h in near_images] == ["snd/z.wav"]
+
+
 def test_keyword_search_on_empty_store(store: Store) -> None:
     assert store.search_keywords("anything") == []
     store.optimize()
