@@ -47,8 +47,9 @@ class OfflineImageEncoder:
         detector_side: YOLOX input side (multiple of 32); 320 measures as well as the trained 416
             for search, at 60% of the cost.
 
-    The classifier and the detector run side by side, each on half the threads: small
-    convolutions scale poorly across threads, two networks at once scale well.
+    Each network gets half the threads, and a batch is split in two halves that run side by side,
+    classifier then detector: small convolutions scale poorly across threads, two runs at once
+    scale well.
 
     Raises:
         ModelMissing: a weights file or package is absent or fails its checksum.
@@ -133,10 +134,7 @@ class OfflineImageEncoder:
         if n == 0:
             return Encoded(np.zeros((0, dim), np.float32), np.zeros((0, FEATURE_DIM), np.float32), [])
         if self.detector is not None:
-            with ThreadPoolExecutor(1, thread_name_prefix="yolox") as pool:
-                pending = pool.submit(self.detector.detect, images)
-                logits, features = self.classifier.run(images)
-                detections = pending.result()
+            logits, features, detections = self._run_models(images)
         else:
             logits, features = self.classifier.run(images)
             detections = [[] for _ in images]
@@ -160,6 +158,27 @@ class OfflineImageEncoder:
             for p, o, t in zip(probs, objects, texts, strict=True)
         ]
         return Encoded(semantic, l2_normalise(features), facts)
+
+    def _run_models(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray, list]:
+        """Classifier and detector on a batch: two workers, each running both on half the batch.
+
+        Each network has half the threads. Running the classifier on one and the detector on the
+        other left the detector's worker idle a third of the time (its network is the cheaper);
+        halves keep both busy (indexing 400 dev-set photos: 30 against 28 photos/s, mean of 6 pairs).
+        """
+        detector = self.detector
+        assert detector is not None
+
+        def both(part: list[Image.Image]) -> tuple[np.ndarray, np.ndarray, list]:
+            logits, features = self.classifier.run(part)
+            return logits, features, detector.detect(part)
+
+        half = (len(images) + 1) // 2
+        if half == len(images):
+            return both(images)
+        with ThreadPoolExecutor(2, thread_name_prefix="image-models") as pool:
+            (l0, f0, d0), (l1, f1, d1) = pool.map(both, [images[:half], images[half:]])
+        return np.concatenate([l0, l1]), np.concatenate([f0, f1]), d0 + d1
 
     @staticmethod
     def _image(segment: Segment) -> Image.Image:
