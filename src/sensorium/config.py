@@ -72,7 +72,7 @@ class LanceSettings(BaseModel):
     # Defaults measured by bench/bench_store.py (1M x 384-dim clustered vectors, 2 CPU cores, full rows fetched):
     # IVF_RQ p50 11-14 ms at recall@10 0.98-0.99, built in 20-45 s; IVF_SQ needs ~22 ms for 0.96 (8x the bytes);
     # IVF_PQ (48 sub-vectors) 19 ms at 0.97 but builds in 130 s; IVF_HNSW_SQ took over 10 minutes to build.
-    # 4 bits per dimension rather than 1: the codes rank well enough that 3x re-ranking keeps recall (1M: 0.990
+    # 4 bits per dimension rather than 1: the codes rank well enough that 3x re-ranking keeps recall (1M: 0.985-0.990
     # at refine 3 against 0.985 with 1 bit at refine 10), and a search asking for 40 rows re-ranks 120 full
     # vectors, not 400 (100k library, 40 rows: 8-9 ms against 15 ms).
     index_type: Literal["IVF_RQ", "IVF_SQ", "IVF_PQ", "IVF_HNSW_SQ"] = "IVF_RQ"

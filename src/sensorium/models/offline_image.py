@@ -134,7 +134,7 @@ class OfflineImageEncoder:
         if n == 0:
             return Encoded(np.zeros((0, dim), np.float32), np.zeros((0, FEATURE_DIM), np.float32), [])
         if self.detector is not None:
-            logits, features, detections = self._run_models(images)
+            logits, features, detections = self._run_models(images, self.detector)
         else:
             logits, features = self.classifier.run(images)
             detections = [[] for _ in images]
@@ -159,15 +159,13 @@ class OfflineImageEncoder:
         ]
         return Encoded(semantic, l2_normalise(features), facts)
 
-    def _run_models(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray, list]:
+    def _run_models(self, images: list[Image.Image], detector: YoloxDetector) -> tuple[np.ndarray, np.ndarray, list]:
         """Classifier and detector on a batch: two workers, each running both on half the batch.
 
         Each network has half the threads. Running the classifier on one and the detector on the
         other left the detector's worker idle a third of the time (its network is the cheaper);
         halves keep both busy (indexing 400 dev-set photos: 30 against 28 photos/s, mean of 6 pairs).
         """
-        detector = self.detector
-        assert detector is not None
 
         def both(part: list[Image.Image]) -> tuple[np.ndarray, np.ndarray, list]:
             logits, features = self.classifier.run(part)
