@@ -22,11 +22,13 @@ LIBRARY_CONFIG = "sensorium.toml"
 
 
 def quiet_native_logs() -> None:
-    """Keep LanceDB's Rust logger to errors unless the user asked for more (``LANCE_LOG``).
+    """Keep LanceDB's Rust logger to errors unless the user asked for more.
 
     Its warnings (deprecations, partitions split by incremental updates) are not actionable
-    by a user and would flood stderr during search.
+    by a user and would flood stderr during search. lancedb 0.40 reads ``LANCEDB_LOG``
+    (``LANCE_LOG`` is the Lance format's own, read by older releases).
     """
+    os.environ.setdefault("LANCEDB_LOG", "error")
     os.environ.setdefault("LANCE_LOG", "error")
 
 

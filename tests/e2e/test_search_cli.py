@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -118,6 +119,21 @@ def test_classify_labels_file(indexed, samples: Path, tmp_path: Path) -> None:
 def run_sensorium(*args: str) -> subprocess.CompletedProcess:
     """The real entry point in a child process: exact stderr line and exit code."""
     return subprocess.run([sys.executable, "-m", "sensorium.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_search_prints_nothing_on_stderr(indexed) -> None:
+    """LanceDB's Rust logger warns on every scan with chosen columns; a user must not see it."""
+    env = {k: v for k, v in os.environ.items() if k not in {"LANCEDB_LOG", "LANCE_LOG", "RUST_LOG"}}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sensorium.cli", "search", "a cat", "--library", str(indexed.path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)
+    assert proc.stderr == ""
 
 
 def test_classify_empty_labels_is_a_clear_error(samples: Path) -> None:
