@@ -502,27 +502,19 @@ def serve(
 
 
 def run() -> None:
-    """Entry point: user errors become one red line and exit 1; bugs keep their traceback."""
+    """Entry point: user errors become one red line and exit 1; bugs keep their traceback.
+
+    Click's standalone mode does the rest: a usage error prints the usage and exits 2, and a
+    command's ``typer.Exit(3)`` ("some files failed") becomes the process's exit status.
+    """
     debug = os.environ.get("SENSORIUM_DEBUG", "") not in ("", "0")
     try:
-        app(standalone_mode=False)
+        app(prog_name="sensorium")
     except SensoriumError as exc:
         if debug:
             raise
         err.print(Text.assemble(("error:", "red"), f" {exc}"))
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

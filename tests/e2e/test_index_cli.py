@@ -138,3 +138,32 @@ def test_relative_paths_and_a_model_change_reembed_only_what_is_stale(
     code, second = index_json(tmp_path / "lib", Path("photos"))
     texts = sum(1 for p in (work / "photos").iterdir() if p.suffix == ".md")
     assert (second["indexed"], second["skipped"]) == (first["indexed"] - texts, texts)
+
+
+def sensorium_process(*args: str) -> subprocess.CompletedProcess:
+    """The installed entry point in a child process, as a shell script sees it."""
+    code = "from sensorium.cli import run; run()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_exit_status_says_some_files_failed(tmp_path: Path, samples: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(samples / "cat-chelsea.png", folder / "cat.png")
+    (folder / "broken.jpg").write_bytes(bytes(range(256)) * 4)
+    proc = sensorium_process("index", str(folder), "--library", str(tmp_path / "lib"), "--json")
+    assert proc.returncode == EXIT_SOME_FAILED, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["indexed"] == 1 and report["failed"] == 1
+    again = sensorium_process("index", str(folder / "cat.png"), "--library", str(tmp_path / "lib"))
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("no-such-command",), ("search", "a cat", "--limit", "many"), ("search", "a cat", "--no-such-flag")],
+)
+def test_usage_errors_exit_2_without_a_traceback(args: tuple[str, ...]) -> None:
+    proc = sensorium_process(*args)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "Usage: sensorium" in proc.stdout + proc.stderr
