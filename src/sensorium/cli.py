@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from rich.text import Text
 
 from sensorium.errors import SensoriumError
 from sensorium.library import Library, open_library
+from sensorium.media.walk import display_path
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Multimodal zero-shot search, offline.")
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -60,8 +62,22 @@ def _open(library: Path | None, **overrides: Any) -> Library:
     return open_library(library, **overrides)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(data: Any) -> str:
+    """JSON that is valid UTF-8 whatever the file names.
+
+    A name that is not UTF-8 on disk arrives as Python's surrogate escapes (``caf\\udce9``);
+    written raw they would make the output invalid UTF-8, so they are written as JSON escapes,
+    which ``json.loads`` turns back into the same string and ``os.fsencode`` into the real name.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
 def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_text(data))
 
 
 def _progress() -> Progress:
@@ -182,7 +198,7 @@ def search(
     table = Table("score", "path", *(["when"] if timed else []), "why", show_lines=False, expand=False)
     for h in hits:
         when = [f"{_clock(h.start)}–{_clock(h.end)}" if h.start is not None else ""] if timed else []
-        table.add_row(f"{h.score:.2f}", h.path, *when, h.why)
+        table.add_row(f"{h.score:.2f}", display_path(h.path), *when, h.why)
     out.print(table)
 
 
@@ -219,7 +235,7 @@ def describe(
     descs = [describe_file(lib, f, min_score=min_score, speech=speech) for f in files]
     if fmt == "json":
         data = [d.to_json() for d in descs]
-        text = json.dumps(data if len(data) > 1 else data[0], ensure_ascii=False, indent=2) + "\n"
+        text = json_text(data if len(data) > 1 else data[0])
     else:
         text = to_srt(descs[0]) if fmt == "srt" else to_vtt(descs[0])
     if output is None:
@@ -249,10 +265,11 @@ def clip(
 
     result = export_clip(file, start, end, output, reencode=reencode, overwrite=overwrite)
     if as_json:
-        _emit_json({"path": result.path, "start": result.start_s, "end": result.end_s, "copied": result.copied})
+        times = {"start": round(result.start_s, 6), "end": round(result.end_s, 6)}  # exact to the sample: 1 µs
+        _emit_json({"path": result.path, **times, "copied": result.copied})
         return
     how = "stream copy" if result.copied else "re-encoded"
-    err.print(f"wrote {result.path} ({result.start_s:.3f}–{result.end_s:.3f} s, {how})")
+    err.print(f"wrote {display_path(result.path)} ({result.start_s:.3f}–{result.end_s:.3f} s, {how})")
 
 
 @app.command()
@@ -280,12 +297,12 @@ def classify(
         table = Table("path", "label", "score", "next best")
         for r in results:
             if r.error:
-                table.add_row(r.path, "[red]error[/red]", "", r.error)
+                table.add_row(display_path(r.path), "[red]error[/red]", "", r.error)
                 continue
             best = r.labels[0] if r.labels else None
             label = "(abstain)" if r.abstained else (best.label if best else "(none)")
             nxt = ", ".join(f"{x.label} {x.score:.2f}" for x in r.labels[1:3])
-            table.add_row(r.path, label, f"{best.score:.2f}" if best else "", nxt)
+            table.add_row(display_path(r.path), label, f"{best.score:.2f}" if best else "", nxt)
         out.print(table)
     if any(r.error for r in results):
         raise typer.Exit(EXIT_SOME_FAILED)
@@ -341,7 +358,7 @@ def errors(library: LibraryOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table("path", "reason")
     for r in rows:
-        table.add_row(r["path"], r["error"])
+        table.add_row(display_path(r["path"]), r["error"])
     out.print(table)
 
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sensorium.errors import QueryError
-from sensorium.media.walk import display_path
 from sensorium.models.concepts import label_vectors
 from sensorium.models.offline_audio import TAG_TEMPERATURE
 from sensorium.scoring import Calibrator
@@ -117,11 +116,11 @@ def classify_files(
         try:
             example = encode_example(lib, path)
         except QueryError as exc:
-            results.append(Classification(display_path(str(path)), (), error=str(exc).removeprefix("example ")))
+            results.append(Classification(str(path), (), error=str(exc).removeprefix("example ")))
             continue
         if example.tags is not None:  # sounds: tag matching (offline_audio.TAG_TAU)
             enc = lib.audio_encoder
-            name = display_path(str(path))
+            name = str(path)
             if multi_label:  # each label on its own, heard anywhere: the best window's calibrated search score
                 windows = example.window_tags if example.window_tags is not None else example.tags[None, :]
                 best = Calibrator.tag_score(enc.tag_scores(windows, vecs)).max(axis=0)
@@ -131,7 +130,7 @@ def classify_files(
                 results += rank_distribution([name], probs, labels, margin=margin, top=top)
             continue
         results += classify_vectors(
-            [display_path(str(path))],
+            [str(path)],
             example.semantic[None, :],
             labels,
             vecs,

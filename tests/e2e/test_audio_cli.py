@@ -187,6 +187,20 @@ def test_clip_exports_the_moment(sounds, tmp_path: Path) -> None:
     assert np.allclose(data, src[round(10.5 * rate) : round(12.25 * rate)], atol=1e-4)
 
 
+def test_clip_of_an_mp3_reports_clean_times(sounds, tmp_path: Path) -> None:
+    """An MP3's first packet carries a negative time (encoder delay); the report never starts before 0."""
+    out_path = tmp_path / "dog-start.mp3"
+    code, out, _ = cli("clip", str(sounds[0] / "dog.mp3"), "--start", "0", "--end", "1", "-o", str(out_path), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["copied"] is True and result["start"] == 0.0
+    assert 0.9 <= result["end"] <= 1.1 and result["end"] == round(result["end"], 6)
+    from sensorium.errors import MediaError
+
+    with pytest.raises(MediaError, match="already exists; pass --overwrite"):
+        cli("clip", str(sounds[0] / "dog.mp3"), "--start", "0", "--end", "1", "-o", str(out_path))
+
+
 def test_bad_recordings_are_reported_and_the_batch_goes_on(tmp_path: Path, sounds) -> None:
     import av
 

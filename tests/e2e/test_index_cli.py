@@ -167,3 +167,38 @@ def test_usage_errors_exit_2_without_a_traceback(args: tuple[str, ...]) -> None:
     proc = sensorium_process(*args)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "Usage: sensorium" in proc.stdout + proc.stderr
+
+
+def test_json_output_is_utf8_for_names_that_are_not(tmp_path: Path, samples: Path) -> None:
+    """A Latin-1 file name: every command's JSON stays valid UTF-8 and gives back the real name."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    raw = os.fsencode(str(folder)) + b"/caf\xe9-cat.png"
+    shutil.copyfile(samples / "cat-chelsea.png", raw)
+    lib = str(tmp_path / "lib")
+    assert sensorium_process("index", str(folder), "--library", lib).returncode == 0
+    args = ("--library", lib, "--json")
+    search = subprocess.run(
+        [sys.executable, "-c", "from sensorium.cli import run; run()", "search", "a cat", "--min-score", "0", *args],
+        capture_output=True,
+        timeout=300,
+    )
+    hits = json.loads(search.stdout.decode("utf-8"))  # strict: raises on invalid UTF-8
+    assert os.fsencode(hits[0]["path"]) == raw
+    classify = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from sensorium.cli import run; run()",
+            "classify",
+            os.fsdecode(raw),
+            "--labels",
+            "cat, car",
+            *args,
+        ],
+        capture_output=True,
+        timeout=300,
+    )
+    result = json.loads(classify.stdout.decode("utf-8"))
+    assert os.fsencode(result[0]["path"]) == raw
+    assert result[0]["labels"][0]["label"] == "cat"

@@ -89,6 +89,12 @@ class ClipResult:
     end_s: float
     copied: bool  # True: stream copy or bit-exact PCM copy, no re-encode
 
+    @classmethod
+    def of(cls, out: Path, start_s: float, end_s: float, copied: bool) -> ClipResult:
+        """Times never before the source's start (an MP3's first packet can carry a negative
+        time for its encoder delay); the path as on disk."""
+        return cls(str(out), max(0.0, start_s), max(0.0, end_s), copied)
+
 
 def export_clip(
     src: Path,
@@ -156,7 +162,7 @@ def _check_out(src: Path, out: Path, overwrite: bool) -> _Output:
     if out.resolve() == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src)):
         raise MediaError(oname, "is the source file itself", "write the clip to another path")
     if out.exists() and not overwrite:
-        raise MediaError(oname, "already exists", "pass overwrite=True or pick another name")
+        raise MediaError(oname, "already exists", "pass --overwrite (overwrite=True in Python) or pick another name")
     return spec
 
 
@@ -174,7 +180,9 @@ def _temp_output(out: Path, overwrite: bool) -> Iterator[BinaryIO]:
         with fp:
             yield fp
         if out.exists() and not overwrite:
-            raise MediaError(display_path(out), "already exists", "pass overwrite=True or pick another name")
+            raise MediaError(
+                display_path(out), "already exists", "pass --overwrite (overwrite=True in Python) or pick another name"
+            )
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -233,7 +241,7 @@ def _pcm_clip(
                         break
                     writer.write(block)
                     left -= len(block)
-        return ClipResult(display_path(out), first / rate, (last - left) / rate, copied)
+        return ClipResult.of(out, first / rate, (last - left) / rate, copied)
 
 
 def _past_end(name: str, start_s: float, duration_s: float) -> MediaError:
@@ -312,7 +320,7 @@ def _av_clip(
             try:
                 with _temp_output(out, overwrite) as ofp:
                     real = _copy_streams(inp, audio, video, ofp, spec, start_s, end_s)
-                return ClipResult(display_path(out), real[0], real[1], True)
+                return ClipResult.of(out, real[0], real[1], True)
             except (av.FFmpegError, ValueError) as exc:
                 if reencode is False:
                     raise _write_error(out, exc) from exc
@@ -321,14 +329,14 @@ def _av_clip(
             raise MediaError(
                 name,
                 f"{' and '.join(blocked)} cannot go into {out.suffix} without re-encoding",
-                "allow re-encoding or pick another output type",
+                "drop --copy (reencode=False in Python) or pick another output type",
             )
     try:
         with _temp_output(out, overwrite) as ofp:
             real = _reencode(inp, audio, video, ofp, spec, start_s, end_s, out)
     except av.FFmpegError as exc:
         raise _write_error(out, exc) from exc
-    return ClipResult(display_path(out), real[0], real[1], False)
+    return ClipResult.of(out, real[0], real[1], False)
 
 
 def _uncopyable(spec: _Output, streams: list[av.stream.Stream]) -> list[str]:
@@ -343,8 +351,10 @@ def _uncopyable(spec: _Output, streams: list[av.stream.Stream]) -> list[str]:
             ok = codec in supported
         else:
             ok = any(codec == c or (c.endswith("*") and codec.startswith(c[:-1])) for c in spec.copy)
-        if not ok:
-            blocked.append(codec)
+        if not ok:  # named as users know it: "mp3", not its decoder "mp3float"
+            blocked.append(
+                getattr(stream.codec_context.codec, "canonical_name", codec) if stream.codec_context else codec
+            )
     return blocked
 
 
