@@ -232,9 +232,18 @@ def describe(
     if fmt != "json" and len(files) != 1:
         raise QueryError("srt and vtt describe one file at a time; give one file, or use --format json")
     lib = _open(library, whisper_model=whisper_model, speech_language=language)
-    descs = [describe_file(lib, f, min_score=min_score, speech=speech) for f in files]
+    if len(files) == 1:  # one file: its error is the command's (exit 1)
+        descs: list[Any] = [describe_file(lib, files[0], min_score=min_score, speech=speech)]
+    else:  # several: a file that cannot be described gets {"path", "error"} and the rest go on (exit 3)
+        descs = []
+        for f in files:
+            try:
+                descs.append(describe_file(lib, f, min_score=min_score, speech=speech))
+            except QueryError as exc:
+                descs.append({"path": str(f), "error": str(exc).removeprefix(f"{f}: ")})
+                err.print(Text.assemble(("error:", "red"), f" {exc}"))
     if fmt == "json":
-        data = [d.to_json() for d in descs]
+        data = [d if isinstance(d, dict) else d.to_json() for d in descs]
         text = json_text(data if len(data) > 1 else data[0])
     else:
         text = to_srt(descs[0]) if fmt == "srt" else to_vtt(descs[0])
@@ -243,6 +252,8 @@ def describe(
     else:
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}")
+    if any(isinstance(d, dict) for d in descs):
+        raise typer.Exit(EXIT_SOME_FAILED)
 
 
 @app.command()

@@ -22,7 +22,7 @@ import numpy as np
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
 from sensorium.media.probe import probe
-from sensorium.media.video import has_video_track
+from sensorium.media.video import video_or_sound
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -106,7 +106,9 @@ def describe_file(
     tags: list[tuple[str, float]] = []
     duration = 0.0
     try:
-        if modality == "video" and has_video_track(path):
+        if modality == "video":  # a corrupt video says why here, instead of describing nothing
+            modality = video_or_sound(path)
+        if modality == "video":
             shots, seen, duration = _pictures(lib, path, min_score=min_score / 3)
             events += shots
             tags += seen

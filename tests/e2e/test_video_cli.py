@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from sensorium.cli import app
+from sensorium.cli import EXIT_SOME_FAILED, app
 
 runner = CliRunner()
 SPEECH = Path(__file__).resolve().parent.parent / "data" / "speech"
@@ -170,6 +170,22 @@ def test_describe_a_video_as_webvtt(videos) -> None:
     for timing, _ in cues:
         a, b = timing.split(" --> ")
         assert a < b, timing
+
+
+def test_describe_says_why_a_video_cannot_be_read_and_goes_on(videos) -> None:
+    from sensorium.errors import QueryError
+
+    folder = videos[0]
+    with pytest.raises(QueryError, match=r"cut-short\.mp4: corrupt"):
+        cli("describe", str(folder / "cut-short.mp4"), "--json")
+    good = str(folder / "street-walk.mp4")
+    code, out, _ = cli(
+        "describe", str(folder / "cut-short.mp4"), good, str(folder / "empty.mkv"), "--json", "--no-speech"
+    )
+    assert code == EXIT_SOME_FAILED
+    bad, desc, empty = json.loads(out)
+    assert "corrupt" in bad["error"] and "empty file" in empty["error"]
+    assert desc["path"] == good and desc["duration"] > 5 and desc["events"]
 
 
 def test_reindexing_skips_and_removing_prunes(video_lib, videos, tmp_path: Path) -> None:
