@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -35,6 +35,10 @@ LibraryOpt = Annotated[
     Path | None,
     typer.Option("--library", "-l", help="Library folder [env: SENSORIUM_LIBRARY; default: user data folder]"),
 ]
+SearchModality = Literal["image", "video", "audio", "text"]
+EvalModality = Literal["image", "video", "audio"]
+MAX_LIMIT = 100_000  # hits a search may ask for; the store takes a machine int
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (see docs/cli.md for the schema)")]
 WhisperOpt = Annotated[
     str | None,
@@ -162,12 +166,16 @@ def index(
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for, in words (any language for e5)")] = None,
     like: Annotated[Path | None, typer.Option("--like", help="An example file (image, video, sound or text)")] = None,
-    like_weight: Annotated[float, typer.Option(help="Weight of --like against the words (0..1)")] = 0.5,
+    like_weight: Annotated[float, typer.Option(min=0, max=1, help="Weight of --like against the words (0..1)")] = 0.5,
     negative: Annotated[str | None, typer.Option("--not", help="Words to steer away from")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Number of hits (a moment counts once)")] = 10,
-    modality: Annotated[str | None, typer.Option("--modality", "-m", help="image, video, audio or text")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Number of hits (a moment counts once)")
+    ] = 10,
+    modality: Annotated[SearchModality | None, typer.Option("--modality", "-m", case_sensitive=False)] = None,
     path: Annotated[str | None, typer.Option("--path", help="Only paths matching this glob")] = None,
-    min_score: Annotated[float | None, typer.Option("--min-score", help="Calibrated 0..1 (default 0.5)")] = None,
+    min_score: Annotated[
+        float | None, typer.Option("--min-score", min=0, max=1, help="Calibrated 0..1 (default 0.5)")
+    ] = None,
     space: Annotated[
         str | None, typer.Option("--space", help="Search a hub model's space (clip, clap; see `sensorium spaces`)")
     ] = None,
@@ -215,7 +223,9 @@ def describe(
     files: Annotated[list[Path], typer.Argument(help="Sound recordings and videos to describe")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="json, srt or vtt")] = "json",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
-    min_score: Annotated[float, typer.Option("--min-score", help="Least tag score for a sound event")] = 0.3,
+    min_score: Annotated[
+        float, typer.Option("--min-score", min=0, max=1, help="Least tag score for a sound event")
+    ] = 0.3,
     speech: Annotated[bool, typer.Option("--speech/--no-speech", help="Transcribe speech")] = True,
     whisper_model: WhisperOpt = None,
     language: LanguageOpt = None,
@@ -289,9 +299,13 @@ def classify(
     labels: Annotated[str | None, typer.Option("--labels", help="Comma-separated labels, in words")] = None,
     labels_file: Annotated[Path | None, typer.Option("--labels-file", help="One label per line")] = None,
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Each label scored on its own")] = False,
-    threshold: Annotated[float, typer.Option(help="Multi-label: keep labels scoring at least this")] = 0.5,
-    margin: Annotated[float, typer.Option(help="Abstain when the best two labels are closer than this")] = 0.05,
-    top: Annotated[int | None, typer.Option("--top", help="Show only the best N labels")] = None,
+    threshold: Annotated[
+        float, typer.Option(min=0, max=1, help="Multi-label: keep labels scoring at least this")
+    ] = 0.5,
+    margin: Annotated[
+        float, typer.Option(min=0, max=1, help="Abstain when the best two labels are closer than this")
+    ] = 0.05,
+    top: Annotated[int | None, typer.Option("--top", min=1, help="Show only the best N labels")] = None,
     library: LibraryOpt = None,
     text_encoder: TextEncoderOpt = None,
     as_json: JsonOpt = False,
@@ -322,7 +336,7 @@ def classify(
 @app.command("eval")
 def eval_cmd(
     folder: Annotated[Path, typer.Argument(help="Labelled folder: <label>/<files>")],
-    modality: Annotated[str, typer.Option("--modality", "-m", help="image, video or audio")] = "image",
+    modality: Annotated[EvalModality, typer.Option("--modality", "-m", case_sensitive=False)] = "image",
     library: Annotated[
         Path | None, typer.Option("--library", "-l", help="Library to index into (default: scratch)")
     ] = None,

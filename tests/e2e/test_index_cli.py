@@ -161,7 +161,17 @@ def test_exit_status_says_some_files_failed(tmp_path: Path, samples: Path) -> No
 
 @pytest.mark.parametrize(
     "args",
-    [(), ("no-such-command",), ("search", "a cat", "--limit", "many"), ("search", "a cat", "--no-such-flag")],
+    [
+        (),
+        ("no-such-command",),
+        ("search", "a cat", "--limit", "many"),
+        ("search", "a cat", "--no-such-flag"),
+        ("search", "a cat", "--modality", "sound"),
+        ("search", "a cat", "--min-score", "5"),
+        ("search", "a cat", "--limit", "99999999999999999999"),
+        ("classify", "cat.png", "--labels", "cat, dog", "--top", "0"),
+        ("eval", "photos", "--modality", "text"),
+    ],
 )
 def test_usage_errors_exit_2_without_a_traceback(args: tuple[str, ...]) -> None:
     proc = sensorium_process(*args)
