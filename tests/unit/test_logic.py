@@ -103,3 +103,33 @@ def test_merge_moments_respects_the_gap() -> None:
     d = Hit(path="a.wav", score=0.3, modality="audio", start=5.0, end=7.0)  # near but weak: a moment of its own
     moments = merge_moments([a, b, c, d], gap=1.0)
     assert sorted((m.start, m.end) for m in moments) == [(0.0, 4.5), (5.0, 7.0)]
+
+
+def test_a_first_export_says_so_once_and_keeps_the_exporters_warnings_off(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """torch's exporter warns about tracing at every first run; a user sees one line saying why it is slow."""
+    import warnings
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    from sensorium.models.onnx_export import onnx_session
+
+    def export(out: Path) -> None:
+        warnings.warn("TracerWarning: Converting a tensor to a Python boolean", UserWarning, stacklevel=1)
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])
+        graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), out)
+
+    path = tmp_path / "tiny-net" / "model.onnx"
+    path.parent.mkdir()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        session = onnx_session(path, export)
+        onnx_session(path, export)  # exported already: nothing said
+    assert not caught
+    said = [r.getMessage() for r in caplog.records if r.name == "sensorium.models.onnx_export"]
+    assert said == ["first use: exporting tiny-net to ONNX Runtime, once"]
+    assert session.run(None, {"x": np.ones((1, 2), np.float32)})[0].tolist() == [[1.0, 1.0]]

@@ -167,7 +167,11 @@ def concept_space(text_encoder: TextEncoder, vocabulary: Vocabulary, cache: Path
         with np.load(path) as z:
             arrays = z["glossed"], z["names"], z["objects"]
     else:
-        log.info("embedding %d concept texts with %s (once)", len(vocabulary.concept_texts) * 2, text_encoder.info.id)
+        log.warning(
+            "first use: embedding %d concept texts with %s, once",
+            len(vocabulary.concept_texts) * 2,
+            text_encoder.info.id,
+        )
         arrays = tuple(
             text_encoder.encode_text(list(texts), query=True)
             for texts in (vocabulary.concept_texts, vocabulary.name_texts, vocabulary.object_texts)

@@ -105,7 +105,7 @@ class MultilingualTextEncoder:
         if weights.is_file():
             return np.load(weights)
         sentences = bridge_sentences()
-        log.info("fitting the e5 → MiniLM map on %d sentences (once)", len(sentences))
+        log.warning("first use: fitting the e5 → MiniLM map on %d sentences, once", len(sentences))
         w = fit_map(self.multi.encode_text(sentences, query=True), self.english.encode_text(sentences, query=True))
         np.save(folder / "weights.tmp.npy", w)
         (folder / "weights.tmp.npy").replace(weights)

@@ -212,7 +212,7 @@ class OfflineAudioEncoder:
         if path.is_file():
             raw = np.load(path)
         else:
-            log.info("embedding %d sound names with %s (once)", len(self.names), tinfo.id)
+            log.warning("first use: embedding %d sound names with %s, once", len(self.names), tinfo.id)
             raw = self.text_encoder.encode_text(texts, query=True)
             tmp = path.with_suffix(".tmp.npy")
             np.save(tmp, raw)

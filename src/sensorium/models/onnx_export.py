@@ -35,11 +35,15 @@ def onnx_session(path: Path, export: Callable[[Path], None] | None, threads: int
     if not path.is_file():
         if export is None:
             raise FileNotFoundError(path)
-        log.info("exporting %s to ONNX (once)", path.name)
+        # One line, so a first run's pause has a reason; the exporter's own tracer and constant-folding
+        # warnings say nothing a user can act on, so they are kept off the console.
+        log.warning("first use: exporting %s to ONNX Runtime, once", path.parent.name or path.name)
         fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
         os.close(fd)
         try:
-            export(Path(tmp))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                export(Path(tmp))
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
