@@ -186,15 +186,16 @@ def search(
         example = replace(example, perceptual=padded[0] if padded is not None else None)
     qvec = cal.query_vector(text) if text else None
     sem = _combine(qvec, example.semantic if example else None, like_weight)
-    if negative:
-        sem = l2_normalise(sem - 0.5 * cal.query_vector(negative))
+    away = cal.query_vector(negative) if negative else None
+    if away is not None:
+        sem = l2_normalise(sem - 0.5 * away)
     where = Filter(modality=modality, path_glob=path_glob)
     matcher = lib.audio_encoder if text and modality in (None, "audio", "video") and has_sound(lib) else None
     words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     k = candidate_count(lib, limit)
     while True:
-        hits, saturated = _candidates(store, cal, sem, text, example, where, k, keyword_weight, words, matcher)
+        hits, saturated = _candidates(store, cal, sem, text, example, where, k, keyword_weight, words, matcher, away)
         kept = [h for h in hits if h.score >= floor]
         moments = combine_tracks(merge_moments(kept, gap=lib.settings.audio_hop_s))
         # Windows of one long recording can fill the candidate list: widen it until `limit` moments are
@@ -229,6 +230,7 @@ def _candidates(
     keyword_weight: float,
     words: set[str],
     tag_matcher: Any = None,
+    away: np.ndarray | None = None,
 ) -> tuple[list[Hit], bool]:
     """Scored hits for the best ``k`` rows of each index; ``saturated`` when an index gave all ``k``."""
     rows_by_id: dict[str, dict[str, Any]] = {}
@@ -261,7 +263,7 @@ def _candidates(
         sounds = [i for i, r in enumerate(rows) if _track(r) == "sound"]
         if sounds:
             heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
-            meaning[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, sem))
+            meaning[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, sem, away))
     hits = [
         _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words)
         for r, m in zip(rows, meaning, strict=True)

@@ -173,6 +173,17 @@ def _check_vtt(text: str) -> None:
         assert len(lines) >= 2
 
 
+def test_not_steers_sound_search_away(audio_lib) -> None:
+    """Sounds are scored by tag matching; --not must demote what it names even when a broad tag ("Animal") matches."""
+
+    def dog_rank(*extra: str) -> int:
+        hits = search(audio_lib, "an animal", "--modality", "audio", "--min-score", "0", "--limit", "20", *extra)
+        return next(i for i, h in enumerate(hits) if Path(h["path"]).name == "dog.mp3")
+
+    plain, steered = dog_rank(), dog_rank("--not", "dog")
+    assert plain <= 3 and steered >= plain + 3
+
+
 def test_clip_exports_the_moment(sounds, tmp_path: Path) -> None:
     out_path = tmp_path / "dog-moment.wav"
     code, out, _ = cli(
