@@ -325,7 +325,9 @@ def classify(
                 table.add_row(display_path(r.path), "[red]error[/red]", "", r.error)
                 continue
             best = r.labels[0] if r.labels else None
-            label = "(abstain)" if r.abstained else (best.label if best else "(none)")
+            label = best.label if best else "(none)"
+            if r.abstained:  # too close to call, or no label clears the threshold: still say which led
+                label = f"(abstain) {label}" if best else "(abstain)"
             nxt = ", ".join(f"{x.label} {x.score:.2f}" for x in r.labels[1:3])
             table.add_row(display_path(r.path), label, f"{best.score:.2f}" if best else "", nxt)
         out.print(table)
@@ -335,7 +337,9 @@ def classify(
 
 @app.command("eval")
 def eval_cmd(
-    folder: Annotated[Path, typer.Argument(help="Labelled folder: <label>/<files>")],
+    folder: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, dir_okay=True, help="Labelled folder: <label>/<files>")
+    ],
     modality: Annotated[EvalModality, typer.Option("--modality", "-m", case_sensitive=False)] = "image",
     library: Annotated[
         Path | None, typer.Option("--library", "-l", help="Library to index into (default: scratch)")

@@ -240,4 +240,7 @@ def open_library(path: str | Path | None = None, *, registry: Registry | None = 
     library's ``sensorium.toml``).
     """
     settings = load_settings(library=Path(path) if path is not None else None, **overrides)
+    folder = settings.library_path
+    if folder.exists() and not folder.is_dir():
+        raise LibraryError(f"{folder}: is a file, not a library folder; give a folder (new or existing)")
     return Library(settings, registry)

@@ -109,6 +109,9 @@ def classify_files(
 
     if not labels:
         raise QueryError("no labels given; pass --labels 'cat, dog' or --labels-file FILE")
+    # One label has no rival to share a distribution with (it would always score 1.0): score it on its
+    # own, calibrated like a search, as in multi-label mode.
+    multi_label = multi_label or len(labels) == 1
     vecs = label_vectors(lib.text_encoder, list(labels), space=getattr(lib.image_encoder, "space", None))
     cal = Calibrator.for_library(lib) if multi_label else None
     results: list[Classification] = []

@@ -112,6 +112,28 @@ def test_classify_sounds(sounds) -> None:
     assert sum(g == w for g, w in zip(got, want, strict=True)) >= 4, got
 
 
+def test_a_single_label_is_scored_on_its_own(sounds) -> None:
+    """One label has no rival: a softmax would give it 1.0 for any file."""
+    folder = sounds[0]
+    code, out, _ = cli("classify", str(folder / "dog.mp3"), str(folder / "meeting.flac"), "--labels", "dog", "--json")
+    assert code == 0
+    dog, meeting = json.loads(out)
+    assert dog["labels"][0]["label"] == "dog" and dog["labels"][0]["score"] > 0.5 and not dog["abstained"]
+    assert meeting["abstained"] and all(x["score"] < 0.5 for x in meeting["labels"])
+
+
+def test_a_few_milliseconds_are_not_an_example(audio_lib, tmp_path: Path) -> None:
+    """128 samples are all padding to the taggers: an error, not three unrelated hits at 1.0."""
+    from sensorium.errors import QueryError
+
+    tiny = tmp_path / "tiny.wav"
+    sf.write(tiny, np.random.default_rng(0).normal(0, 0.1, 128).astype(np.float32), 16_000)
+    with pytest.raises(QueryError, match=r"only 8 ms of sound \(at least 0.1 s needed\)"):
+        cli("search", "--like", str(tiny), "--library", str(audio_lib))
+    code, out, _ = cli("classify", str(tiny), "--labels", "dog, rain", "--json")
+    assert code == 3 and "only 8 ms" in json.loads(out)[0]["error"]
+
+
 def test_multi_label_hears_each_animal_anywhere_in_a_long_recording(sounds) -> None:
     labels = "dog barking, cow mooing, rooster crowing, horse neighing, explosion, rain, music, speech"
     code, out, _ = cli("classify", str(sounds[0] / "farm-walk.wav"), "--multi-label", "--labels", labels, "--json")
@@ -210,6 +232,17 @@ def test_clip_of_an_mp3_reports_clean_times(sounds, tmp_path: Path) -> None:
 
     with pytest.raises(MediaError, match="already exists; pass --overwrite"):
         cli("clip", str(sounds[0] / "dog.mp3"), "--start", "0", "--end", "1", "-o", str(out_path))
+
+
+def test_a_wav_moment_goes_into_mp4_as_aac(sounds, tmp_path: Path) -> None:
+    """ffmpeg would copy PCM into MP4, which few players play."""
+    import av
+
+    out_path = tmp_path / "moment.mp4"
+    code, out, _ = cli("clip", str(sounds[0] / "farm-walk.wav"), "-s", "1", "-e", "2", "-o", str(out_path), "--json")
+    assert code == 0 and json.loads(out)["copied"] is False
+    with av.open(str(out_path)) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"
 
 
 def test_bad_recordings_are_reported_and_the_batch_goes_on(tmp_path: Path, sounds) -> None:

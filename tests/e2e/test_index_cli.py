@@ -171,6 +171,7 @@ def test_exit_status_says_some_files_failed(tmp_path: Path, samples: Path) -> No
         ("search", "a cat", "--limit", "99999999999999999999"),
         ("classify", "cat.png", "--labels", "cat, dog", "--top", "0"),
         ("eval", "photos", "--modality", "text"),
+        ("eval", "/no/such/labelled/folder"),
     ],
 )
 def test_usage_errors_exit_2_without_a_traceback(args: tuple[str, ...]) -> None:
@@ -212,3 +213,15 @@ def test_json_output_is_utf8_for_names_that_are_not(tmp_path: Path, samples: Pat
     result = json.loads(classify.stdout.decode("utf-8"))
     assert os.fsencode(result[0]["path"]) == raw
     assert result[0]["labels"][0]["label"] == "cat"
+
+
+def test_a_library_path_that_is_a_file_is_a_clear_error(tmp_path: Path, samples: Path) -> None:
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("not a library")
+    proc = sensorium_process("index", str(samples / "cat-chelsea.png"), "--library", str(not_a_folder))
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.strip()
+        == f"error: {not_a_folder}: is a file, not a library folder; give a folder (new or existing)"
+    )
+    assert not_a_folder.read_text() == "not a library"

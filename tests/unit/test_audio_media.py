@@ -514,8 +514,11 @@ def test_video_clip_re_encoded_starts_where_asked(tmp_path: Path, made: dict[str
     assert len(load_audio(tmp_path / "clip.mkv", 16000)) / 16000 == pytest.approx(0.9, abs=0.03)
 
 
-def test_clip_refuses_what_it_cannot_do(tmp_path: Path, pgdata: Path) -> None:
+def test_clip_refuses_what_it_cannot_do(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, pgdata: Path) -> None:
     src = pgdata / "house_lo.wav"
+    loops = tmp_path_factory.mktemp("loops")
+    os.symlink(loops / "b.wav", loops / "a.wav")
+    os.symlink(loops / "a.wav", loops / "b.wav")
     cases = [
         ((src, 3.0, 2.0, tmp_path / "a.wav"), {}, "clip start 3.000 s is not before its end 2.000 s"),
         ((src, 8.0, 9.0, tmp_path / "a.wav"), {}, "clip start 8.000 s is past the end (7.105 s)"),
@@ -527,6 +530,7 @@ def test_clip_refuses_what_it_cannot_do(tmp_path: Path, pgdata: Path) -> None:
             "vorbis cannot go into .mp3 without re-encoding",
         ),
         ((pgdata / "chimp.png", 1.0, 2.0, tmp_path / "a.mp4"), {}, "it is a PNG image, not audio or video"),
+        ((loops / "a.wav", 1.0, 2.0, tmp_path / "a.wav"), {}, "symlink loop (too many levels of symbolic links)"),
     ]
     for args, kwargs, reason in cases:
         with pytest.raises(MediaError) as exc:

@@ -159,7 +159,8 @@ def _check_out(src: Path, out: Path, overwrite: bool) -> _Output:
         raise MediaError(oname, f"{display_path(parent)} is not a folder", "pick an output inside a folder")
     if out.is_dir():
         raise MediaError(oname, "is a directory", "give a file name for the clip")
-    if out.resolve() == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src)):
+    same = os.path.realpath(out) == os.path.realpath(src)  # realpath, unlike resolve(), survives symlink loops
+    if same or (out.exists() and src.exists() and os.path.samefile(out, src)):
         raise MediaError(oname, "is the source file itself", "write the clip to another path")
     if out.exists() and not overwrite:
         raise MediaError(oname, "already exists", "pass --overwrite (overwrite=True in Python) or pick another name")
@@ -344,6 +345,8 @@ def _uncopyable(spec: _Output, streams: list[av.stream.Stream]) -> list[str]:
     if spec.copy is None:
         with av.open(os.devnull, "w", format=spec.muxer) as probe_out:
             supported = set(probe_out.supported_codecs) - {"vorbis"}  # Vorbis in MP4 is experimental
+        if spec.muxer in ("mp4", "ipod"):  # ffmpeg muxes PCM into MP4, but few players play it: AAC instead
+            supported = {c for c in supported if not c.startswith("pcm_")}
     blocked = []
     for stream in streams:
         codec = stream.codec_context.name if stream.codec_context is not None else "an unknown codec"

@@ -73,6 +73,9 @@ def sound_phrase(name: str) -> str:
     return name if name.isupper() else name[0].lower() + name[1:]
 
 
+MIN_EXAMPLE_S = 0.1  # shortest recording that clip_vectors pools (an example sound, a classified clip)
+
+
 @dataclass(frozen=True)
 class SoundMixer:
     """How a window's tag probabilities become its semantic vector.
@@ -460,10 +463,12 @@ class OfflineAudioEncoder:
             if tagged.embeddings is not None:
                 embs.append(tagged.embeddings)
             end = float(tagged.ends[-1]) if len(tagged.ends) else end
-        if not probs:
-            from sensorium.errors import MediaError
+        from sensorium.errors import MediaError
 
+        if not probs:
             raise MediaError(str(path), "no audio samples could be decoded", "check that the file plays")
+        if end < MIN_EXAMPLE_S:  # a few milliseconds are all padding to the taggers: their tags mean nothing
+            raise MediaError(str(path), f"only {end * 1000:.0f} ms of sound (at least {MIN_EXAMPLE_S} s needed)")
         w = np.concatenate(weights)[:, None]
         mean = (np.concatenate(probs) * w).sum(0) / w.sum()
         perceptual = l2_normalise(np.concatenate(embs).mean(0)) if embs else None
