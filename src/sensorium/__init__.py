@@ -50,7 +50,11 @@ __all__ = [
 
 
 def classify(
-    paths: Sequence[str | Path], labels: Sequence[str], *, library: str | Path | None = None, **kwargs: Any
+    paths: str | Path | Sequence[str | Path],
+    labels: str | Sequence[str],
+    *,
+    library: str | Path | None = None,
+    **kwargs: Any,
 ) -> list[Classification]:
     """Classify files zero-shot, without indexing them."""
     return open_library(library).classify(paths, labels, **kwargs)

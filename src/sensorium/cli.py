@@ -364,7 +364,13 @@ def eval_cmd(
             )
     if as_json:
         _emit_json(report.to_json())
-        return
+    else:
+        _print_eval(report)
+    if report.failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _print_eval(report: Any) -> None:
     table = Table("label", "n", "top-1", "AP", "predicted most")
     for row in report.labels:
         table.add_row(row["label"], str(row["n"]), f"{row['top1']:.2f}", f"{row['ap']:.2f}", row["predicted"])

@@ -64,6 +64,15 @@ def average_precision(relevant: np.ndarray) -> float:
     return float((hits / np.arange(1, len(relevant) + 1))[relevant].mean())
 
 
+def _labelled(path: str, folder: Path, dirs: list[Path]) -> bool:
+    """A file inside one of the label folders that is still there: loose files beside the label
+    folders have no label, and files deleted since an earlier run must not be scored."""
+    if not _under(path, folder):
+        return False
+    parts = Path(path).relative_to(folder).parts
+    return len(parts) >= 2 and folder / parts[0] in dirs and os.path.exists(path)
+
+
 def evaluate(
     lib: Library,
     folder: Path,
@@ -80,7 +89,7 @@ def evaluate(
     labels = [label_text(d.name) for d in dirs]
     files = {r["path"]: r for r in lib.store().files().values() if r.get("status") == "done"}
     rows = lib.store().get_records([record_id(p, 0) for p in sorted(files)])
-    rows = [r for r in rows if r["modality"] == modality and _under(r["path"], folder)]
+    rows = [r for r in rows if r["modality"] == modality and _labelled(r["path"], folder, dirs)]
     if not rows:
         raise QueryError(f"{folder}: no {modality} files were indexed; check `sensorium errors`")
     truth = np.array([labels.index(label_text(Path(r["path"]).relative_to(folder).parts[0])) for r in rows])

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from sensorium.config import Settings, load_settings
-from sensorium.errors import LibraryError
+from sensorium.errors import LibraryError, QueryError
 from sensorium.models.base import Encoder, TextEncoder
 from sensorium.models.registry import Registry
 from sensorium.store.base import SCHEMA_VERSION, Store
@@ -180,7 +180,9 @@ class Library:
         self._write_manifest()
 
     # -- verbs (thin: the work is in ingest/query/classify) -------------------------------------
-    def index(self, paths: Sequence[str | Path], *, models: Sequence[str] = (), **kwargs: Any):  # -> IndexReport
+    def index(
+        self, paths: str | Path | Sequence[str | Path], *, models: Sequence[str] = (), **kwargs: Any
+    ):  # -> IndexReport
         """Index ``paths`` in the library's own space, then bring every hub space up to date.
 
         ``models`` are installed hub models (``openclip:ViT-B-32``) whose spaces this library
@@ -191,7 +193,8 @@ class Library:
 
         for model in models:
             spaces.add_space(self, model)
-        report = index_paths(self, [Path(p) for p in paths], **kwargs) if paths else IndexReport()
+        found = as_paths(paths)
+        report = index_paths(self, found, **kwargs) if found else IndexReport()
         progress = kwargs.get("on_progress")
         for name in spaces.space_names(self):
             report.spaces[name] = spaces.sync_space(self, name, on_progress=progress)
@@ -202,10 +205,13 @@ class Library:
 
         return search(self, text, **kwargs)
 
-    def classify(self, paths: Sequence[str | Path], labels: Sequence[str], **kwargs: Any) -> list[Classification]:
-        from sensorium.zero_shot import classify_files
+    def classify(
+        self, paths: str | Path | Sequence[str | Path], labels: str | Sequence[str], **kwargs: Any
+    ) -> list[Classification]:
+        from sensorium.zero_shot import classify_files, parse_labels
 
-        return classify_files(self, [Path(p) for p in paths], labels, **kwargs)
+        names = parse_labels(labels) if isinstance(labels, str) else list(labels)
+        return classify_files(self, as_paths(paths), names, **kwargs)
 
     def describe(self, path: str | Path, **kwargs: Any):  # -> Description
         from sensorium.timeline import describe_file
@@ -230,6 +236,21 @@ class Library:
             "files": sum(1 for f in files if f.get("status") == "done"),
             "failed": sum(1 for f in files if f.get("status") == "failed"),
         }
+
+
+def as_paths(paths: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Paths as the API takes them: one path or a list of them, ``~`` expanded.
+
+    A lone string is one path, never a sequence of one-letter paths (that walked from ``/``).
+
+    Raises:
+        QueryError: an item that is not a path.
+    """
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    for item in items:
+        if not isinstance(item, (str, Path)):
+            raise QueryError(f"{item!r}: not a path; give file or folder paths as str or pathlib.Path")
+    return [Path(p).expanduser() for p in items]
 
 
 def open_library(path: str | Path | None = None, *, registry: Registry | None = None, **overrides: Any) -> Library:

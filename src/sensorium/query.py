@@ -129,6 +129,36 @@ def _snippet(text: str, words: set[str], width: int = 80) -> str:
     return ("…" if start else "") + out + ("…" if start + width < len(text) else "")
 
 
+MAX_QUERY_CHARS = 2000  # a sentence encoder reads 256 tokens; longer text only slows the keyword search
+MODALITIES = ("image", "video", "audio", "text")
+
+
+def query_text(text: object, what: str = "query") -> str | None:
+    """Query words, stripped, or None; a lone surrogate (bytes that were not UTF-8) becomes "?".
+
+    Raises:
+        QueryError: not a string, or longer than :data:`MAX_QUERY_CHARS`.
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise QueryError(f"{what} {text!r}: give words as a string")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"{what} of {len(text)} characters: at most {MAX_QUERY_CHARS}; search for a passage's gist")
+    return text.encode("utf-8", "replace").decode("utf-8").strip() or None
+
+
+def check_options(*, limit: object, modality: object, like_weight: object, min_score: object) -> None:
+    """The checks the CLI's parser makes, for callers of the Python API and the server."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100_000:
+        raise QueryError(f"limit {limit!r}: give a whole number from 1 to 100000")
+    if modality is not None and modality not in MODALITIES:
+        raise QueryError(f"modality {modality!r}: one of {', '.join(MODALITIES)}")
+    for name, value in (("like_weight", like_weight), ("min_score", min_score)):
+        if value is not None and (not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0):
+            raise QueryError(f"{name} {value!r}: give a number from 0 to 1")
+
+
 def search(
     lib: Library,
     text: str | None = None,
@@ -155,11 +185,13 @@ def search(
         space: search a hub model's space (``clip``, ``clap``: see :mod:`sensorium.spaces`); by
             default the library's own, or the hub space that reads ``modality`` when there is one.
     """
-    text = (text or "").strip() or None
+    text = query_text(text)
+    negative = query_text(negative, "negative")
     if text is None and like is None:
         raise QueryError("empty query: give words to search for, an example file (--like), or both")
-    if limit < 1:
-        raise QueryError(f"--limit {limit}: must be at least 1")
+    check_options(limit=limit, modality=modality, like_weight=like_weight, min_score=min_score)
+    if like is not None and not isinstance(like, (str, Path)):
+        raise QueryError(f"like={like!r}: give one example file as str or pathlib.Path")
     lib.check_space()
     if space is not None or lib.manifest.get("spaces"):
         from sensorium import spaces

@@ -56,3 +56,54 @@ def test_describe_a_recording_from_python() -> None:
     from sensorium.timeline import to_vtt
 
     assert to_vtt(desc).startswith("WEBVTT\n")
+
+
+def test_one_path_as_a_string_is_one_path(tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lone str was taken as a list of one-letter paths, and the walk started at '/'."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "Pictures").mkdir()
+    (tmp_path / "Pictures" / "cat.png").write_bytes((samples / "cat-chelsea.png").read_bytes())
+    lib = sensorium.open(tmp_path / "lib")
+    report = lib.index("~/Pictures")  # the README's form, with ~ expanded
+    assert (report.indexed, report.failed) == (1, 0)
+    out = lib.classify(str(tmp_path / "Pictures" / "cat.png"), "a cat, a rocket")  # labels as the CLI takes them
+    assert [x.label for x in out[0].labels] == ["a cat", "a rocket"]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda lib: lib.index([42]), "42: not a path"),
+        (lambda lib: lib.search(42), "query 42: give words as a string"),
+        (lambda lib: lib.search("cat", limit="5"), "limit '5': give a whole number"),
+        (lambda lib: lib.search("cat", modality="smell"), "modality 'smell': one of image, video, audio, text"),
+        (lambda lib: lib.search("cat", like_weight=5), "like_weight 5: give a number from 0 to 1"),
+        (lambda lib: lib.search("cat " * 600), "query of 2400 characters: at most 2000"),
+    ],
+)
+def test_wrong_arguments_are_clear_errors(tmp_path: Path, call, message: str) -> None:
+    with pytest.raises(sensorium.QueryError) as exc:
+        call(sensorium.open(tmp_path / "lib"))
+    assert message in str(exc.value)
+
+
+def test_words_that_were_not_utf8_still_search(tmp_path: Path, samples: Path) -> None:
+    lib = sensorium.open(tmp_path / "lib")
+    lib.index([samples / "cat-chelsea.png"])
+    hits = lib.search("\udcff a cat", min_score=0)  # what Python makes of the byte 0xff in argv
+    assert Path(hits[0].path).name == "cat-chelsea.png"
+
+
+def test_eval_scores_only_labelled_files_that_exist(tmp_path: Path, samples: Path) -> None:
+    from sensorium.eval import evaluate
+
+    root = tmp_path / "set"
+    for label, name in [("cat", "cat-chelsea.png"), ("rocket", "rocket-launch.jpg"), ("coffee", "cup-of-coffee.png")]:
+        (root / label).mkdir(parents=True)
+        (root / label / name).write_bytes((samples / name).read_bytes())
+    (root / "stray.png").write_bytes((samples / "coins.png").read_bytes())  # beside the label folders
+    lib = sensorium.open(tmp_path / "lib")
+    assert evaluate(lib, root).n == 3
+    (root / "coffee" / "cup-of-coffee.png").unlink()
+    report = evaluate(lib, root)
+    assert report.n == 2 and report.top1 == 1.0

@@ -7,6 +7,7 @@ symlink loops go to ``on_error(path, reason)`` and the walk goes on. Order is de
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -129,8 +130,12 @@ class _Walker:
         try:
             return os.stat(path)
         except OSError as exc:
+            target = None
             if exc.errno == errno.ENOENT and os.path.islink(path):
-                self.report(path, f"broken symlink (target {display_path(os.readlink(path))} does not exist)")
+                with contextlib.suppress(OSError):  # the link itself may go meanwhile (a /proc entry)
+                    target = os.readlink(path)
+            if target is not None:
+                self.report(path, f"broken symlink (target {display_path(target)} does not exist)")
             else:
                 self.report(path, os_reason(exc))
             return None

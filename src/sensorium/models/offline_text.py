@@ -116,7 +116,8 @@ class MiniLMTextEncoder:
         for i in range(0, len(texts), batch_size):
             idx = order[i : i + batch_size]
             with self._lock:
-                enc = self._tok.encode_batch([texts[j] for j in idx])
+                # a lone surrogate (from bytes that were not UTF-8) is not text to the tokenizer: "?"
+                enc = self._tok.encode_batch([texts[j].encode("utf-8", "replace").decode("utf-8") for j in idx])
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
             tokens = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
