@@ -151,10 +151,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The inclusive byte span ``Range`` asks for, or ``None`` for the whole file.
 
     Handles ``bytes=a-b``, ``bytes=a-`` and ``bytes=-n``. Several ranges are answered with the
-    whole file (allowed by RFC 9110, and no player asks for them).
+    whole file (allowed by RFC 9110, and no player asks for them), and so is a header that is
+    not a valid byte range (another unit, ``bytes=abc``, ``bytes=50-10``): RFC 9110 §14.2 says to
+    ignore it.
 
     Raises:
-        BadRange: malformed, or starting past the end.
+        BadRange: a valid range that no byte of the file satisfies (starting past the end, or the
+            last 0 bytes).
     """
     if header is None:
         return None
@@ -162,8 +165,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if "," in header:
         return None
     m = _RANGE.fullmatch(header.replace(" ", ""))
-    if m is None or (not m[1] and not m[2]):
-        raise BadRange(header)
+    if m is None or (not m[1] and not m[2]) or (m[1] and m[2] and int(m[2]) < int(m[1])):
+        return None
     if not m[1]:  # suffix: the last n bytes
         n = int(m[2])
         if n == 0 or size == 0:
@@ -171,7 +174,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return max(0, size - n), size - 1
     start = int(m[1])
     end = int(m[2]) if m[2] else size - 1
-    if start >= size or end < start:
+    if start >= size:
         raise BadRange(header)
     return start, min(end, size - 1)
 
