@@ -25,6 +25,7 @@ from rich.text import Text
 from sensorium.errors import SensoriumError
 from sensorium.library import Library, open_library
 from sensorium.media.walk import display_path
+from sensorium.types import MAX_LIMIT, Modality
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Multimodal zero-shot search, offline.")
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -35,9 +36,7 @@ LibraryOpt = Annotated[
     Path | None,
     typer.Option("--library", "-l", help="Library folder [env: SENSORIUM_LIBRARY; default: user data folder]"),
 ]
-SearchModality = Literal["image", "video", "audio", "text"]
 EvalModality = Literal["image", "video", "audio"]
-MAX_LIMIT = 100_000  # hits a search may ask for; the store takes a machine int
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (see docs/cli.md for the schema)")]
 WhisperOpt = Annotated[
@@ -171,7 +170,7 @@ def search(
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Number of hits (a moment counts once)")
     ] = 10,
-    modality: Annotated[SearchModality | None, typer.Option("--modality", "-m", case_sensitive=False)] = None,
+    modality: Annotated[Modality | None, typer.Option("--modality", "-m", case_sensitive=False)] = None,
     path: Annotated[str | None, typer.Option("--path", help="Only paths matching this glob")] = None,
     min_score: Annotated[
         float | None, typer.Option("--min-score", min=0, max=1, help="Calibrated 0..1 (default 0.5)")
@@ -251,7 +250,7 @@ def describe(
                 descs.append(describe_file(lib, f, min_score=min_score, speech=speech))
             except QueryError as exc:
                 descs.append({"path": str(f), "error": str(exc).removeprefix(f"{f}: ")})
-                err.print(Text.assemble(("error:", "red"), f" {exc}"))
+                _print_error(exc)
     if fmt == "json":
         data = [d if isinstance(d, dict) else d.to_json() for d in descs]
         text = json_text(data if len(data) > 1 else data[0])
@@ -565,8 +564,13 @@ def run() -> None:
     except SensoriumError as exc:
         if debug:
             raise
-        err.print(Text.assemble(("error:", "red"), f" {exc}"))
+        _print_error(exc)
         sys.exit(1)
+
+
+def _print_error(exc: Exception) -> None:
+    """The one red line a user error gets on stderr."""
+    err.print(Text.assemble(("error:", "red"), f" {exc}"))
 
 
 if __name__ == "__main__":

@@ -23,10 +23,10 @@ from sensorium.media.image import image_segments
 from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
 from sensorium.media.video import video_or_sound
-from sensorium.models.base import l2_normalise
+from sensorium.models.base import l2_normalise, valid_utf8
 from sensorium.scoring import Calibrator
 from sensorium.store.base import Filter, pad_perceptual
-from sensorium.types import Hit, track_of
+from sensorium.types import MAX_LIMIT, MODALITIES, Hit, track_of
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -130,7 +130,6 @@ def _snippet(text: str, words: set[str], width: int = 80) -> str:
 
 
 MAX_QUERY_CHARS = 2000  # a sentence encoder reads 256 tokens; longer text only slows the keyword search
-MODALITIES = ("image", "video", "audio", "text")
 
 
 def query_text(text: object, what: str = "query") -> str | None:
@@ -145,13 +144,13 @@ def query_text(text: object, what: str = "query") -> str | None:
         raise QueryError(f"{what} {text!r}: give words as a string")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"{what} of {len(text)} characters: at most {MAX_QUERY_CHARS}; search for a passage's gist")
-    return text.encode("utf-8", "replace").decode("utf-8").strip() or None
+    return valid_utf8(text).strip() or None
 
 
 def check_options(*, limit: object, modality: object, like_weight: object, min_score: object) -> None:
     """The checks the CLI's parser makes, for callers of the Python API and the server."""
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100_000:
-        raise QueryError(f"limit {limit!r}: give a whole number from 1 to 100000")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit {limit!r}: give a whole number from 1 to {MAX_LIMIT}")
     if modality is not None and modality not in MODALITIES:
         raise QueryError(f"modality {modality!r}: one of {', '.join(MODALITIES)}")
     for name, value in (("like_weight", like_weight), ("min_score", min_score)):

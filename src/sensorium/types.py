@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Modality = Literal["image", "text", "audio", "video"]
-MODALITIES: tuple[str, ...] = ("image", "text", "audio", "video")
+Modality = Literal["image", "video", "audio", "text"]
+MODALITIES: tuple[str, ...] = ("image", "video", "audio", "text")
+MAX_LIMIT = 100_000  # hits one search may ask for (the store takes a machine int)
 
 # Records of one timed file share its modality; which track made them shows in the segment index.
 SPEECH_INDEX_BASE = 1_000_000  # utterances of a sound or video file

@@ -163,7 +163,7 @@ def _check_out(src: Path, out: Path, overwrite: bool) -> _Output:
     if same or (out.exists() and src.exists() and os.path.samefile(out, src)):
         raise MediaError(oname, "is the source file itself", "write the clip to another path")
     if out.exists() and not overwrite:
-        raise MediaError(oname, "already exists", "pass --overwrite (overwrite=True in Python) or pick another name")
+        raise _exists(oname)
     return spec
 
 
@@ -181,9 +181,7 @@ def _temp_output(out: Path, overwrite: bool) -> Iterator[BinaryIO]:
         with fp:
             yield fp
         if out.exists() and not overwrite:
-            raise MediaError(
-                display_path(out), "already exists", "pass --overwrite (overwrite=True in Python) or pick another name"
-            )
+            raise _exists(display_path(out))
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -243,6 +241,10 @@ def _pcm_clip(
                     writer.write(block)
                     left -= len(block)
         return ClipResult.of(out, first / rate, (last - left) / rate, copied)
+
+
+def _exists(name: str) -> MediaError:
+    return MediaError(name, "already exists", "pass --overwrite (overwrite=True in Python) or pick another name")
 
 
 def _past_end(name: str, start_s: float, duration_s: float) -> MediaError:

@@ -75,6 +75,12 @@ class Encoder(Protocol):
     def encode(self, segments: Sequence[Segment]) -> Encoded: ...
 
 
+def valid_utf8(text: str) -> str:
+    """``text`` with lone surrogates (bytes that were not UTF-8, as Python decodes file names and
+    argv) replaced by "?": tokenizers and the store's Rust side take only valid UTF-8."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def l2_normalise(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Unit-length rows (zero rows stay zero), float32."""
     x = np.asarray(x, dtype=np.float32)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from sensorium.config import Settings
+from sensorium.errors import ConfigError, MediaError
 from sensorium.models.base import Encoded, EncoderInfo, TextEncoder, l2_normalise
 from sensorium.models.files import cache_dir
 from sensorium.types import SPEECH_INDEX_BASE, Concept, Facts, Segment
@@ -154,8 +155,6 @@ class OfflineAudioEncoder:
         self.window_s = float(settings.audio_window_s)
         self.hop_s = float(settings.audio_hop_s)
         if not (0 < self.hop_s <= self.window_s):
-            from sensorium.errors import ConfigError
-
             raise ConfigError(f"audio_hop_s {self.hop_s} must be > 0 and at most audio_window_s {self.window_s}")
         threads = settings.threads or os.cpu_count() or 1
         self.taggers = self._taggers(settings, threads)
@@ -463,8 +462,6 @@ class OfflineAudioEncoder:
             if tagged.embeddings is not None:
                 embs.append(tagged.embeddings)
             end = float(tagged.ends[-1]) if len(tagged.ends) else end
-        from sensorium.errors import MediaError
-
         if not probs:
             raise MediaError(str(path), "no audio samples could be decoded", "check that the file plays")
         if end < MIN_EXAMPLE_S:  # a few milliseconds are all padding to the taggers: their tags mean nothing

@@ -18,7 +18,7 @@ import numpy as np
 
 from sensorium.config import Settings
 from sensorium.errors import ModelMissing
-from sensorium.models.base import EncoderInfo, l2_normalise
+from sensorium.models.base import EncoderInfo, l2_normalise, valid_utf8
 from sensorium.models.files import ModelFile, cache_dir, resolve
 from sensorium.models.onnx_export import onnx_session
 
@@ -116,8 +116,7 @@ class MiniLMTextEncoder:
         for i in range(0, len(texts), batch_size):
             idx = order[i : i + batch_size]
             with self._lock:
-                # a lone surrogate (from bytes that were not UTF-8) is not text to the tokenizer: "?"
-                enc = self._tok.encode_batch([texts[j].encode("utf-8", "replace").decode("utf-8") for j in idx])
+                enc = self._tok.encode_batch([valid_utf8(texts[j]) for j in idx])
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
             tokens = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
@@ -149,6 +148,7 @@ class E5TextEncoder:
             return np.zeros((0, self.info.dim), dtype=np.float32)
         with self._lock:
             parts = [
-                self._model.encode(list(texts[i : i + batch_size]), query) for i in range(0, len(texts), batch_size)
+                self._model.encode([valid_utf8(t) for t in texts[i : i + batch_size]], query)
+                for i in range(0, len(texts), batch_size)
             ]
         return l2_normalise(np.concatenate([np.atleast_2d(p) for p in parts]))

@@ -44,15 +44,13 @@ from sensorium.query import has_sound
 from sensorium.server import media
 from sensorium.server.auth import FORM_SLACK, Guard
 from sensorium.server.jobs import JobBusy, Jobs
-from sensorium.types import Hit
+from sensorium.types import Hit, Modality
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_OFFSET = 10_000  # the library is asked for offset + limit hits: keep that bounded
 _SUFFIX = {"image": ".img", "text": ".txt", "audio": ".audio", "video": ".video"}
 _SANE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
-
-Modality = Literal["image", "video", "audio", "text"]
 
 
 class SearchBody(BaseModel):
