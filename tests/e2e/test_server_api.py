@@ -399,18 +399,35 @@ def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, me
     folder.mkdir()
     (folder / "safari.md").write_text("Zebra herds crossed the Mara river during the great migration in Kenya.")
     shutil.copyfile(media_dir / "coins.png", folder / "more-coins.png")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copyfile(media_dir / "cat-chelsea.png", elsewhere / "cat.png")
+    linked = folder / "linked-cat.png"
+    linked.symlink_to(elsewhere / "cat.png")  # the user's own link, there when indexing
     r = client.post("/api/index", json={"paths": [str(folder)]})
     assert r.status_code == 202, r.text
     job = wait(client, r.json()["job"])
     assert job["state"] == "done" and job["error"] is None, job
-    assert (job["done"], job["total"]) == (2, 2)
-    assert job["report"]["indexed"] == 2 and job["report"]["failed"] == 0
+    assert (job["done"], job["total"]) == (3, 3)
+    assert job["report"]["indexed"] == 3 and job["report"]["failed"] == 0
     assert set(job["report"]) == {"indexed", "skipped", "failed", "pruned", "records", "seconds", "failures", "spaces"}
     hits = search(client, text="zebra migration", limit=3)
     assert hits[0]["path"] == str(folder / "safari.md"), hits
     note = folder / "safari.md"
     assert client.get(media_url(note)).content == note.read_bytes()
     assert client.get(media_url(note)).headers["content-type"].startswith("text/plain")
+    head = client.head(media_url(note))
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(note.stat().st_size)
+    assert head.headers["content-type"].startswith("text/plain")
+    head = client.head(media_url(note), headers={"Range": "bytes=0-9"})
+    assert head.status_code == 206 and head.headers["content-range"] == f"bytes 0-9/{note.stat().st_size}"
+    # a file indexed through the user's symlink is served; once the link leads elsewhere it is not
+    assert client.get(media_url(linked)).content == (elsewhere / "cat.png").read_bytes()
+    assert client.get(f"/api/thumbnail?path={quote(str(linked))}").status_code == 200
+    linked.unlink()
+    linked.symlink_to("/etc/passwd")
+    assert client.get(media_url(linked)).status_code == 404
     # an indexed file swapped for a symlink after indexing is no longer served
     coins = folder / "more-coins.png"
     coins.unlink()

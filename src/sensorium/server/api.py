@@ -103,12 +103,16 @@ def create_app(
     if lib.exists:
         lib.store()  # opened now, so that queries never open it while a media request does
 
-    def indexed_paths() -> set[str]:
+    def indexed_paths() -> dict[str, media.Recorded]:
         with opening:
             if not lib.exists:
-                return set()
+                return {}
             store = lib.store()
-        return {p for p, row in store.files().items() if row.get("status") == "done"}
+        return {
+            p: (int(row.get("size") or 0), float(row.get("mtime") or 0.0))
+            for p, row in store.files().items()
+            if row.get("status") == "done"
+        }
 
     indexed = media.IndexedPaths(indexed_paths)
 
@@ -258,10 +262,14 @@ def create_app(
             return Response(to_srt(desc), media_type="application/x-subrip; charset=utf-8")
         return JSONResponse(desc.to_json())
 
-    @app.get("/api/media")
+    def recorded(real: str) -> media.Recorded | None:
+        return indexed.get(real).get(real)
+
+    @app.api_route("/api/media", methods=["GET", "HEAD"])
     def get_media(request: Request, path: str) -> Response:
+        real = served(path)
         try:
-            opened = media.open_served(served(path))
+            opened = media.open_served(real, recorded(real))
         except media.NotServed:
             raise _not_indexed(path) from None
         headers = {
@@ -283,6 +291,12 @@ def create_app(
                 headers={**headers, "Content-Range": f"bytes */{opened.size}"},
             )
         kind = media.content_type(opened.head, path)
+        if request.method == "HEAD":  # what a GET would send, without the bytes
+            os.close(opened.fd)
+            length = opened.size if span is None else span[1] - span[0] + 1
+            extra = {} if span is None else {"Content-Range": f"bytes {span[0]}-{span[1]}/{opened.size}"}
+            headers = {**headers, **extra, "Content-Length": str(length)}
+            return Response(status_code=200 if span is None else 206, headers=headers, media_type=kind)
         if span is None:
             headers["Content-Length"] = str(opened.size)
             return StreamingResponse(media.stream(opened.fd, 0, opened.size - 1), 200, headers, kind)
@@ -295,7 +309,7 @@ def create_app(
     def thumbnail(path: str, t: Annotated[float, Query(ge=0.0, le=1e9, allow_inf_nan=False)] = 0.0) -> Response:
         real = served(path)
         try:
-            data = media.thumbnail(lib.path, real, t, max_pixels=lib.settings.max_image_pixels)
+            data = media.thumbnail(lib.path, real, t, max_pixels=lib.settings.max_image_pixels, recorded=recorded(real))
         except (media.NotServed, MediaError):
             data = None
         if data is None:

@@ -2,7 +2,8 @@
 
 Only files the library indexed are served, so the token opens the library, not the disk.
 A path is looked up exactly as the library stored it (an absolute path without ``..``), or by
-its real path; the file is then opened with ``O_NOFOLLOW``, so a symlink swapped in for an
+its real path. A path that is a symlink (the user indexed a link) is followed only to a file
+of the size and modification time the library recorded for it, so a symlink swapped in for an
 indexed file after indexing is refused rather than followed.
 """
 
@@ -41,8 +42,11 @@ class BadRange(Exception):
     """A Range header that cannot be satisfied (answered as 416)."""
 
 
+Recorded = tuple[int, float]  # (size, mtime) of an indexed file, as the files table has them
+
+
 class IndexedPaths:
-    """The paths of indexed files (status ``done``), for deciding what may be served.
+    """The paths of indexed files (status ``done``) with their size and mtime, for deciding what may be served.
 
     ``store().files()`` reads the whole files table (about 0.35 s at 100k files), so the set is
     kept: a path in it is served at once, and a set older than ``FILES_TTL_S`` is re-read in the
@@ -50,9 +54,9 @@ class IndexedPaths:
     indexed a moment ago by another process is found; a job in this server drops the set.
     """
 
-    def __init__(self, load: Callable[[], set[str]]) -> None:
+    def __init__(self, load: Callable[[], dict[str, Recorded]]) -> None:
         self._load = load
-        self._paths: set[str] | None = None
+        self._paths: dict[str, Recorded] | None = None
         self._at = 0.0
         self._lock = threading.Lock()
         self._refreshing = False
@@ -61,7 +65,7 @@ class IndexedPaths:
         with self._lock:
             self._paths = None
 
-    def get(self, wanted: str | None = None) -> set[str]:
+    def get(self, wanted: str | None = None) -> dict[str, Recorded]:
         with self._lock:
             paths, at = self._paths, self._at
         fresh = paths is not None and time.monotonic() - at <= FILES_TTL_S
@@ -72,10 +76,10 @@ class IndexedPaths:
         return self._reload()
 
     @staticmethod
-    def _known(wanted: str | None, paths: set[str]) -> bool:
+    def _known(wanted: str | None, paths: dict[str, Recorded]) -> bool:
         return wanted is not None and (wanted in paths or os.path.realpath(wanted) in paths)
 
-    def _reload(self) -> set[str]:
+    def _reload(self) -> dict[str, Recorded]:
         paths = self._load()
         with self._lock:
             self._paths, self._at = paths, time.monotonic()
@@ -97,7 +101,7 @@ class IndexedPaths:
         threading.Thread(target=work, name="sensorium-indexed-paths", daemon=True).start()
 
 
-def resolve(requested: str, indexed: set[str]) -> str:
+def resolve(requested: str, indexed: dict[str, Recorded] | set[str]) -> str:
     """The indexed path that ``requested`` names.
 
     Raises:
@@ -123,20 +127,33 @@ class Opened:
     head: bytes
 
 
-def open_served(path: str) -> Opened:
-    """Open an indexed regular file without following a symlink in its last component.
+def open_served(path: str, recorded: Recorded | None = None) -> Opened:
+    """Open an indexed regular file; a symlink in its last component only to the file that was indexed.
+
+    A symlink is followed when ``recorded`` (the size and mtime indexing saw through it) matches
+    the file it now leads to; without ``recorded`` it is refused.
 
     Raises:
-        NotServed: gone, a symlink, not a regular file, or unreadable.
+        NotServed: gone, not a regular file, unreadable, or a symlink to anything but the indexed file.
     """
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:  # ELOOP: a symlink swapped in after indexing
-        raise NotServed(path) from exc
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+        followed = False
+    except OSError as exc:  # ELOOP: the last component is a symlink
+        if recorded is None or not os.path.islink(path):
+            raise NotServed(path) from exc
+        try:
+            fd = os.open(path, flags)
+        except OSError as again:
+            raise NotServed(path) from again
+        followed = True
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotServed(path)
+        if followed and recorded is not None and (st.st_size, st.st_mtime) != recorded:
+            raise NotServed(path)  # the link now leads somewhere else than when it was indexed
         head = os.pread(fd, HEAD_BYTES, 0)
     except (OSError, NotServed) as exc:
         os.close(fd)
@@ -239,7 +256,7 @@ def content_type(head: bytes, name: str) -> str:
     return "application/octet-stream"
 
 
-def thumbnail(library: Path, path: str, t: float, *, max_pixels: int) -> bytes | None:
+def thumbnail(library: Path, path: str, t: float, *, max_pixels: int, recorded: Recorded | None = None) -> bytes | None:
     """A JPEG of an indexed file: a video's picture at ``t``, or an image shrunk to 320 px.
 
     An image's thumbnail is made on first request and kept beside the videos' (so re-indexing
@@ -252,7 +269,7 @@ def thumbnail(library: Path, path: str, t: float, *, max_pixels: int) -> bytes |
             return found.read_bytes()
         except OSError:
             pass
-    opened = open_served(path)
+    opened = open_served(path, recorded)
     with os.fdopen(opened.fd, "rb") as fp:
         if image_format(opened.head) is None:
             return None
