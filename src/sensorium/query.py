@@ -179,8 +179,8 @@ def search(
         like: an example file; combined with ``text`` by ``like_weight`` (0 = text only).
         negative: words whose meaning is pushed away from the query.
         min_score: drop hits below this calibrated score (default 0.5; 0 keeps everything).
-        limit: how many results: still images, text chunks and moments (merged windows of
-            sound or video) each count as one.
+        limit: how many results: still images, text documents (their best passage) and moments
+            (merged windows of sound or video) each count as one.
         space: search a hub model's space (``clip``, ``clap``: see :mod:`sensorium.spaces`); by
             default the library's own, or the hub space that reads ``modality`` when there is one.
     """
@@ -332,9 +332,9 @@ def merge_moments(hits: list[Hit], gap: float = 1.0, drop: float = MOMENT_DROP) 
     the moment is absorbed into it. Then the next best remaining window starts the next moment.
     A moment's score and reasons are those of its peak. Pictures of a video never grow into the
     next shot (a shot is the unit a viewer means); pictures of one shot share its span and merge.
-    Still images and text pass unchanged.
+    Still images pass unchanged; a document's passages become one hit (:func:`best_passages`).
     """
-    out = [h for h in hits if h.start is None or h.end is None]
+    out = best_passages([h for h in hits if h.start is None or h.end is None])
     timed: dict[tuple[str, str], list[Hit]] = {}
     for h in hits:
         if h.start is not None and h.end is not None:
@@ -360,6 +360,27 @@ def merge_moments(hits: list[Hit], gap: float = 1.0, drop: float = MOMENT_DROP) 
             absorbed = {i for i in left if group[i].start < end and group[i].end > start}  # type: ignore[operator]
             left -= absorbed
             out.append(_moment(parts, len(absorbed) if not grow else 0))
+    return out
+
+
+def best_passages(hits: list[Hit]) -> list[Hit]:
+    """One hit per text document: its best passage, saying how many more matched.
+
+    A long note is indexed as many passages; without this its near-identical chunks fill the
+    results, as overlapping windows would for a recording.
+    """
+    best: dict[str, Hit] = {}
+    count: dict[str, int] = {}
+    out: list[Hit] = []
+    for h in hits:
+        if h.modality != "text":
+            out.append(h)
+            continue
+        count[h.path] = count.get(h.path, 0) + 1
+        if h.path not in best or h.score > best[h.path].score:
+            best[h.path] = h
+    for path, h in best.items():
+        out.append(replace(h, why=f"{h.why}; {count[path]} passages") if count[path] > 1 else h)
     return out
 
 

@@ -68,6 +68,26 @@ def test_text_notes_are_searchable(indexed) -> None:
     assert "coffee" in hits[0]["why"]
 
 
+def test_a_long_note_is_one_hit(tmp_path: Path) -> None:
+    """Its passages about the same thing would otherwise fill the results."""
+    import sensorium
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    paragraph = "We walked to the harbour and watched the fishing boats come in with the morning catch. "
+    (notes / "harbour-diary.md").write_text("\n\n".join(f"Day {i}. " + paragraph * 4 for i in range(8)))
+    (notes / "boats.txt").write_text("Fishing boats unloading their catch at the harbour at dawn.")
+    (notes / "taxes.txt").write_text("The tax return is due in April; keep the receipts in the blue folder.")
+    lib = sensorium.open(tmp_path / "library")
+    lib.index(notes)
+    assert lib.stats()["records"] >= 5  # the diary is several passages
+    hits = lib.search("fishing boats in a harbour", modality="text", limit=3, min_score=0)
+    assert {Path(h.path).name for h in hits[:2]} == {"harbour-diary.md", "boats.txt"}
+    assert len({h.path for h in hits}) == len(hits) == 3
+    diary = next(h for h in hits if h.path.endswith("harbour-diary.md"))
+    assert "passages" in diary.why
+
+
 def test_path_glob_filter(indexed) -> None:
     hits = search_json(indexed, "a cat", "--path", "*.jpg", "--min-score", "0", "--limit", "20")
     assert hits and all(h["path"].endswith(".jpg") for h in hits)

@@ -91,6 +91,24 @@ def test_merge_moments_joins_overlapping_windows_of_one_file() -> None:
     assert by[("photo.jpg", None)].start is None
 
 
+def test_a_document_is_one_hit_its_best_passage() -> None:
+    from sensorium.query import merge_moments
+    from sensorium.types import Hit
+
+    hits = [
+        Hit(path="notes.md", score=0.7, modality="text", why="meaning 0.70", id="n#0"),
+        Hit(path="notes.md", score=0.9, modality="text", why="meaning 0.90", id="n#3"),
+        Hit(path="notes.md", score=0.6, modality="text", why="meaning 0.60", id="n#5"),
+        Hit(path="other.txt", score=0.8, modality="text", why="meaning 0.80", id="o#0"),
+        Hit(path="a.png", score=0.5, modality="image", why="meaning 0.50", id="a"),
+        Hit(path="b.png", score=0.4, modality="image", why="meaning 0.40", id="b"),
+    ]
+    out = {h.id: h for h in merge_moments(hits)}
+    assert set(out) == {"n#3", "o#0", "a", "b"}
+    assert out["n#3"].why == "meaning 0.90; 3 passages" and out["n#3"].score == 0.9
+    assert out["o#0"].why == "meaning 0.80"  # one passage: nothing to add
+
+
 def test_merge_moments_respects_the_gap() -> None:
     from sensorium.query import merge_moments
     from sensorium.types import Hit
