@@ -330,3 +330,18 @@ def test_lance_upserts_optimize_on_their_own_during_long_runs(tmp_path: Path) ->
         store.upsert_records([record(f"r/{i}.jpg", 0, vectors[i]) for i in range(start, start + 10)])
     assert {"id", "path", "keywords"} <= set(store._index_names())
     assert store.count() == 150
+
+
+def test_lancedb_import_defers_its_rest_client() -> None:
+    """The REST namespace client's __init__ (1.2 s of every command's start) runs only when used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sensorium.store.lancedb\n"
+        "assert 'lance_namespace_urllib3_client.api.table_api' not in sys.modules, 'REST client built'\n"
+        "import lance_namespace_urllib3_client as c\n"
+        "assert c.ApiClient.__name__ == 'ApiClient' and 'lance_namespace_urllib3_client.api.table_api' in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

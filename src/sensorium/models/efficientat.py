@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.fft
 
 from sensorium.config import Settings
 from sensorium.errors import ModelMissing
@@ -171,6 +170,8 @@ class LogMel:
         offset = (N_FFT - WIN) // 2
         view = np.lib.stride_tricks.sliding_window_view(y[offset:], WIN)[::HOP][:frames]
         out = np.empty((frames, N_MELS), dtype=np.float32)
+        import scipy.fft  # 0.7 s to import: paid when sound is first heard, not by every search
+
         for i in range(0, frames, STFT_CHUNK):
             # scipy's pocketfft keeps float32 and vectorises: 4x numpy's rfft here, the front end's main cost
             spec = scipy.fft.rfft(view[i : i + STFT_CHUNK] * self.window, n=N_FFT, axis=1)[:, : self._top]

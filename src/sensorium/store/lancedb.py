@@ -18,24 +18,57 @@ still work. Other text columns holding surrogates are stored with ``backslashrep
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import lancedb
-import numpy as np
-import pyarrow as pa
-from lancedb.background_loop import LOOP
-from lancedb.index import FTS, Bitmap, BTree, HnswSq, IvfPq, IvfRq, IvfSq
 
-from sensorium.config import LanceSettings
-from sensorium.errors import LibraryError
-from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, Filter, check_vector_query, search_fields
-from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE
+def _defer_rest_client(name: str = "lance_namespace_urllib3_client") -> None:
+    """Register LanceDB's REST namespace client as a package whose ``__init__`` runs on first use.
+
+    ``import lancedb`` imports it for its pydantic request models only, but the package's
+    ``__init__`` also builds every REST API class: about 1.2 s of each command's start-up, for a
+    client an embedded library never calls. Its submodules (``.models``) still import normally;
+    any attribute of the package itself runs the real ``__init__`` first.
+    """
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def __getattr__(attr: str) -> Any:
+        module.__dict__.pop("__getattr__", None)
+        loader.exec_module(module)
+        try:
+            return module.__dict__[attr]
+        except KeyError:
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}") from None
+
+    module.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules[name] = module
+
+
+_defer_rest_client()
+
+import lancedb  # noqa: E402
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from lancedb.background_loop import LOOP  # noqa: E402
+from lancedb.index import FTS, Bitmap, BTree, HnswSq, IvfPq, IvfRq, IvfSq  # noqa: E402
+
+from sensorium.config import LanceSettings  # noqa: E402
+from sensorium.errors import LibraryError  # noqa: E402
+from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, Filter, check_vector_query, search_fields  # noqa: E402
+from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE  # noqa: E402
 
 log = logging.getLogger(__name__)
 
