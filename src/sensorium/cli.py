@@ -37,6 +37,7 @@ LibraryOpt = Annotated[
     typer.Option("--library", "-l", help="Library folder [env: SENSORIUM_LIBRARY; default: user data folder]"),
 ]
 EvalModality = Literal["image", "video", "audio"]
+DescribeFormat = Literal["json", "srt", "vtt"]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (see docs/cli.md for the schema)")]
 WhisperOpt = Annotated[
@@ -220,8 +221,9 @@ def _clock(seconds: float | None) -> str:
 @app.command()
 def describe(
     files: Annotated[list[Path], typer.Argument(help="Sound recordings and videos to describe")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json, srt or vtt")] = "json",
+    fmt: Annotated[DescribeFormat, typer.Option("--format", "-f", case_sensitive=False)] = "json",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file")] = False,
     min_score: Annotated[
         float, typer.Option("--min-score", min=0, max=1, help="Least tag score for a sound event")
     ] = 0.3,
@@ -235,11 +237,12 @@ def describe(
     from sensorium.errors import QueryError
     from sensorium.timeline import describe_file, to_srt, to_vtt
 
-    fmt = "json" if as_json else fmt.lower()
-    if fmt not in ("json", "srt", "vtt"):
-        raise QueryError(f"--format {fmt}: use json, srt or vtt")
+    if as_json and fmt != "json":
+        raise typer.BadParameter(f"--json asks for JSON, --format for {fmt}; give one of them", param_hint="--json")
     if fmt != "json" and len(files) != 1:
-        raise QueryError("srt and vtt describe one file at a time; give one file, or use --format json")
+        raise typer.BadParameter("srt and vtt describe one file at a time; give one file, or use --format json")
+    if output is not None:
+        _check_output(output, files, overwrite)
     lib = _open(library, whisper_model=whisper_model, speech_language=language)
     if len(files) == 1:  # one file: its error is the command's (exit 1)
         descs: list[Any] = [describe_file(lib, files[0], min_score=min_score, speech=speech)]
@@ -259,10 +262,39 @@ def describe(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+        _write_output(output, text)
+        err.print(f"wrote {display_path(output)}")
     if any(isinstance(d, dict) for d in descs):
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _check_output(output: Path, sources: list[Path], overwrite: bool) -> None:
+    """Refuse an output that would lose data or cannot be written, before any work is done."""
+    from sensorium.errors import QueryError
+
+    name = display_path(output)
+    if not output.parent.is_dir():
+        folder = display_path(output.parent)
+        raise QueryError(f"{name}: folder {folder} does not exist; create it first or pick another")
+    if output.is_dir():
+        raise QueryError(f"{name}: is a folder; give a file name")
+    if any(os.path.realpath(output) == os.path.realpath(src) for src in sources):
+        raise QueryError(f"{name}: is a file being described; write to another path")
+    if output.exists() and not overwrite:
+        raise QueryError(f"{name}: already exists; pass --overwrite or pick another name")
+
+
+def _write_output(output: Path, text: str) -> None:
+    """Write beside, then rename: an interrupted write never leaves half a file in its place."""
+    from sensorium.errors import QueryError
+
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise QueryError(f"{display_path(output)}: cannot write ({exc.strerror or exc}); pick another path") from exc
 
 
 @app.command()
@@ -282,6 +314,11 @@ def clip(
 ) -> None:
     """Export a moment: stream copy where the container allows, else re-encoded."""
     from sensorium.media.clip import export_clip
+
+    if start < 0 or end < 0:
+        raise typer.BadParameter(f"{min(start, end):g}: times are seconds from the start, 0 or more")
+    if not start < end:
+        raise typer.BadParameter(f"--start {start:g} is not before --end {end:g}; give an end after the start")
 
     result = export_clip(file, start, end, output, reencode=reencode, overwrite=overwrite)
     if as_json:
@@ -310,9 +347,13 @@ def classify(
     as_json: JsonOpt = False,
 ) -> None:
     """Classify files zero-shot into labels written in words."""
+    from sensorium.errors import QueryError
     from sensorium.zero_shot import parse_labels
 
-    names = parse_labels(labels, labels_file)
+    try:
+        names = parse_labels(labels, labels_file)
+    except QueryError as exc:  # no labels: the command was not used as documented
+        raise typer.BadParameter(str(exc), param_hint="--labels") from None
     lib = _open(library, text_encoder=text_encoder)
     results = lib.classify(files, names, multi_label=multi_label, threshold=threshold, margin=margin, top=top)
     if as_json:

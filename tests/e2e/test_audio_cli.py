@@ -164,6 +164,43 @@ def test_describe_json_srt_vtt(sounds, tmp_path: Path) -> None:
     _check_srt(srt_path.read_text())
 
 
+def test_describe_output_never_loses_a_file(sounds, tmp_path: Path) -> None:
+    src = tmp_path / "dog.mp3"
+    shutil.copyfile(sounds[0] / "dog.mp3", src)
+    from sensorium.errors import QueryError
+
+    before = src.read_bytes()
+    with pytest.raises(QueryError, match="is a file being described"):
+        cli("describe", str(src), "--no-speech", "-o", str(src))
+    assert src.read_bytes() == before
+    with pytest.raises(QueryError, match=r"folder .* does not exist; create it first"):
+        cli("describe", str(src), "--no-speech", "-o", str(tmp_path / "no" / "d.json"))
+    out = tmp_path / "d.json"
+    assert cli("describe", str(src), "--no-speech", "-o", str(out))[0] == 0
+    first = json.loads(out.read_text())
+    with pytest.raises(QueryError, match="already exists; pass --overwrite"):
+        cli("describe", str(src), "--no-speech", "-o", str(out), "--format", "vtt")
+    assert json.loads(out.read_text()) == first
+    assert cli("describe", str(src), "--no-speech", "-o", str(out), "--format", "vtt", "--overwrite")[0] == 0
+    assert out.read_text().startswith("WEBVTT")
+
+
+def test_usage_errors_exit_2(sounds) -> None:
+    dog = str(sounds[0] / "dog.mp3")
+    for args in (
+        ("describe", dog, "--format", "xml"),
+        ("describe", dog, dog, "--format", "srt"),
+        ("describe", dog, "--format", "vtt", "--json"),
+        ("classify", dog),
+        ("classify", dog, "--labels", " , "),
+        ("clip", dog, "-s", "-1", "-e", "2", "-o", "x.wav"),
+        ("clip", dog, "-s", "3", "-e", "2", "-o", "x.wav"),
+        ("clip", dog, "-s", "nan", "-e", "2", "-o", "x.wav"),
+    ):
+        code, _, err = cli(*args)
+        assert code == 2 and "Usage:" in err, (args, code, err)
+
+
 def _check_srt(text: str) -> None:
     import re
 

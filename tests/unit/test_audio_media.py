@@ -441,6 +441,30 @@ def test_clip_end_is_clamped_to_the_duration(tmp_path: Path, pgdata: Path) -> No
     assert sf.info(tmp_path / "tail.wav").frames == 78331 - 66150
 
 
+def test_clip_end_far_past_any_duration(tmp_path: Path, pgdata: Path) -> None:
+    """1e308 s times the rate is infinite: clamped, never rounded (an OverflowError before)."""
+    result = export_clip(pgdata / "house_lo.wav", 6.0, 1e308, tmp_path / "tail.wav")
+    assert sf.info(tmp_path / "tail.wav").frames == 78331 - 66150 and result.start_s == 6.0
+    with pytest.raises(MediaError) as exc:
+        export_clip(pgdata / "house_lo.wav", 1e300, 1e308, tmp_path / "never.wav")
+    assert _reason(exc) == "clip start 1e+300 s is past the end (7.105 s)"
+
+
+def test_clip_of_a_truncated_flac_keeps_what_decodes(tmp_path: Path, pgdata: Path) -> None:
+    """libsndfile loses sync in a cut FLAC: the clip ends where decoding stops, as at a file's end."""
+    wave, rate = sf.read(pgdata / "house_lo.wav", dtype="int16")
+    sf.write(tmp_path / "whole.flac", wave, rate)
+    data = (tmp_path / "whole.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    out.mkdir()
+    result = export_clip(tmp_path / "cut.flac", 1.0, 6.0, out / "moment.wav")
+    got, got_rate = sf.read(out / "moment.wav", dtype="int16")
+    assert got_rate == rate and 0.5 < len(got) / rate < 5.0 and result.end_s < 6.0
+    assert result.end_s - result.start_s == pytest.approx(len(got) / rate, abs=0.05)
+    assert [p.name for p in out.iterdir()] == ["moment.wav"]  # nothing half-written beside it
+
+
 def test_mp3_clip_is_a_stream_copy(tmp_path: Path, animals: Path) -> None:
     result = export_clip(animals / "owl.mp3", 2.3, 4.1, tmp_path / "owl.mp3")
     frame_s = 1152 / 48000

@@ -123,7 +123,7 @@ def export_clip(
         raise MediaError(name, f"clip times must be finite and >= 0 (got {start_s} to {end_s})", "give valid times")
     if not start_s < end_s:
         raise MediaError(
-            name, f"clip start {start_s:.3f} s is not before its end {end_s:.3f} s", "give an end after the start"
+            name, f"clip start {_secs(start_s)} s is not before its end {_secs(end_s)} s", "give an end after the start"
         )
     spec = _check_out(src, out, overwrite)
     with open_regular(src) as fp:
@@ -225,22 +225,58 @@ def _pcm_clip(
         if reencode is False and not copied:
             return None
         rate, total = reader.samplerate, reader.frames
-        first, last = round(start_s * rate), min(total, round(end_s * rate))
+        if start_s * rate >= total:
+            raise _past_end(name, start_s, total / rate)
+        first = round(start_s * rate)
+        last = total if end_s * rate >= total else round(end_s * rate)  # 1e308 s: clamped, never rounded
         if first >= total:
             raise _past_end(name, start_s, total / rate)
         dtype = "float64" if subtype in ("FLOAT", "DOUBLE") else "int32"
-        reader.seek(first)
-        with _temp_output(out, overwrite) as ofp:
-            fmt = "WAV" if spec.soundfile == "WAV" and reader.format != "RF64" else spec.soundfile
-            with sf.SoundFile(ofp, "w", rate, reader.channels, subtype=subtype, format=fmt) as writer:
-                left = last - first
-                while left > 0:
+        try:
+            reader.seek(first)
+        except sf.LibsndfileError:  # a damaged file: PyAV decodes what it can
+            return None
+        try:
+            return _copy_samples(reader, name, out, spec, subtype, dtype, first, last, copied, overwrite)
+        except _Undecodable:  # a damaged file libsndfile gives up on: PyAV decodes what it can
+            return None
+
+
+class _Undecodable(Exception):
+    """libsndfile read no sample of the range (the partial output is removed)."""
+
+
+def _copy_samples(
+    reader: sf.SoundFile,
+    name: str,
+    out: Path,
+    spec: _Output,
+    subtype: str,
+    dtype: str,
+    first: int,
+    last: int,
+    copied: bool,
+    overwrite: bool,
+) -> ClipResult:
+    rate = reader.samplerate
+    with _temp_output(out, overwrite) as ofp:
+        fmt = "WAV" if spec.soundfile == "WAV" and reader.format != "RF64" else spec.soundfile
+        with sf.SoundFile(ofp, "w", rate, reader.channels, subtype=subtype, format=fmt) as writer:
+            left = last - first
+            while left > 0:
+                try:
                     block = reader.read(min(left, _SF_CHUNK), dtype=dtype, always_2d=True)
-                    if not len(block):
-                        break
-                    writer.write(block)
-                    left -= len(block)
-        return ClipResult.of(out, first / rate, (last - left) / rate, copied)
+                except sf.LibsndfileError as exc:  # a truncated FLAC: keep what decodes, as for the end
+                    if left < last - first:
+                        log.warning("%s: decoding stopped at %.3f s (%s)", name, (last - left) / rate, exc)
+                    break
+                if not len(block):
+                    break
+                writer.write(block)
+                left -= len(block)
+        if left == last - first:  # raised inside: the empty output is removed
+            raise _Undecodable(name)
+    return ClipResult.of(out, first / rate, (last - left) / rate, copied)
 
 
 def _exists(name: str) -> MediaError:
@@ -248,7 +284,14 @@ def _exists(name: str) -> MediaError:
 
 
 def _past_end(name: str, start_s: float, duration_s: float) -> MediaError:
-    return MediaError(name, f"clip start {start_s:.3f} s is past the end ({duration_s:.3f} s)", "pick an earlier start")
+    return MediaError(
+        name, f"clip start {_secs(start_s)} s is past the end ({duration_s:.3f} s)", "pick an earlier start"
+    )
+
+
+def _secs(t: float) -> str:
+    """Seconds to the millisecond, or in scientific notation when that would run to hundreds of digits."""
+    return f"{t:.3f}" if abs(t) < 1e9 else f"{t:.4g}"
 
 
 # ---------------------------------------------------------------- the source through PyAV
