@@ -260,6 +260,11 @@ def test_truncated_mkv_yields_what_is_there(tmp_path: Path) -> None:
     assert times == sorted(set(times))
     assert 1.0 <= max(p[0] for p in reader.packets) < 3.5  # about half the packets were there
     assert times[-1] <= max(p[0] for p in reader.packets) + 1e-6  # nothing made up past the cut
+    with VideoReader(tmp_path / "half.mkv") as reader:
+        cut = list(shots(reader))
+    last = max(p[0] for p in reader.packets)
+    assert reader.info.duration_s > last + 1.0  # the header still promises the whole 4 s
+    assert last < cut[-1].end_s <= last + 0.05  # the last shot ends where the pictures do
 
 
 def test_audio_only_mp4_has_no_video_track(tmp_path: Path) -> None:

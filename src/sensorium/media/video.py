@@ -54,6 +54,7 @@ _MAX_READ_ERRORS = 8
 
 PICTURE_GRID_S = 0.4  # decoded frames keep a full picture at most this often (fills, shot middles)
 KEEP_DECODED_S = 60.0  # decoded frames older than this behind the reading point are forgotten
+TRUNCATED_SLACK_S = 1.0  # packets ending this much before the header's duration: a truncated file
 
 
 class PacketLog:
@@ -254,9 +255,18 @@ class VideoReader:
                 yield sample
         if last is None:
             raise MediaError(self.name, "no video frame could be decoded", "check that the file plays")
-        end = max(self.info.duration_s, self.packets.last_time())
+        end = max(self.end_s(), last.time_s)
         if end - last.time_s > self.spec.max_gap_s / 4:  # a cut in the last GOP would go unseen: look at its end
             yield from self._fill(last.time_s, end, tail=True)
+
+    def end_s(self) -> float:
+        """Where the pictures end, once read: the header's duration, unless the packets stop well
+        before it (a truncated file, whose shots and moments must not run past what plays)."""
+        last = self.packets.last_time()
+        frame = 1.0 / self.info.fps if self.info.fps > 0 else 0.0
+        if self.info.duration_s <= 0 or last + frame + TRUNCATED_SLACK_S < self.info.duration_s:
+            return last + frame if last > 0 else self.info.duration_s
+        return max(self.info.duration_s, last)
 
     def _keyframes(self) -> Iterator[av.VideoFrame]:
         """Decoded keyframes, then what the decoder still holds; logs every packet on the way."""
@@ -641,6 +651,6 @@ def shots(reader: VideoReader, *, cut_threshold: float = 0.3, max_piece_s: float
             yield Shot(index, start, piece_end, [s for s in held if s.time_s < piece_end])
             held = [s for s in held if s.time_s >= piece_end]
             start = piece_end
-    end = max(reader.info.duration_s, prev.time_s if prev is not None else 0.0)
+    end = max(reader.end_s(), prev.time_s if prev is not None else 0.0)
     if end > start or held:
         yield Shot(index, start, max(end, start), held)
