@@ -70,6 +70,8 @@ def encode_example(lib: Library, path: Path) -> Example:
             return _video_example(lib, path)
         if modality in ("audio", "video"):
             clip = lib.audio_encoder.clip_vectors(path)
+            if clip.silent:
+                raise QueryError(f"example {path}: it is silent (no sample above -80 dBFS); give a sound to search for")
             return Example(clip.semantic, clip.perceptual, "audio", clip.probs, clip.windows)
     except MediaError as exc:
         raise QueryError(f"example {path}: {exc.reason}; use a readable image, video, sound or text file") from exc
@@ -221,7 +223,8 @@ def search(
     if away is not None:
         sem = l2_normalise(sem - 0.5 * away)
     where = Filter(modality=modality, path_glob=path_glob)
-    matcher = lib.audio_encoder if text and modality in (None, "audio", "video") and has_sound(lib) else None
+    sounds_matter = (text or away is not None) and modality in (None, "audio", "video")
+    matcher = lib.audio_encoder if sounds_matter and has_sound(lib) else None
     words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     k = candidate_count(lib, limit)
@@ -290,15 +293,19 @@ def _candidates(
         return [], saturated
     cosines = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]) @ sem
     meaning = cal.scores(cosines[:, None], sem[None, :])[:, 0]  # background stats computed once per query
-    if text and tag_matcher is not None:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
-        sounds = [i for i, r in enumerate(rows) if _track(r) == "sound"]
-        if sounds:
-            heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
-            meaning[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, sem, away))
+    sounds = [i for i, r in enumerate(rows) if _track(r) == "sound"] if tag_matcher is not None else []
+    heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
+    if sounds and text:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
+        meaning[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, sem, away))
     hits = [
         _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words)
         for r, m in zip(rows, meaning, strict=True)
     ]
+    if sounds and not text and away is not None:  # an example steered away from words: by how well a sound
+        avoided = cal.tag_score(tag_matcher.heard_scores(heard, away))  # matches them, even if it sounds alike
+        for i, a in zip(sounds, avoided, strict=True):
+            why = f"{hits[i].why}; avoided {a:.2f}" if a >= 0.005 else hits[i].why
+            hits[i] = replace(hits[i], score=hits[i].score * (1.0 - float(a)), why=why)
     return hits, saturated
 
 

@@ -243,6 +243,25 @@ def test_not_steers_sound_search_away(audio_lib) -> None:
     assert plain <= 3 and steered >= plain + 3
 
 
+def test_not_steers_a_search_by_example_sound(audio_lib, sounds) -> None:
+    dog = str(sounds[0] / "dog.mp3")
+
+    def dog_places(*extra: str) -> list[int]:
+        hits = search(audio_lib, "--like", dog, "--modality", "audio", "--min-score", "0", "--limit", "10", *extra)
+        return [i for i, h in enumerate(hits) if "bark" in h["why"]]
+
+    assert dog_places()[0] == 0  # the bark itself, first
+    assert min(dog_places("--not", "dog barking"), default=10) >= 4  # barks go below other animals
+
+
+def test_a_silent_example_is_refused(audio_lib, tmp_path: Path) -> None:
+    from sensorium.errors import QueryError
+
+    sf.write(tmp_path / "silence.wav", np.zeros(16_000 * 3, np.float32), 16_000)
+    with pytest.raises(QueryError, match="it is silent"):
+        cli("search", "--like", str(tmp_path / "silence.wav"), "--library", str(audio_lib))
+
+
 def test_clip_exports_the_moment(sounds, tmp_path: Path) -> None:
     out_path = tmp_path / "dog-moment.wav"
     code, out, _ = cli(

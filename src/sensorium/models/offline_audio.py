@@ -75,6 +75,7 @@ def sound_phrase(name: str) -> str:
 
 
 MIN_EXAMPLE_S = 0.1  # shortest recording that clip_vectors pools (an example sound, a classified clip)
+SILENT_PEAK = 1e-4  # -80 dBFS: a recording whose every sample is below this holds no sound
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,12 @@ class ClipVectors:
     probs: np.ndarray
     duration_s: float
     windows: np.ndarray | None = None  # (n, C) tag probabilities of each window: "anywhere in the file"
+    peak: float = 1.0  # largest sample magnitude (full scale 1.0)
+
+    @property
+    def silent(self) -> bool:
+        """No sample above -80 dBFS: as an example it would match every quiet stretch "perfectly"."""
+        return self.peak < SILENT_PEAK
 
 
 class OfflineAudioEncoder:
@@ -456,7 +463,14 @@ class OfflineAudioEncoder:
     def clip_vectors(self, path: Path) -> ClipVectors:
         """The whole recording pooled (mean tag probabilities and features over its windows)."""
         probs, embs, weights, end = [], [], [], 0.0
-        for tagged in self.tag_stream(path):
+        peak = 0.0
+
+        def loudest(_: float, samples: np.ndarray) -> None:
+            nonlocal peak
+            if len(samples):
+                peak = max(peak, float(np.max(np.abs(samples))))
+
+        for tagged in self.tag_stream(path, feed=loudest):
             probs.append(tagged.probs)
             weights.append(np.maximum(tagged.ends - tagged.starts, 1e-3))
             if tagged.embeddings is not None:
@@ -470,7 +484,7 @@ class OfflineAudioEncoder:
         mean = (np.concatenate(probs) * w).sum(0) / w.sum()
         perceptual = l2_normalise(np.concatenate(embs).mean(0)) if embs else None
         semantic = self.semantic(mean[None, :])[0]
-        return ClipVectors(semantic, perceptual, mean.astype(np.float32), end, np.concatenate(probs))
+        return ClipVectors(semantic, perceptual, mean.astype(np.float32), end, np.concatenate(probs), peak)
 
     def encode(self, segments: Sequence[Segment]) -> Encoded:
         """Segments holding ``{rate: samples}`` payloads, each pooled as one clip."""
