@@ -511,6 +511,57 @@ def test_video_clip_copies_from_the_keyframe(tmp_path: Path, made: dict[str, Pat
     assert len(load_audio(tmp_path / "clip.mp4", 16000)) / 16000 == pytest.approx(2.6 - expected, abs=0.05)
 
 
+def _frame_times(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        return sorted(float(f.pts * f.time_base) for f in c.decode(video=0))
+
+
+def test_re_encoded_clip_of_a_variable_frame_rate_video_keeps_every_frame_in_time(tmp_path: Path) -> None:
+    """Frames 150, 20 and 20 ms apart: stamped at the average rate, half of them fell on one tick."""
+    src = tmp_path / "vfr.mp4"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=15, options={"preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        vs.codec_context.time_base = Fraction(1, 1000)
+        t, i = 0, 0
+        while t < 5000:
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 9 % 250, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = t, Fraction(1, 1000)
+            out.mux(vs.encode(frame))
+            t, i = t + (150, 20, 20)[i % 3], i + 1
+        out.mux(vs.encode(None))
+    want = [x - 1.0 for x in _frame_times(src) if 1.0 <= x < 4.0]
+    for suffix in (".mp4", ".mkv", ".webm"):
+        export_clip(src, 1.0, 4.0, tmp_path / f"clip{suffix}", reencode=True)
+        got = _frame_times(tmp_path / f"clip{suffix}")
+        assert len(got) == len(want) == 48, suffix
+        assert max(abs(a - b) for a, b in zip(got, want, strict=True)) < 0.002, suffix
+
+
+def test_re_encoded_clip_of_a_rotated_video_stays_upright(tmp_path: Path) -> None:
+    """A phone video's display matrix is lost in re-encoding: the pictures are turned instead."""
+    src = tmp_path / "phone.mp4"
+    picture = np.zeros((48, 64, 3), np.uint8)
+    picture[:24, :, 0] = 250  # red top half
+    picture[:, :8, 1] = 250  # green left edge
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        vs.set_display_rotation(90)  # shown turned a quarter counter-clockwise
+        for i in range(50):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = i
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+    export_clip(src, 0.5, 1.5, tmp_path / "clip.mp4", reencode=True)
+    with av.open(str(tmp_path / "clip.mp4")) as c:
+        frame = next(c.decode(video=0))
+        shown = frame.to_ndarray(format="rgb24")
+    assert (frame.width, frame.height, frame.rotation) == (48, 64, 0)
+    upright = np.rot90(picture)  # what a player shows of the source
+    assert np.abs(shown.astype(int) - upright.astype(int)).mean() < 12
+
+
 def test_video_clip_copies_only_when_a_keyframe_is_near_the_start(tmp_path: Path) -> None:
     src = tmp_path / "gop.mp4"
     with av.open(str(src), "w") as out:  # H.264, a keyframe every 25 frames (1 s) and nowhere else

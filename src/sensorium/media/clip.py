@@ -76,6 +76,7 @@ _VIDEO_OPTIONS = {
     "libvpx-vp9": {"crf": "32", "b": "0", "deadline": "realtime"},
 }
 _VIDEO_BIT_RATE = {"mpeg4": 4_000_000, "libvpx": 2_000_000}
+_VIDEO_TICKS = {"libx264": 90_000, "libvpx-vp9": 1000, "libvpx": 1000, "mpeg4": 1000}  # time base 1/ticks
 _SEEK_PREROLL_S = 1.0
 KEYFRAME_SLACK_S = 0.25  # copy a video only when it then starts at most this much before the asked start
 
@@ -535,12 +536,21 @@ def _audio_out(oc: av.container.OutputContainer, codec: str, src: av.AudioStream
     return stream
 
 
-def _video_out(oc: av.container.OutputContainer, codec: str, src: av.VideoStream) -> av.VideoStream:
+def _video_out(oc: av.container.OutputContainer, codec: str, src: av.VideoStream, rotation: int = 0) -> av.VideoStream:
+    """An encoder stream for ``src``'s pictures, turned upright by ``rotation`` (degrees counter-clockwise).
+
+    Frames are stamped in :data:`_VIDEO_TICKS` ticks a second, not in frames: a variable frame
+    rate keeps every frame at its own time (at the average rate, frames 20 ms apart fell on one tick).
+    """
     rate = src.average_rate or src.guessed_rate or Fraction(25)
     rate = Fraction(rate).limit_denominator(1001) if rate else Fraction(25)
     stream = oc.add_stream(codec, rate=rate, options=_VIDEO_OPTIONS.get(codec, {}))
-    stream.width = max(2, src.codec_context.width // 2 * 2)
-    stream.height = max(2, src.codec_context.height // 2 * 2)
+    stream.codec_context.time_base = Fraction(1, _VIDEO_TICKS[codec])
+    width, height = src.codec_context.width, src.codec_context.height
+    if rotation in (90, 270):
+        width, height = height, width
+    stream.width = max(2, width // 2 * 2)
+    stream.height = max(2, height // 2 * 2)
     stream.pix_fmt = "yuv420p"
     if codec in _VIDEO_BIT_RATE:
         stream.bit_rate = _VIDEO_BIT_RATE[codec]
@@ -560,11 +570,12 @@ def _reencode(
     acodec = _encoder(spec.audio, out) if audio is not None else None
     vcodec = _encoder(spec.video, out) if video is not None else None
     sources = [s for s in (video, audio) if s is not None]
+    rotation = _rotation(inp, video, start_s) if video is not None and vcodec else 0
     with av.open(ofp, "w", format=spec.muxer) as oc:
         aout = _audio_out(oc, acodec, audio) if audio is not None and acodec else None
-        vout = _video_out(oc, vcodec, video) if video is not None and vcodec else None
+        vout = _video_out(oc, vcodec, video, rotation) if video is not None and vcodec else None
         _seek(inp, sources[0], start_s - _SEEK_PREROLL_S)
-        cuts = _Cuts(start_s, end_s, inp.origin_s)
+        cuts = _Cuts(start_s, end_s, inp.origin_s, rotation)
         for packet in inp.container.demux(sources):
             t = _time(packet.dts if packet.dts is not None else packet.pts, packet.stream, inp.origin_s)
             if t is not None and t >= end_s + 2.0:
@@ -590,6 +601,16 @@ def _reencode(
     return max(cuts.first_s, start_s), cuts.last_s
 
 
+def _rotation(inp: _Input, video: av.VideoStream, start_s: float) -> int:
+    """The display rotation of the first picture at ``start_s`` (0, 90, 180 or 270), from its display matrix."""
+    _seek(inp, video, start_s - _SEEK_PREROLL_S)
+    with contextlib.suppress(av.FFmpegError):
+        for packet in inp.container.demux(video):
+            for frame in packet.decode():
+                return round((frame.rotation or 0) / 90) * 90 % 360
+    return 0
+
+
 def _piece_layout(layout: av.AudioLayout) -> str:
     """The layout decoded audio is handed to the encoder in.
 
@@ -608,8 +629,9 @@ def _piece_layout(layout: av.AudioLayout) -> str:
 class _Cuts:
     """Trims decoded frames to [start, end) and restamps them from zero."""
 
-    def __init__(self, start_s: float, end_s: float, origin_s: float) -> None:
+    def __init__(self, start_s: float, end_s: float, origin_s: float, rotation: int = 0) -> None:
         self.start_s, self.end_s, self.origin_s = start_s, end_s, origin_s
+        self.rotation = rotation
         self.first_s, self.last_s = math.inf, -math.inf
         self.next_audio_s: float | None = None
         self.last_video_pts = -1
@@ -643,18 +665,20 @@ class _Cuts:
         t = _time(frame.pts, stream, self.origin_s)
         if t is None or not self.start_s - 1e-6 <= t < self.end_s:
             return None
-        rate = out.average_rate or Fraction(25)
+        ticks = out.codec_context.time_base.denominator
         if self.first_video_s is None:
-            self.first_video_s, self.first_video_pts = t, round((t - self.start_s) * rate)
-        # Counted from the first frame: frames sitting half a tick off the grid would otherwise
-        # round onto each other (1.72 s from 1.7 s at 25 fps is 0.5 ticks).
-        pts = self.first_video_pts + round((t - self.first_video_s) * rate)
+            self.first_video_s, self.first_video_pts = t, round((t - self.start_s) * ticks)
+        pts = self.first_video_pts + round((t - self.first_video_s) * ticks)  # counted from the first frame
         if pts <= self.last_video_pts:
             return None
         self.last_video_pts = pts
+        if self.rotation:  # turned upright in pixels: every player shows it so, whatever the container
+            upright = np.rot90(frame.to_ndarray(format="rgb24"), k=self.rotation // 90)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(upright), format="rgb24")
         piece = frame.reformat(width=out.width, height=out.height, format="yuv420p")
         piece.pts = pts
-        piece.time_base = 1 / Fraction(rate)
+        piece.time_base = Fraction(1, ticks)
+        rate = out.average_rate or Fraction(25)
         self.first_s = min(self.first_s, t)
         self.last_s = max(self.last_s, t + float(1 / Fraction(rate)))
         return piece
