@@ -19,6 +19,7 @@ import numpy as np
 
 from sensorium import thumbnails
 from sensorium.errors import MediaError, QueryError
+from sensorium.media.audio import has_audio_track
 from sensorium.media.image import image_segments
 from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
@@ -46,29 +47,31 @@ class Example:
     window_tags: np.ndarray | None = None  # sound: (n, C) per window, for "is it anywhere in the file"
 
 
-def encode_example(lib: Library, path: Path) -> Example:
-    """Decode and encode an example file (image or text).
+def encode_example(lib: Library, path: Path, modality: str | None = None) -> Example:
+    """Decode and encode an example file (image, sound, video or text).
+
+    A video is its pictures, or its sound track when ``modality`` asks for sounds ("audio").
 
     Raises:
         QueryError: the file cannot be read or is not a supported example.
     """
-    s = lib.settings
+    s, wanted = lib.settings, modality
     try:
-        modality = probe(path)
-        if modality == "image":
+        kind = probe(path)
+        if kind == "image":
             segs = image_segments(
                 path, max_pixels=s.max_image_pixels, max_side=getattr(lib.image_encoder, "max_side", 512)
             )
             enc = lib.image_encoder.encode(segs)
             perc = enc.perceptual[0] if enc.perceptual is not None else None
             return Example(enc.semantic[0], perc)
-        if modality == "text":
+        if kind == "text":
             segs = text_segments(path, max_bytes=s.max_text_bytes)
             vecs = lib.text_vectors([x.payload for x in segs])
             return Example(l2_normalise(vecs.mean(0)), None, "text")
-        if modality == "video" and video_or_sound(path) == "video":
+        if kind == "video" and video_or_sound(path) == "video" and not (wanted == "audio" and has_audio_track(path)):
             return _video_example(lib, path)
-        if modality in ("audio", "video"):
+        if kind in ("audio", "video"):
             clip = lib.audio_encoder.clip_vectors(path)
             if clip.silent:
                 raise QueryError(f"example {path}: it is silent (no sample above -80 dBFS); give a sound to search for")
@@ -77,7 +80,7 @@ def encode_example(lib: Library, path: Path) -> Example:
         raise QueryError(f"example {path}: {exc.reason}; use a readable image, video, sound or text file") from exc
     except OSError as exc:
         raise QueryError(f"example {path}: cannot read ({exc.strerror or exc}); check the path") from exc
-    raise QueryError(f"example {path}: {modality} examples are not supported; use an image, video, sound or text file")
+    raise QueryError(f"example {path}: {kind} examples are not supported; use an image, video, sound or text file")
 
 
 _TRACK_LABEL = {"picture": "concepts", "sound": "sounds"}
@@ -213,7 +216,7 @@ def search(
             )
     store = lib.store()
     cal = Calibrator.for_library(lib)
-    example = encode_example(lib, Path(like)) if like is not None else None
+    example = encode_example(lib, Path(like), modality) if like is not None else None
     if example is not None and example.perceptual is not None:
         padded = pad_perceptual(example.perceptual, lib.manifest.get("perceptual_dim", 0))
         example = replace(example, perceptual=padded[0] if padded is not None else None)

@@ -254,6 +254,32 @@ def test_not_steers_a_search_by_example_sound(audio_lib, sounds) -> None:
     assert min(dog_places("--not", "dog barking"), default=10) >= 4  # barks go below other animals
 
 
+def test_a_video_example_is_heard_when_sounds_are_asked_for(audio_lib, sounds, tmp_path: Path) -> None:
+    """A phone video of a barking dog finds the recorded barks by its sound track."""
+    import av
+
+    from sensorium.media.audio import load_audio
+
+    wave = load_audio(sounds[0] / "dog.mp3", 44_100)
+    video = tmp_path / "dog-video.mp4"
+    with av.open(str(video), "w") as out:
+        vs = out.add_stream("libx264", rate=10, options={"preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        aus = out.add_stream("aac", rate=44_100, layout="mono")
+        for i in range(round(len(wave) / 44_100 * 10)):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+        for i in range(0, len(wave) - 1024, 1024):
+            af = av.AudioFrame.from_ndarray(wave[None, i : i + 1024].astype(np.float32), format="fltp", layout="mono")
+            af.sample_rate, af.pts = 44_100, i
+            out.mux(aus.encode(af))
+        out.mux(aus.encode(None))
+    hits = search(audio_lib, "--like", str(video), "--modality", "audio", "--limit", "3")
+    assert hits and "bark" in hits[0]["why"], hits
+
+
 def test_a_silent_example_is_refused(audio_lib, tmp_path: Path) -> None:
     from sensorium.errors import QueryError
 
