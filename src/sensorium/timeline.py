@@ -83,6 +83,9 @@ class Description:
         }
 
 
+_DESCRIBABLE = "give a recording or video that plays"
+
+
 def describe_file(
     lib: Library, path: Path, *, min_score: float = DEFAULT_MIN_SCORE, speech: bool = True
 ) -> Description:
@@ -97,11 +100,12 @@ def describe_file(
     try:
         modality = probe(path)
     except MediaError as exc:
-        raise QueryError(f"{path}: {exc.reason}") from exc
+        raise QueryError(f"{path}: {exc.reason}; {_DESCRIBABLE}") from exc
     except OSError as exc:
-        raise QueryError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        raise QueryError(f"{path}: cannot read ({exc.strerror or exc}); check the path and its permissions") from exc
     if modality not in ("audio", "video"):
-        raise QueryError(f"{path}: describe reads sound recordings and videos; this is {modality}")
+        kind = {"image": "an image", "text": "a text file"}.get(modality, f"a {modality} file")
+        raise QueryError(f"{path}: it is {kind}, and describe reads sound recordings and videos; {_DESCRIBABLE}")
     events: list[Event] = []
     tags: list[tuple[str, float]] = []
     duration = 0.0
@@ -118,7 +122,7 @@ def describe_file(
             tags += sound_tags
             duration = max(duration, sound_end)
     except MediaError as exc:
-        raise QueryError(f"{path}: {exc.reason}") from exc
+        raise QueryError(f"{path}: {exc.reason}; {_DESCRIBABLE}") from exc
     events.sort(key=lambda e: (e.start, _KIND_ORDER.get(e.kind, 9), e.end))
     tags.sort(key=lambda t: -t[1])
     return Description(str(path), duration, tags[:10], events)
