@@ -294,8 +294,8 @@ def _candidates(
     rows = list(rows_by_id.values())
     if not rows:
         return [], saturated
-    cosines = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]) @ sem
-    meaning = cal.scores(cosines[:, None], sem[None, :])[:, 0]  # background stats computed once per query
+    vectors = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
+    meaning = cal.scores((vectors @ sem)[:, None], sem[None, :])[:, 0]  # background stats computed once per query
     sounds = [i for i, r in enumerate(rows) if _track(r) == "sound"] if tag_matcher is not None else []
     heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
     if sounds and text:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
@@ -304,12 +304,35 @@ def _candidates(
         _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words)
         for r, m in zip(rows, meaning, strict=True)
     ]
-    if sounds and not text and away is not None:  # an example steered away from words: by how well a sound
-        avoided = cal.tag_score(tag_matcher.heard_scores(heard, away))  # matches them, even if it sounds alike
-        for i, a in zip(sounds, avoided, strict=True):
-            why = f"{hits[i].why}; avoided {a:.2f}" if a >= 0.005 else hits[i].why
-            hits[i] = replace(hits[i], score=hits[i].score * (1.0 - float(a)), why=why)
+    if not text and away is not None:
+        hits = _steered(hits, rows, vectors, away, cal, sounds, heard, tag_matcher)
     return hits, saturated
+
+
+def _steered(
+    hits: list[Hit],
+    rows: list[dict[str, Any]],
+    vectors: np.ndarray,
+    away: np.ndarray,
+    cal: Calibrator,
+    sounds: list[int],
+    heard: list[Any],
+    tag_matcher: Any,
+) -> list[Hit]:
+    """An example steered away from words: each hit's score is cut by how well it matches them.
+
+    A hit that looks or sounds like the example still goes down when it is what the words name
+    ("like dog.mp3, not dog barking"); the words' match is their calibrated score for that hit
+    (tag matching for sounds).
+    """
+    avoided = cal.scores((vectors @ away)[:, None], away[None, :])[:, 0]
+    if sounds:
+        avoided[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, away))
+    out = []
+    for hit, a in zip(hits, avoided, strict=True):
+        why = f"{hit.why}; avoided {a:.2f}" if a >= 0.005 else hit.why
+        out.append(replace(hit, score=hit.score * (1.0 - float(a)), why=why))
+    return out
 
 
 MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most this much below its peak

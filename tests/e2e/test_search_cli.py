@@ -62,6 +62,17 @@ def test_search_by_example_finds_the_same_photo(indexed, samples: Path) -> None:
     assert hits[0]["score"] > 0.9
 
 
+def test_not_steers_a_search_by_example_photo(indexed, samples: Path) -> None:
+    """Looking alike would keep the example's own photo at the top; the words it matches push it down."""
+
+    def cat_place(*extra: str) -> int:
+        hits = search_json(indexed, "--like", str(samples / "cat-chelsea.png"), "--min-score", "0", *extra)
+        return next((i for i, h in enumerate(hits) if Path(h["path"]).name == "cat-chelsea.png"), 99)
+
+    assert cat_place() == 0
+    assert cat_place("--not", "a cat") >= 3
+
+
 def test_text_notes_are_searchable(indexed) -> None:
     hits = search_json(indexed, "hot coffee on a cold mountain", "--modality", "text", "--min-score", "0")
     assert Path(hits[0]["path"]).name == "observatory-trip.md"
