@@ -39,7 +39,7 @@ LibraryOpt = Annotated[
 EvalModality = Literal["image", "video", "audio"]
 DescribeFormat = Literal["json", "srt", "vtt"]
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (see docs/cli.md for the schema)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help='Print one JSON document (schemas: README, "JSON schemas")')]
 WhisperOpt = Annotated[
     str | None,
     typer.Option(
@@ -121,7 +121,8 @@ def index(
     With --model and no paths, embeds what the library already holds in that model's space.
     """
     if not paths and not model:
-        raise typer.BadParameter("give files or folders to index, or --model to embed the library in a hub space")
+        why = "--prune forgets what is gone under the folders you give; " if prune else ""
+        raise typer.BadParameter(f"{why}give files or folders to index, or --model to embed the library in a hub space")
     lib = _open(library, text_encoder=text_encoder, whisper_model=whisper_model, speech_language=language)
     with _progress() as bar:
         task = bar.add_task("indexing", total=None, rate="", name="")
@@ -131,14 +132,18 @@ def index(
             rate = f"{done / elapsed:.1f} files/s" if elapsed > 0 else ""
             bar.update(task, completed=done, total=total, rate=rate, name=Path(path).name[:40])
 
-        report = lib.index(
-            paths or [],
-            models=model or (),
-            include=include or (),
-            exclude=exclude or (),
-            prune=prune,
-            on_progress=on_progress,
-        )
+        try:
+            report = lib.index(
+                paths or [],
+                models=model or (),
+                include=include or (),
+                exclude=exclude or (),
+                prune=prune,
+                on_progress=on_progress,
+            )
+        except KeyboardInterrupt:  # every committed batch is kept: say so, rather than exit in silence
+            err.print("interrupted: what was indexed so far is kept; run the same command again to resume")
+            raise typer.Exit(130) from None
     if as_json:
         _emit_json(report.to_json())
     else:
@@ -406,6 +411,8 @@ def eval_cmd(
         _emit_json(report.to_json())
     else:
         _print_eval(report)
+        for path, reason in report.failed:  # left out of the figures: say which, as index does
+            err.print(f"[red]failed[/red] {display_path(path)}: {reason}")
     if report.failed:
         raise typer.Exit(EXIT_SOME_FAILED)
 
@@ -421,10 +428,30 @@ def _print_eval(report: Any) -> None:
     )
 
 
+def _existing(library: Path | None) -> Library:
+    """A library that must already exist: a mistyped --library is an error, not an empty library."""
+    from sensorium.errors import LibraryError
+
+    lib = _open(library)
+    if not lib.exists:
+        raise LibraryError(f"{lib.path}: no library here yet; run `sensorium index PATH` first, or check --library")
+    return lib
+
+
 @app.command()
-def errors(library: LibraryOpt = None, as_json: JsonOpt = False) -> None:
+def errors(
+    library: LibraryOpt = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Forget the recorded failures (the next index records what still fails)")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Files whose indexing failed, and why."""
-    rows = _open(library).errors()
+    lib = _existing(library)
+    if clear:
+        err.print(f"cleared {lib.clear_errors()} recorded failures")
+        return
+    rows = lib.errors()
     if as_json:
         _emit_json([{"path": r["path"], "error": r["error"], "when": r["updated_at"]} for r in rows])
         return
@@ -440,7 +467,7 @@ def errors(library: LibraryOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def stats(library: LibraryOpt = None, as_json: JsonOpt = False) -> None:
     """How many files and records a library holds."""
-    data = _open(library).stats()
+    data = _existing(library).stats()
     if as_json:
         _emit_json(data)
     else:
@@ -524,7 +551,7 @@ def spaces(ctx: typer.Context, library: LibraryOpt = None, as_json: JsonOpt = Fa
         return
     from sensorium.spaces import describe_spaces
 
-    rows = describe_spaces(_open(library))
+    rows = describe_spaces(_existing(library))
     if as_json:
         _emit_json(rows)
         return

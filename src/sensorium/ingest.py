@@ -270,6 +270,7 @@ def index_paths(
     )
     for p, reason in walk_errors:
         _record_failure(store, report, Prepared(path=os.path.abspath(p)), reason)
+    _forget_mended_folders(store, known, paths, {os.path.abspath(p) for p, _ in walk_errors})
     batch: list[Prepared] = []
     limit = batch_size or lib.settings.batch_size
     total = len(files)
@@ -393,13 +394,41 @@ def _index_stream(
     report.records += written
 
 
+def _forget_mended_folders(
+    store: Any, known: dict[str, dict[str, Any]], roots: Sequence[Path], failed_now: set[str]
+) -> None:
+    """Drop the failures of folders under ``roots`` that were walked without error this time.
+
+    A folder that could not be listed is recorded as failed; once it lists, its files are
+    indexed and the old failure must not stay in ``sensorium errors``.
+    """
+    prefixes = [os.path.abspath(r).rstrip(os.sep) for r in roots]
+    mended = [
+        p
+        for p, row in known.items()
+        if row.get("status") == "failed"
+        and p not in failed_now
+        and any(p == r or p.startswith(r + os.sep) for r in prefixes)
+        and os.path.isdir(p)
+    ]
+    if mended:
+        store.delete_files(mended)
+
+
+def _gone(path: str) -> bool:
+    """Whether ``path`` no longer exists; a path that cannot be looked at (a folder now unreadable) is kept."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _prune(store: Any, roots: Sequence[Path], known: dict[str, dict[str, Any]], lib_path: Path) -> int:
     prefixes = [os.path.abspath(r) for r in roots]
-    gone = [
-        p
-        for p in known
-        if any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in prefixes) and not os.path.lexists(p)
-    ]
+    gone = [p for p in known if any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in prefixes) and _gone(p)]
     if gone:
         store.delete_paths(gone)
         store.delete_files(gone)

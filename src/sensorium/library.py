@@ -6,15 +6,21 @@ Encoders load lazily, so commands that only read the store (``errors``, ``stats`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: runs are not serialised
+    fcntl = None  # type: ignore[assignment]
 
 from sensorium.config import Settings, load_settings
 from sensorium.errors import LibraryError, QueryError
@@ -26,6 +32,14 @@ from sensorium.types import Classification, Hit
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
+LOCK = "index.lock"
+
+
+def _not_writable(folder: Path, exc: OSError) -> LibraryError:
+    reason = exc.strerror.lower() if exc.strerror else str(exc)
+    return LibraryError(f"{folder}: cannot write the library ({reason}); give a writable --library")
+
+
 Progress = Callable[[int, int, str], None]
 
 
@@ -61,10 +75,48 @@ class Library:
         return data
 
     def _write_manifest(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        tmp = self.path / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path / MANIFEST)
+        text = json.dumps(self.manifest, indent=2, sort_keys=True)
+        target = self.path / MANIFEST
+        try:
+            if target.is_file() and target.read_text(encoding="utf-8") == text:
+                return  # unchanged: an index run that stored nothing writes nothing
+            self.path.mkdir(parents=True, exist_ok=True)
+            tmp = self.path / (MANIFEST + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise _not_writable(self.path, exc) from exc
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the library's write lock: one index run at a time, from any process.
+
+        Two runs side by side each saw a file as new and stored it twice. The lock is an
+        ``flock`` on ``index.lock`` in the library, so it goes with the process that held it.
+
+        Raises:
+            LibraryError: the folder cannot be written, or another process is indexing it.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:
+            raise _not_writable(self.path, exc) from exc
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+                    raise LibraryError(
+                        f"{self.path}: another process (pid {holder}) is indexing this library; "
+                        "wait for it to finish, or give another --library"
+                    ) from None
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     # -- parts ------------------------------------------------------------------------------
     @property
@@ -191,13 +243,14 @@ class Library:
         from sensorium import spaces
         from sensorium.ingest import IndexReport, index_paths
 
-        for model in models:
-            spaces.add_space(self, model)
         found = as_paths(paths)
-        report = index_paths(self, found, **kwargs) if found else IndexReport()
-        progress = kwargs.get("on_progress")
-        for name in spaces.space_names(self):
-            report.spaces[name] = spaces.sync_space(self, name, on_progress=progress)
+        with self.writing():
+            for model in models:
+                spaces.add_space(self, model)
+            report = index_paths(self, found, **kwargs) if found else IndexReport()
+            progress = kwargs.get("on_progress")
+            for name in spaces.space_names(self):
+                report.spaces[name] = spaces.sync_space(self, name, on_progress=progress)
         return report
 
     def search(self, text: str | None = None, **kwargs: Any) -> list[Hit]:
@@ -224,6 +277,20 @@ class Library:
             return []
         rows = [r for r in self.store().files().values() if r.get("status") == "failed"]
         return sorted(rows, key=lambda r: r["path"])
+
+    def clear_errors(self) -> int:
+        """Forget the recorded failures (a mistyped path, a folder since fixed); returns how many.
+
+        A file that still fails is recorded again by the next index run that reaches it; a
+        failed file's earlier records, if any, stay searchable as before.
+        """
+        if not self.exists:
+            return 0
+        with self.writing():
+            failed = [r["path"] for r in self.errors()]
+            if failed:
+                self.store().delete_files(failed)
+        return len(failed)
 
     def stats(self) -> dict[str, Any]:
         if not self.exists:

@@ -28,6 +28,26 @@ def index_json(library: Path, *paths: Path, extra: tuple[str, ...] = ()) -> tupl
     return result.exit_code, json.loads(result.stdout)
 
 
+def index_until(folder: Path, lib: Path, files: int, stderr: int) -> tuple[subprocess.Popen[str], int]:
+    """``sensorium index`` in a child process, in batches of 4, left running once ``files`` are stored."""
+    env = {**os.environ, "SENSORIUM_BATCH_SIZE": "4"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sensorium.cli", "index", str(folder), "--library", str(lib)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
+    )
+    deadline, done = time.time() + 240, 0
+    while time.time() < deadline and proc.poll() is None and done < files:
+        time.sleep(0.1)
+        try:
+            done = sum(1 for r in open_library(lib).store().files().values() if r["status"] == "done")
+        except Exception:  # the library may not exist yet, or be mid-write
+            continue
+    return proc, done
+
+
 def png_bomb(path: Path, side: int = 30000) -> None:
     """A valid PNG header claiming side×side pixels, with almost no data behind it."""
     ihdr = side.to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
@@ -97,23 +117,7 @@ def test_killed_index_resumes_without_loss_or_duplicates(tmp_path: Path, samples
         for p in photos:
             shutil.copy(p, folder / f"{i}-{p.name}")
     lib = tmp_path / "lib"
-    env = {**os.environ, "SENSORIUM_BATCH_SIZE": "4"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sensorium.cli", "index", str(folder), "--library", str(lib)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 240
-    done = 0
-    while time.time() < deadline and proc.poll() is None:
-        time.sleep(0.1)
-        try:
-            done = sum(1 for r in open_library(lib).store().files().values() if r["status"] == "done")
-        except Exception:  # the library may not exist yet, or be mid-write
-            continue
-        if done >= 8:
-            break
+    proc, done = index_until(folder, lib, 8, stderr=subprocess.DEVNULL)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert 0 < done < len(photos) * copies, "the kill must land mid-run"
@@ -225,3 +229,131 @@ def test_a_library_path_that_is_a_file_is_a_clear_error(tmp_path: Path, samples:
         == f"error: {not_a_folder}: is a file, not a library folder; give a folder (new or existing)"
     )
     assert not_a_folder.read_text() == "not a library"
+
+
+def _notes(folder: Path, *names: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text(f"A short note called {name} about walking in the hills.")
+    return folder
+
+
+def test_one_index_run_at_a_time(tmp_path: Path) -> None:
+    """Two runs side by side each stored the same new files: the second now says who holds the library."""
+    from sensorium.errors import LibraryError
+
+    notes = _notes(tmp_path / "notes", "a.txt", "b.txt")
+    lib = open_library(tmp_path / "library")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from sensorium.library import open_library\n"
+            "with open_library(sys.argv[1]).writing():\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(60)\n",
+            str(lib.path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(LibraryError, match=f"another process \\(pid {holder.pid}\\) is indexing"):
+            lib.index(notes)
+    finally:
+        holder.kill()
+        holder.wait()
+    report = lib.index(notes)  # the lock went with the process
+    assert report.indexed == 2 and lib.stats()["files"] == 2
+
+
+def test_a_library_that_cannot_be_written_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensorium.errors import LibraryError
+
+    notes = _notes(tmp_path / "notes", "a.txt")
+    lib = open_library(tmp_path / "library")
+    real_open = os.open
+
+    def read_only(path: object, flags: int, *args: object) -> int:
+        if str(path).startswith(str(lib.path)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(LibraryError, match="cannot write the library \\(permission denied\\); give a writable"):
+        lib.index(notes)
+
+
+def test_prune_keeps_what_an_unreadable_folder_hides_and_forgets_its_failure_once_it_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _notes(tmp_path / "notes", "top.txt")
+    locked = _notes(root / "locked", "inner-1.txt", "inner-2.txt")
+    lib = open_library(tmp_path / "library")
+    assert lib.index(root).indexed == 3
+    real_scandir, real_lstat = os.scandir, os.lstat
+
+    def scandir(path: object) -> object:
+        if Path(str(path)) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    def lstat(path: object, *a: object, **k: object) -> os.stat_result:
+        if str(path).startswith(str(locked) + os.sep):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *a, **k)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "scandir", scandir)
+        m.setattr(os, "lstat", lstat)
+        report = lib.index(root, prune=True)
+    assert report.failed == 1 and report.pruned == 0  # the two notes are still there, only unseen
+    assert lib.stats()["files"] == 3
+    assert [f["path"] for f in lib.errors()] == [str(locked)]
+    report = lib.index(root, prune=True)
+    assert report.failed == 0 and lib.errors() == [] and lib.stats()["failed"] == 0
+
+
+def test_ctrl_c_says_what_is_kept_and_the_next_run_resumes(tmp_path: Path) -> None:
+    notes = _notes(tmp_path / "notes", *(f"note-{i:03}.txt" for i in range(300)))
+    lib = tmp_path / "lib"
+    proc, done = index_until(notes, lib, 8, stderr=subprocess.PIPE)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted: what was indexed so far is kept" in err, err[-500:]
+    assert "Traceback" not in err
+    code, report = index_json(lib, notes)
+    assert code == 0 and report["skipped"] >= done > 0 and report["skipped"] + report["indexed"] == 300
+
+
+def test_eval_names_the_files_it_left_out_and_a_mistyped_library_is_an_error(tmp_path: Path, samples: Path) -> None:
+    from sensorium.errors import LibraryError
+
+    root = tmp_path / "set"
+    for label, name in [("cat", "cat-chelsea.png"), ("rocket", "rocket-launch.jpg")]:
+        (root / label).mkdir(parents=True)
+        shutil.copyfile(samples / name, root / label / name)
+    (root / "cat" / "empty.jpg").write_bytes(b"")
+    result = runner.invoke(app, ["eval", str(root), "--library", str(tmp_path / "lib")])
+    assert result.exit_code == EXIT_SOME_FAILED
+    assert f"failed {root / 'cat' / 'empty.jpg'}: empty file (0 bytes)" in result.stderr
+    for command in ("stats", "errors", "spaces"):
+        result = runner.invoke(app, [command, "--library", str(tmp_path / "typo")])
+        assert isinstance(result.exception, LibraryError) and "no library here yet" in str(result.exception)
+
+
+def test_errors_clear_forgets_failures_and_the_next_run_records_what_still_fails(tmp_path: Path) -> None:
+    notes = _notes(tmp_path / "notes", "a.txt")
+    (notes / "empty.txt").write_bytes(b"")
+    lib = tmp_path / "lib"
+    assert index_json(lib, notes, tmp_path / "typo")[0] == EXIT_SOME_FAILED
+    listed = json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout)
+    assert sorted(Path(e["path"]).name for e in listed) == ["empty.txt", "typo"]
+    result = runner.invoke(app, ["errors", "--clear", "--library", str(lib)])
+    assert result.exit_code == 0 and "cleared 2 recorded failures" in result.stderr
+    assert json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout) == []
+    assert index_json(lib, notes)[0] == EXIT_SOME_FAILED  # the empty note still fails; the typo is gone
+    listed = json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout)
+    assert [Path(e["path"]).name for e in listed] == ["empty.txt"]

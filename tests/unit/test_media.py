@@ -132,7 +132,8 @@ def test_probe_trusts_content_over_extension(tmp_path: Path, hopper: Image.Image
     text_named_jpg = tmp_path / "holiday.jpg"
     text_named_jpg.write_text("<html><body>404 Not Found</body></html>\n")
     assert probe(png_named_txt) == "image"
-    assert probe(text_named_jpg) == "text"
+    with pytest.raises(MediaError):  # non-image bytes behind an image name are reported, not indexed as a note
+        probe(text_named_jpg)
 
 
 def test_probe_text_encodings(tmp_path: Path) -> None:
@@ -155,6 +156,17 @@ def test_probe_legacy_text_needs_a_text_extension(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as exc:
         probe(path)
     assert reason_of(exc).endswith("looks like text in an encoding other than UTF-8)")
+
+
+def test_text_behind_a_media_name_is_an_error_not_a_note(tmp_path: Path) -> None:
+    """An error page saved as photo.jpg was indexed as a text note."""
+    for name in ("photo.jpg", "song.mp3", "clip.mp4"):
+        (tmp_path / name).write_text("<html><body>404 Not Found</body></html>\n")
+        with pytest.raises(MediaError) as exc:
+            probe(tmp_path / name)
+        assert reason_of(exc) == f"holds text, not the media its {Path(name).suffix} name promises", name
+    (tmp_path / "page.html").write_text("<html><body>404 Not Found</body></html>\n")
+    assert probe(tmp_path / "page.html") == "text"  # what its name says
 
 
 def test_probe_audio_from_soundfile(tmp_path: Path) -> None:

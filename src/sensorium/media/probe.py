@@ -21,6 +21,12 @@ HEAD_BYTES = 8192
 
 TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".mdown", ".mkd", ".rst", ".org", ".adoc", ".log"})
 _AUDIO_ONLY_SUFFIXES = frozenset({".m4a", ".m4b", ".mka", ".weba", ".wma"})
+# Names that promise a picture, a recording or a video: text behind one is an error page or a
+# mix-up to report, not a note to index.
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif")
+_SOUND_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".m4b", ".aac", ".aif", ".aiff", ".wma")
+_VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".3gp", ".ogv")
+MEDIA_SUFFIXES = frozenset((*_IMAGE_SUFFIXES, *_SOUND_SUFFIXES, *_VIDEO_SUFFIXES, ".mka", ".weba", ".wmv", ".flv"))
 
 _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "jpeg"),
@@ -144,7 +150,10 @@ def unsupported(name: str, head: bytes, suffix: str) -> MediaError:
     """The error for content that is no supported media type, naming what it looks like."""
     start = " ".join(f"{b:02x}" for b in head[:8])
     hint = f"skip it with --exclude '*{suffix}'" if suffix else "skip it with --exclude"
-    reason = f"not a supported media type (content starts with {start}, looks like {describe(head)})"
+    looks = describe(head)
+    if looks.startswith("text") and suffix.lower() in MEDIA_SUFFIXES:  # an error page saved as photo.jpg
+        return MediaError(name, f"holds {looks}, not the media its {suffix} name promises", "re-download or remove it")
+    reason = f"not a supported media type (content starts with {start}, looks like {looks})"
     return MediaError(name, reason, hint)
 
 
@@ -163,7 +172,7 @@ def sniff(head: bytes, suffix: str = "", *, complete: bool = False) -> Modality 
     if _unsupported_name(head) is not None:
         return None
     if _decode_head(head, suffix, complete=complete) is not None:
-        return None if _is_svg(head) else "text"
+        return None if _is_svg(head) or suffix in MEDIA_SUFFIXES else "text"
     if _is_mpeg_audio(head):
         return "audio"
     return None
@@ -244,6 +253,8 @@ def describe(head: bytes) -> str:
         return named
     if _is_svg(head):
         return "an SVG drawing, not supported yet"
+    if _decode_head(head, "", complete=False) is not None:
+        return "text"
     if _decode_head(head, ".txt", complete=False) is not None:
         return "text in an encoding other than UTF-8"
     for magic, what in _BINARY_ONLY:
