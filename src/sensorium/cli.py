@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -189,6 +190,8 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search by words, by example (--like), or both. Best first, each hit says why."""
+    if not (query or "").strip() and like is None:
+        raise typer.BadParameter("give words to search for, an example file (--like), or both")
     lib = _open(library, text_encoder=text_encoder)
     hits = lib.search(
         query,
@@ -320,6 +323,8 @@ def clip(
     """Export a moment: stream copy where the container allows, else re-encoded."""
     from sensorium.media.clip import export_clip
 
+    if math.isnan(start) or math.isnan(end):
+        raise typer.BadParameter("--start and --end are numbers of seconds (nan is not one)")
     if start < 0 or end < 0:
         raise typer.BadParameter(f"{min(start, end):g}: times are seconds from the start, 0 or more")
     if not start < end:
@@ -449,7 +454,11 @@ def errors(
     """Files whose indexing failed, and why."""
     lib = _existing(library)
     if clear:
-        err.print(f"cleared {lib.clear_errors()} recorded failures")
+        n = lib.clear_errors()
+        if as_json:
+            _emit_json({"cleared": n})
+        else:
+            err.print(f"cleared {n} recorded failure{'' if n == 1 else 's'}")
         return
     rows = lib.errors()
     if as_json:

@@ -69,8 +69,12 @@ def encode_example(lib: Library, path: Path, modality: str | None = None) -> Exa
             segs = text_segments(path, max_bytes=s.max_text_bytes)
             vecs = lib.text_vectors([x.payload for x in segs])
             return Example(l2_normalise(vecs.mean(0)), None, "text")
-        if kind == "video" and video_or_sound(path) == "video" and not (wanted == "audio" and has_audio_track(path)):
-            return _video_example(lib, path)
+        if kind == "video" and video_or_sound(path) == "video":
+            if wanted != "audio":
+                return _video_example(lib, path)
+            if not has_audio_track(path):
+                hint = "drop --modality audio to search by its pictures"
+                raise QueryError(f"example {path}: it has no sound track; {hint}")
         if kind in ("audio", "video"):
             clip = lib.audio_encoder.clip_vectors(path)
             if clip.silent:

@@ -278,6 +278,17 @@ def test_a_video_example_is_heard_when_sounds_are_asked_for(audio_lib, sounds, t
         out.mux(aus.encode(None))
     hits = search(audio_lib, "--like", str(video), "--modality", "audio", "--limit", "3")
     assert hits and "bark" in hits[0]["why"], hits
+    silent_film = tmp_path / "no-sound.mp4"
+    with av.open(str(video)) as src, av.open(str(silent_film), "w") as out:
+        vs = out.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = vs
+                out.mux(packet)
+    from sensorium.errors import QueryError
+
+    with pytest.raises(QueryError, match="it has no sound track; drop --modality audio"):
+        cli("search", "--like", str(silent_film), "--modality", "audio", "--library", str(audio_lib))
 
 
 def test_a_silent_example_is_refused(audio_lib, tmp_path: Path) -> None:

@@ -176,6 +176,8 @@ def test_exit_status_says_some_files_failed(tmp_path: Path, samples: Path) -> No
         ("classify", "cat.png", "--labels", "cat, dog", "--top", "0"),
         ("eval", "photos", "--modality", "text"),
         ("eval", "/no/such/labelled/folder"),
+        ("search",),  # no words and no example
+        ("clip", "x.wav", "--start", "nan", "--end", "1", "-o", "y.wav"),
     ],
 )
 def test_usage_errors_exit_2_without_a_traceback(args: tuple[str, ...]) -> None:
@@ -351,8 +353,8 @@ def test_errors_clear_forgets_failures_and_the_next_run_records_what_still_fails
     assert index_json(lib, notes, tmp_path / "typo")[0] == EXIT_SOME_FAILED
     listed = json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout)
     assert sorted(Path(e["path"]).name for e in listed) == ["empty.txt", "typo"]
-    result = runner.invoke(app, ["errors", "--clear", "--library", str(lib)])
-    assert result.exit_code == 0 and "cleared 2 recorded failures" in result.stderr
+    result = runner.invoke(app, ["errors", "--clear", "--library", str(lib), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == {"cleared": 2}
     assert json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout) == []
     assert index_json(lib, notes)[0] == EXIT_SOME_FAILED  # the empty note still fails; the typo is gone
     listed = json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout)

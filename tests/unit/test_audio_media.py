@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import os
 import struct
 from fractions import Fraction
@@ -463,6 +464,17 @@ def test_clip_of_a_truncated_flac_keeps_what_decodes(tmp_path: Path, pgdata: Pat
     assert got_rate == rate and 0.5 < len(got) / rate < 5.0 and result.end_s < 6.0
     assert result.end_s - result.start_s == pytest.approx(len(got) / rate, abs=0.05)
     assert [p.name for p in out.iterdir()] == ["moment.wav"]  # nothing half-written beside it
+    # into FLAC or MP4, a stream copy would keep the header's full length and the cut-off last frame
+    for suffix in (".flac", ".mp4"):
+        result = export_clip(tmp_path / "cut.flac", 1.0, math.inf, out / f"tail{suffix}")
+        assert not result.copied and result.start_s == 1.0
+        with av.open(str(out / f"tail{suffix}")) as c:
+            decoded = sum(f.samples for f in c.decode(audio=0)) / c.streams.audio[0].rate  # no decode error
+        aac_frame = 1024 / rate  # AAC adds up to a frame of priming and padding
+        assert decoded == pytest.approx(result.end_s - result.start_s, abs=0.01 + 1.5 * aac_frame), suffix
+    with pytest.raises(MediaError) as exc:
+        export_clip(tmp_path / "cut.flac", 1.0, 6.0, out / "copy.flac", reencode=False)
+    assert _reason(exc).startswith("is damaged (")
 
 
 def test_mp3_clip_is_a_stream_copy(tmp_path: Path, animals: Path) -> None:

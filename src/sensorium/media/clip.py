@@ -78,6 +78,7 @@ _VIDEO_OPTIONS = {
 _VIDEO_BIT_RATE = {"mpeg4": 4_000_000, "libvpx": 2_000_000}
 _VIDEO_TICKS = {"libx264": 90_000, "libvpx-vp9": 1000, "libvpx": 1000, "mpeg4": 1000}  # time base 1/ticks
 _SEEK_PREROLL_S = 1.0
+_FOREVER_S = 1e9  # an end past any file: clamped to its duration
 KEYFRAME_SLACK_S = 0.25  # copy a video only when it then starts at most this much before the asked start
 
 
@@ -120,12 +121,13 @@ def export_clip(
             cannot hold without re-encoding when ``reencode=False``, or no encoder available.
     """
     name = display_path(src)
-    if not (math.isfinite(start_s) and math.isfinite(end_s)) or start_s < 0:
+    if not math.isfinite(start_s) or math.isnan(end_s) or start_s < 0:
         raise MediaError(name, f"clip times must be finite and >= 0 (got {start_s} to {end_s})", "give valid times")
     if not start_s < end_s:
         raise MediaError(
             name, f"clip start {_secs(start_s)} s is not before its end {_secs(end_s)} s", "give an end after the start"
         )
+    end_s = min(end_s, max(_FOREVER_S, start_s + 1.0))  # "to the end" (inf, 1e308): a range sample counts survive
     spec = _check_out(src, out, overwrite)
     with open_regular(src) as fp:
         fmt = image_format(fp.read(64))
@@ -134,9 +136,17 @@ def export_clip(
                 name, f"it is a {fmt.upper()} image, not audio or video", "export clips from audio or video"
             )
         fp.seek(0)
-        done = _pcm_clip(fp, name, start_s, end_s, out, spec, reencode, overwrite)
-        if done is not None:
-            return done
+        damage = _pcm_damage(fp, start_s, end_s)
+        fp.seek(0)
+        if damage is None:
+            done = _pcm_clip(fp, name, start_s, end_s, out, spec, reencode, overwrite)
+            if done is not None:
+                return done
+        elif reencode is False:
+            raise MediaError(name, f"is damaged ({damage})", "drop --copy: re-encoding keeps what decodes")
+        else:  # a copy would carry the header's full length and the cut-off last frame
+            log.warning("%s: damaged (%s); re-encoding what decodes", name, damage)
+            reencode = True
         fp.seek(0)
         with _open_input(fp, name) as inp:
             return _av_clip(inp, name, start_s, end_s, out, spec, reencode, overwrite)
@@ -241,6 +251,31 @@ def _pcm_clip(
             return _copy_samples(reader, name, out, spec, subtype, dtype, first, last, copied, overwrite)
         except _Undecodable:  # a damaged file libsndfile gives up on: PyAV decodes what it can
             return None
+
+
+def _pcm_damage(fp: BinaryIO, start_s: float, end_s: float) -> str | None:
+    """Why libsndfile cannot read both ends of the range of a WAV/FLAC/AIFF source, or ``None``.
+
+    A truncated FLAC keeps its header's length: seeking or reading near the cut fails. Other
+    formats, and files libsndfile does not open, are ``None`` (PyAV reads them as they are).
+    """
+    try:
+        reader = sf.SoundFile(fp)
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return None
+    with reader:
+        rate, total = reader.samplerate, reader.frames
+        if total <= 0 or start_s * rate >= total:
+            return None
+        first = round(start_s * rate)
+        last = total if end_s * rate >= total else max(first + 1, round(end_s * rate))
+        try:
+            for at in (first, max(first, last - 1024)):
+                reader.seek(at)
+                reader.read(1024)
+        except sf.LibsndfileError as exc:
+            return " ".join(str(exc).split()).lower().removeprefix("error : ")
+    return None
 
 
 class _Undecodable(Exception):
