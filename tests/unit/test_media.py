@@ -634,6 +634,21 @@ def test_chunks_are_sentences_with_overlap() -> None:
         assert after[:shared].endswith("plain.")
 
 
+def test_a_web_page_is_read_as_a_browser_shows_it(tmp_path: Path) -> None:
+    page = (
+        "<!DOCTYPE html><html><head><title>Recipes</title><style>p {color: red}</style></head><body>"
+        "<h1>Sourdough recipe</h1><p>Bake the sourdough &amp; let it rest.<br>Then <b>slice</b> it.</p>"
+        "<script>var hidden = 1;</script></body></html>"
+    )
+    for name in ("recipes.html", "saved-page.txt"):  # by its name, or by how it starts
+        (tmp_path / name).write_text(page)
+        [segment] = text_segments(tmp_path / name, max_bytes=1 << 20)
+        assert segment.payload == "Recipes\n\nSourdough recipe\n\nBake the sourdough & let it rest.\n\nThen slice it."
+    (tmp_path / "maths.md").write_text("Is 3 < 4 and 5 > 2? <b>yes</b> in plain notes.")
+    [segment] = text_segments(tmp_path / "maths.md", max_bytes=1 << 20)
+    assert segment.payload.startswith("Is 3 < 4 and 5 > 2? yes")  # a note with a tag in it is not a page
+
+
 def test_chunks_prefer_paragraph_boundaries() -> None:
     first, second = sentences(0, 11), sentences(1, 11)
     assert 500 < len(first) < 1000

@@ -1,4 +1,4 @@
-"""Turn a text or Markdown file into overlapping chunks a text encoder can read whole.
+"""Turn a text, Markdown or HTML file into overlapping chunks a text encoder can read whole.
 
 Chunks end on paragraph or sentence boundaries where they can, so each one reads as prose;
 the overlap repeats the last sentences of a chunk at the start of the next, so a passage cut
@@ -11,6 +11,7 @@ import codecs
 import os
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 from sensorium.errors import MediaError
@@ -64,7 +65,8 @@ def text_segments(path: Path, *, max_bytes: int, chunk_chars: int = 1000, overla
         MediaError: unreadable, larger than ``max_bytes``, not text, or no text in it.
     """
     name = display_path(path)
-    text = strip_markdown(decode_text(_read_limited(path, name, max_bytes), name))
+    text = decode_text(_read_limited(path, name, max_bytes), name)
+    text = html_text(text) if looks_like_html(path, text) else strip_markdown(text)
     if not text.strip():
         raise MediaError(name, "no text in file", "add text to it or exclude it")
     chunks = chunk_text(text, chunk_chars, overlap_chars)
@@ -133,6 +135,56 @@ def _legacy(data: bytes, name: str) -> str:
         reason = "not text (not UTF-8, and mostly unprintable as Latin-1)"
         raise MediaError(name, reason, "re-save it as UTF-8 or exclude it")
     return text
+
+
+_HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+_HTML_START = re.compile(r"\s*<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
+_HTML_BLOCKS = frozenset(
+    {"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "title", "dt", "dd"}
+    | {"section", "article", "header", "footer", "blockquote", "pre"}
+)
+_HTML_HIDDEN = frozenset({"script", "style", "template", "noscript"})
+
+
+def looks_like_html(path: Path, text: str) -> bool:
+    """A web page saved as a note: by its name, or by how it starts."""
+    return path.suffix.lower() in _HTML_SUFFIXES or bool(_HTML_START.match(text[:200]))
+
+
+class _HtmlText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HTML_HIDDEN:
+            self.hidden += 1
+        elif tag in _HTML_BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HTML_HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _HTML_BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def html_text(text: str) -> str:
+    """What a browser shows of an HTML page: text without tags, scripts or styles, blocks as paragraphs.
+
+    Its markup otherwise went into the vectors and the keyword index, and showed in hits
+    (``text: "…ecipe</h1> Bake the…"``).
+    """
+    parser = _HtmlText()
+    parser.feed(text)
+    parser.close()
+    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", "".join(parser.parts)))
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def strip_markdown(text: str) -> str:
