@@ -103,7 +103,7 @@ def _progress() -> Progress:
 
 @app.command()
 def index(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files and folders to index")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files and folders to index", metavar="PATH")] = None,
     library: LibraryOpt = None,
     model: Annotated[
         list[str] | None,
@@ -170,7 +170,9 @@ def index(
 
 @app.command()
 def search(
-    query: Annotated[str | None, typer.Argument(help="What to look for, in words (any language for e5)")] = None,
+    query: Annotated[
+        str | None, typer.Argument(help="What to look for, in words (any language for e5)", metavar="WORDS")
+    ] = None,
     like: Annotated[Path | None, typer.Option("--like", help="An example file (image, video, sound or text)")] = None,
     like_weight: Annotated[float, typer.Option(min=0, max=1, help="Weight of --like against the words (0..1)")] = 0.5,
     negative: Annotated[str | None, typer.Option("--not", help="Words to steer away from")] = None,
@@ -228,7 +230,7 @@ def _clock(seconds: float | None) -> str:
 
 @app.command()
 def describe(
-    files: Annotated[list[Path], typer.Argument(help="Sound recordings and videos to describe")],
+    files: Annotated[list[Path], typer.Argument(help="Sound recordings and videos to describe", metavar="FILE")],
     fmt: Annotated[DescribeFormat, typer.Option("--format", "-f", case_sensitive=False)] = "json",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file")] = False,
@@ -307,7 +309,7 @@ def _write_output(output: Path, text: str) -> None:
 
 @app.command()
 def clip(
-    file: Annotated[Path, typer.Argument(help="A sound or video file")],
+    file: Annotated[Path, typer.Argument(help="A sound or video file", metavar="FILE")],
     start: Annotated[float, typer.Option("--start", "-s", help="Seconds")],
     end: Annotated[float, typer.Option("--end", "-e", help="Seconds")],
     output: Annotated[
@@ -341,7 +343,7 @@ def clip(
 
 @app.command()
 def classify(
-    files: Annotated[list[Path], typer.Argument(help="Files to classify")],
+    files: Annotated[list[Path], typer.Argument(help="Files to classify", metavar="FILE")],
     labels: Annotated[str | None, typer.Option("--labels", help="Comma-separated labels, in words")] = None,
     labels_file: Annotated[Path | None, typer.Option("--labels-file", help="One label per line")] = None,
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Each label scored on its own")] = False,
@@ -388,7 +390,10 @@ def classify(
 @app.command("eval")
 def eval_cmd(
     folder: Annotated[
-        Path, typer.Argument(exists=True, file_okay=False, dir_okay=True, help="Labelled folder: <label>/<files>")
+        Path,
+        typer.Argument(
+            exists=True, file_okay=False, dir_okay=True, help="Labelled folder: <label>/<files>", metavar="FOLDER"
+        ),
     ],
     modality: Annotated[EvalModality, typer.Option("--modality", "-m", case_sensitive=False)] = "image",
     library: Annotated[
