@@ -236,17 +236,11 @@ def _pcm_clip(
         if reencode is False and not copied:
             return None
         rate, total = reader.samplerate, reader.frames
-        if start_s * rate >= total:
+        if start_s * rate >= total or round(start_s * rate) >= total:  # the first test spares round(inf)
             raise _past_end(name, start_s, total / rate)
-        first = round(start_s * rate)
-        last = total if end_s * rate >= total else round(end_s * rate)  # 1e308 s: clamped, never rounded
-        if first >= total:
-            raise _past_end(name, start_s, total / rate)
+        first, last = round(start_s * rate), min(total, round(end_s * rate))  # end_s is at most _FOREVER_S
         dtype = "float64" if subtype in ("FLOAT", "DOUBLE") else "int32"
-        try:
-            reader.seek(first)
-        except sf.LibsndfileError:  # a damaged file: PyAV decodes what it can
-            return None
+        reader.seek(first)  # _pcm_damage has seeked there already
         try:
             return _copy_samples(reader, name, out, spec, subtype, dtype, first, last, copied, overwrite)
         except _Undecodable:  # a damaged file libsndfile gives up on: PyAV decodes what it can

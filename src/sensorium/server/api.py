@@ -128,11 +128,17 @@ def create_app(
         if any(spaces.pending_paths(lib, name) for name in spaces.space_names(lib)):
             jobs.start([])  # a hub model was added or switched: its space catches up in the background
 
-    def served(path: str) -> str:
+    def served_file(path: str) -> tuple[str, media.Recorded | None]:
+        """The indexed path ``path`` names, with its recorded size and mtime (one lookup of the set)."""
+        known = indexed.get(path)
         try:
-            return media.resolve(path, indexed.get(path))
+            real = media.resolve(path, known)
         except media.NotServed:
             raise _not_indexed(path) from None
+        return real, known.get(real)
+
+    def served(path: str) -> str:
+        return served_file(path)[0]
 
     _add_error_handlers(app)
 
@@ -262,14 +268,11 @@ def create_app(
             return Response(to_srt(desc), media_type="application/x-subrip; charset=utf-8")
         return JSONResponse(desc.to_json())
 
-    def recorded(real: str) -> media.Recorded | None:
-        return indexed.get(real).get(real)
-
     @app.api_route("/api/media", methods=["GET", "HEAD"])
     def get_media(request: Request, path: str) -> Response:
-        real = served(path)
+        real, recorded = served_file(path)
         try:
-            opened = media.open_served(real, recorded(real))
+            opened = media.open_served(real, recorded)
         except media.NotServed:
             raise _not_indexed(path) from None
         headers = {
@@ -291,25 +294,21 @@ def create_app(
                 headers={**headers, "Content-Range": f"bytes */{opened.size}"},
             )
         kind = media.content_type(opened.head, path)
+        start, end = span if span is not None else (0, opened.size - 1)
+        headers["Content-Length"] = str(end - start + 1)
+        if span is not None:
+            headers["Content-Range"] = f"bytes {start}-{end}/{opened.size}"
+        status = 200 if span is None else 206
         if request.method == "HEAD":  # what a GET would send, without the bytes
             os.close(opened.fd)
-            length = opened.size if span is None else span[1] - span[0] + 1
-            extra = {} if span is None else {"Content-Range": f"bytes {span[0]}-{span[1]}/{opened.size}"}
-            headers = {**headers, **extra, "Content-Length": str(length)}
-            return Response(status_code=200 if span is None else 206, headers=headers, media_type=kind)
-        if span is None:
-            headers["Content-Length"] = str(opened.size)
-            return StreamingResponse(media.stream(opened.fd, 0, opened.size - 1), 200, headers, kind)
-        start, end = span
-        headers["Content-Length"] = str(end - start + 1)
-        headers["Content-Range"] = f"bytes {start}-{end}/{opened.size}"
-        return StreamingResponse(media.stream(opened.fd, start, end), 206, headers, kind)
+            return Response(status_code=status, headers=headers, media_type=kind)
+        return StreamingResponse(media.stream(opened.fd, start, end), status, headers, kind)
 
     @app.get("/api/thumbnail")
     def thumbnail(path: str, t: Annotated[float, Query(ge=0.0, le=1e9, allow_inf_nan=False)] = 0.0) -> Response:
-        real = served(path)
+        real, recorded = served_file(path)
         try:
-            data = media.thumbnail(lib.path, real, t, max_pixels=lib.settings.max_image_pixels, recorded=recorded(real))
+            data = media.thumbnail(lib.path, real, t, max_pixels=lib.settings.max_image_pixels, recorded=recorded)
         except (media.NotServed, MediaError):
             data = None
         if data is None:
