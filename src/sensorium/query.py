@@ -236,7 +236,9 @@ def search(
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     k = candidate_count(lib, limit)
     while True:
-        hits, saturated = _candidates(store, cal, sem, text, example, where, k, keyword_weight, words, matcher, away)
+        hits, saturated = _candidates(
+            store, cal, sem, text, example, where, k, keyword_weight, words, matcher, away, qvec, like_weight
+        )
         kept = [h for h in hits if h.score >= floor]
         moments = combine_tracks(merge_moments(kept, gap=lib.settings.audio_hop_s))
         # Windows of one long recording can fill the candidate list: widen it until `limit` moments are
@@ -272,8 +274,16 @@ def _candidates(
     words: set[str],
     tag_matcher: Any = None,
     away: np.ndarray | None = None,
+    qvec: np.ndarray | None = None,
+    like_weight: float = 0.5,
 ) -> tuple[list[Hit], bool]:
-    """Scored hits for the best ``k`` rows of each index; ``saturated`` when an index gave all ``k``."""
+    """Scored hits for the best ``k`` rows of each index; ``saturated`` when an index gave all ``k``.
+
+    Rows come from ``sem`` (the words and the example mixed); each is then scored on the words and
+    on the example apart, each on its own calibrated scale, mixed by ``like_weight``: an example's
+    vector is a whole picture or sound, far closer to its kind than any words are, so the words'
+    scale would call every row a perfect match.
+    """
     rows_by_id: dict[str, dict[str, Any]] = {}
     found = store.search_vectors(sem, limit=k, where=where)
     saturated = len(found) >= k
@@ -299,11 +309,23 @@ def _candidates(
     if not rows:
         return [], saturated
     vectors = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
-    meaning = cal.scores((vectors @ sem)[:, None], sem[None, :])[:, 0]  # background stats computed once per query
     sounds = [i for i, r in enumerate(rows) if _track(r) == "sound"] if tag_matcher is not None else []
     heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
-    if sounds and text:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
-        meaning[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, sem, away))
+    w = 0.0 if example is None else 1.0 if qvec is None else min(max(like_weight, 0.0), 1.0)
+    meaning = np.zeros(len(rows), dtype=np.float64)
+    if text:
+        worded = sem if example is None else qvec if away is None else l2_normalise(qvec - 0.5 * away)
+        said = cal.scores((vectors @ worded)[:, None], worded[None, :])[:, 0]  # background stats once per query
+        if sounds:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
+            said[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, worded, away))
+        meaning += (1.0 - w) * said
+    if example is not None:
+        cos = vectors @ example.semantic
+        if example.modality == "text":  # a note is words: the words' scale fits it
+            shown = cal.scores(cos[:, None], example.semantic[None, :])[:, 0]
+        else:
+            shown = cal.example_score(cos)
+        meaning += w * shown
     hits = [
         _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words)
         for r, m in zip(rows, meaning, strict=True)

@@ -26,6 +26,11 @@ Z0 = 2.0
 SLOPE = 1.5
 PERCEPTUAL_MIDPOINT = 0.6
 PERCEPTUAL_SLOPE = 12.0
+# Meaning shared with an example picture or sound (cosine of semantic vectors). On the dev sets,
+# files of the same label have a median cosine of 0.60 (photos) and 0.70 (sounds); 90% of the
+# pairs of different labels stay under 0.52-0.55.
+EXAMPLE_MIDPOINT = 0.6
+EXAMPLE_SLOPE = 10.0
 # Tag matching of sounds: the share of a record's tag mass on the query's tags. On the dev set
 # relevant clips have a median of 0.077 and irrelevant ones a 95th percentile of 0.007.
 TAG_MIDPOINT = 0.03
@@ -81,6 +86,16 @@ class Calibrator:
     def tag_score(share: np.ndarray) -> np.ndarray:
         """Calibrated score of tag-matching shares (0.5 at :data:`TAG_MIDPOINT`, on a log scale)."""
         return sigmoid(TAG_SLOPE * np.log10(np.maximum(share, 1e-6) / TAG_MIDPOINT))
+
+    @staticmethod
+    def example_score(cos: np.ndarray) -> np.ndarray:
+        """Calibrated score of the meaning a row shares with an example file (0.5 at :data:`EXAMPLE_MIDPOINT`).
+
+        The words' scale (z against the background concepts) does not fit: an example's vector is a
+        mix of concepts like every row's, so it stands tens of deviations above the background for
+        every row and all would score 1.00.
+        """
+        return sigmoid(EXAMPLE_SLOPE * (np.asarray(cos, dtype=np.float64) - EXAMPLE_MIDPOINT))
 
     @staticmethod
     def perceptual_score(cos: float) -> float:

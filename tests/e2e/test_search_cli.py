@@ -62,6 +62,31 @@ def test_search_by_example_finds_the_same_photo(indexed, samples: Path) -> None:
     assert hits[0]["score"] > 0.9
 
 
+def test_search_by_example_scores_on_their_own_scale(tmp_path: Path, samples: Path) -> None:
+    """Another shot of the same scene scores high and unrelated photos low. On the words' scale an
+    example stood far above the background concepts for every photo: a motorbike scored 0.83 like
+    the astronaut, the default floor kept nearly everything, and scores said nothing."""
+    from PIL import Image, ImageOps
+
+    import sensorium
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    example = samples / "astronaut-eileen-collins.png"
+    for name in ("astronaut-eileen-collins.png", "cup-of-coffee.png", "rocket-launch.jpg", "motorcycle.png"):
+        (photos / name).write_bytes((samples / name).read_bytes())
+    with Image.open(example) as shot:  # the same scene, mirrored and cropped
+        w, h = shot.size
+        ImageOps.mirror(shot.convert("RGB")).crop((w // 8, 0, w, h)).save(photos / "astronaut-2.jpg", quality=80)
+    lib = sensorium.open(tmp_path / "library")
+    lib.index(photos)
+    scores = {Path(h.path).name: h.score for h in lib.search(like=example, min_score=0)}
+    assert scores["astronaut-eileen-collins.png"] > 0.9 and scores["astronaut-2.jpg"] > 0.5, scores
+    assert max(scores[n] for n in ("cup-of-coffee.png", "rocket-launch.jpg", "motorcycle.png")) < 0.3, scores
+    found = [Path(h.path).name for h in lib.search(like=example)]
+    assert sorted(found) == ["astronaut-2.jpg", "astronaut-eileen-collins.png"]
+
+
 def test_not_steers_a_search_by_example_photo(indexed, samples: Path) -> None:
     """Looking alike would keep the example's own photo at the top; the words it matches push it down."""
 
