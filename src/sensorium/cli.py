@@ -606,28 +606,34 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only)")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option("--port", help="Port to listen on")] = 8765,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free one)")] = 8765,
     read_only: Annotated[bool, typer.Option("--read-only", help="Refuse index jobs")] = False,
     cors_origin: Annotated[
         list[str] | None, typer.Option("--cors-origin", help="Allow a web page from this origin (repeatable)")
     ] = None,
-    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest upload accepted, in MiB")] = 64,
+    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted, in MiB")] = 64,
 ) -> None:
     """Serve the library over HTTP for the web page (search, classify, describe, play, index)."""
-    from sensorium.server import load_token
+    from sensorium.server import listen, load_token
     from sensorium.server import run as run_server
 
     lib = _open(library)
+    sock = listen(host, port)
+    if not lib.exists:
+        err.print(f"note: {lib.path} holds no library yet; it is made when files are indexed (the page's Index tab)")
     token = load_token(lib.path)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        err.print(f"[yellow]warning:[/yellow] listening on {host}: whoever reaches it with the token reads the library")
-    err.print(f"Sensorium at http://{host}:{port}/#token={token}", soft_wrap=True)
+        err.print(
+            f"[yellow]warning:[/yellow] listening on {host}: whoever reaches it with the token reads the library"
+            + ("" if read_only else " and can index any file this user can read (--read-only refuses that)")
+        )
+    shown = f"[{host}]" if ":" in host else host
+    err.print(f"Sensorium at http://{shown}:{sock.getsockname()[1]}/#token={token}", soft_wrap=True)
     err.print(f"token: {token}", soft_wrap=True)
     run_server(
         lib,
         token=token,
-        host=host,
-        port=port,
+        sock=sock,
         read_only=read_only,
         cors_origins=cors_origin or (),
         max_upload_mb=max_upload_mb,

@@ -170,6 +170,22 @@ def test_classify_two_photos(page, served) -> None:
     assert page.locator(".classification").first.locator(".bar-row.top .bar-value").inner_text().endswith("%")
 
 
+def test_a_failed_classify_clears_the_last_results(page, served, tmp_path: Path) -> None:
+    """The error showed above the previous files' results, as if they were this request's."""
+    page.click("#tab-classify")
+    page.set_input_files("#classify-files", [str(served.media / "cat-chelsea.png")])
+    page.fill("#labels", "a cat, a rocket")
+    page.click("#classify-button")
+    page.wait_for_selector(".classification")
+    junk = tmp_path / "random.bin"
+    junk.write_bytes(bytes(range(256)) * 8)
+    page.set_input_files("#classify-files", [str(served.media / "cat-chelsea.png"), str(junk)])
+    page.click("#classify-button")
+    page.wait_for_function("() => document.getElementById('classify-status').classList.contains('error')")
+    assert "random.bin" in page.text_content("#classify-status")
+    assert page.locator(".classification").count() == 0
+
+
 def test_keyboard_slash_enter_and_arrows(page) -> None:
     page.fill("#min-score", "0")  # keep the weak hits too, so there are cards to move between
     page.locator("h1").click()  # focus leaves the text fields
@@ -193,7 +209,9 @@ def test_keyboard_slash_enter_and_arrows(page) -> None:
     assert page.locator("#panel-classify").is_visible() and page.locator("#panel-search").is_hidden()
 
 
-def test_more_button_pages_with_offset(page) -> None:
+def test_more_button_shows_one_ranked_list(page) -> None:
+    """More results is the top 40 of one search: a page cut from a wider search could skip hits
+    that outscore the first page's last ones, and show them out of score order."""
     page.fill("#min-score", "0")  # keep everything so there is more than one page
     run_search(page, "something")
     first_page = names(page)
@@ -201,11 +219,12 @@ def test_more_button_pages_with_offset(page) -> None:
         pytest.skip(f"only {len(first_page)} results: not enough for a second page")
     page.click("#more")
     page.wait_for_function("() => document.querySelectorAll('#results > li.card').length > 20")
-    assert names(page)[:20] == first_page
-    keys = page.locator("#results > li.card").evaluate_all(
-        "els => els.map(e => e.dataset.path + '@' + (e.dataset.start || ''))"
-    )
+    cards = page.locator("#results > li.card")
+    keys = cards.evaluate_all("els => els.map(e => e.dataset.path + '@' + (e.dataset.start || ''))")
     assert len(keys) == len(set(keys)), "the second page repeats hits of the first"
+    scores = cards.evaluate_all("els => els.map(e => Number(e.dataset.score))")
+    assert scores == sorted(scores, reverse=True), scores
+    assert page.evaluate("document.activeElement === document.querySelectorAll('#results > li.card')[20]")
 
 
 def test_index_tab_runs_a_job_and_lists_errors(page, served, tmp_path: Path) -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -404,12 +407,14 @@ def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, me
     shutil.copyfile(media_dir / "cat-chelsea.png", elsewhere / "cat.png")
     linked = folder / "linked-cat.png"
     linked.symlink_to(elsewhere / "cat.png")  # the user's own link, there when indexing
+    (elsewhere / "diary.md").write_text("Elephants at the waterhole at dusk.")
+    (folder / "album").symlink_to(elsewhere)  # a linked folder
     r = client.post("/api/index", json={"paths": [str(folder)]})
     assert r.status_code == 202, r.text
     job = wait(client, r.json()["job"])
     assert job["state"] == "done" and job["error"] is None, job
-    assert (job["done"], job["total"]) == (3, 3)
-    assert job["report"]["indexed"] == 3 and job["report"]["failed"] == 0
+    assert (job["done"], job["total"]) == (4, 4)  # the linked folder's cat.png is linked-cat.png's file
+    assert job["report"]["indexed"] == 4 and job["report"]["failed"] == 0
     assert set(job["report"]) == {"indexed", "skipped", "failed", "pruned", "records", "seconds", "failures", "spaces"}
     hits = search(client, text="zebra migration", limit=3)
     assert hits[0]["path"] == str(folder / "safari.md"), hits
@@ -434,6 +439,15 @@ def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, me
     coins.symlink_to("/etc/passwd")
     assert client.get(media_url(coins)).status_code == 404
     assert client.get(f"/api/thumbnail?path={quote(str(coins))}").status_code == 404
+    # a file under a linked folder is served until the folder link leads elsewhere
+    diary = folder / "album" / "diary.md"
+    assert client.get(media_url(diary)).content == b"Elephants at the waterhole at dusk."
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    (swapped / "diary.md").write_text("root:x:0:0:root:/root:/bin/bash\n")  # what the new link leads to
+    (folder / "album").unlink()
+    (folder / "album").symlink_to(swapped)
+    assert client.get(media_url(diary)).status_code == 404
 
 
 def test_cancel_a_job(client: TestClient, lib: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -465,3 +479,48 @@ def test_cancel_a_job(client: TestClient, lib: Library, tmp_path: Path, monkeypa
     again = client.post("/api/index", json={"paths": [str(folder)]})
     assert again.status_code == 202  # the library is free for the next job
     assert wait(client, again.json()["job"])["state"] == "done"
+
+
+def test_a_library_deleted_while_serving_is_a_clear_503(tmp_path: Path) -> None:
+    """Every data endpoint gave a 500 'this is a bug' with a Lance traceback in the log."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "harbour.md").write_text("Fishing boats came into the harbour at dawn.")
+    library = open_library(tmp_path / "library")
+    library.index([notes])
+    app = TestClient(
+        create_app(library, token=TOKEN), headers={"Authorization": f"Bearer {TOKEN}"}, raise_server_exceptions=False
+    )
+    assert app.post("/api/search", json={"text": "boats", "min_score": 0}).status_code == 200
+    shutil.rmtree(tmp_path / "library")
+    for r in (app.get("/api/stats"), app.post("/api/search", json={"text": "boats"}), app.get("/api/errors")):
+        assert r.status_code == 503, (r.status_code, r.text)
+        assert "moved or deleted while serving" in r.json()["error"]
+
+
+def test_serve_says_in_one_line_why_it_cannot_listen(tmp_path: Path) -> None:
+    """It printed its address, then a uvicorn traceback or log line, and exited 1 or 3."""
+
+    def serve(*args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "sensorium.cli", "serve", "--library", str(tmp_path / "library"), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = serve("--port", str(port))
+    assert busy.returncode == 1, busy.stderr
+    assert busy.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port, or another --host"
+    ]
+    bad = serve("--port", "99999")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "65535" in bad.stderr
+
+
+def test_classify_refuses_thousands_of_labels(client: TestClient, media_dir: Path) -> None:
+    """5000 labels held the models for 100 s, and every search by example waited."""
+    photo = (media_dir / "coins.png").read_bytes()
+    labels = "\n".join(f"label number {i}" for i in range(1001))
+    r = client.post("/api/classify", files=[("files", ("coins.png", photo))], data={"labels": labels})
+    assert r.status_code == 400 and "at most 1000" in r.json()["error"], r.text

@@ -151,3 +151,26 @@ def test_a_first_export_says_so_once_and_keeps_the_exporters_warnings_off(
     said = [r.getMessage() for r in caplog.records if r.name == "sensorium.models.onnx_export"]
     assert said == ["first use: exporting tiny-net to ONNX Runtime, once"]
     assert session.run(None, {"x": np.ones((1, 2), np.float32)})[0].tolist() == [[1.0, 1.0]]
+
+
+def test_served_paths_find_a_file_indexed_by_another_process_within_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Search already returns it; its media and thumbnail were 404 until the 10 s cache ran out."""
+    from sensorium.server import media
+
+    clock = [100.0]
+    monkeypatch.setattr(media.time, "monotonic", lambda: clock[0])
+    table = {"/photos/a.jpg": (1, 1.0)}
+    loads = []
+
+    def load() -> dict:
+        loads.append(clock[0])
+        return dict(table)
+
+    paths = media.IndexedPaths(load)
+    assert "/photos/a.jpg" in paths.get("/photos/a.jpg") and len(loads) == 1
+    table["/photos/b.jpg"] = (2, 2.0)  # indexed by another process
+    clock[0] += 0.5
+    assert "/photos/b.jpg" not in paths.get("/photos/b.jpg")  # a flood of unknown paths: one read a second
+    clock[0] += media.RELOAD_GAP_S
+    assert "/photos/b.jpg" in paths.get("/photos/b.jpg") and len(loads) == 2
+    assert "/photos/a.jpg" in paths.get("/photos/a.jpg") and len(loads) == 2  # known: no read

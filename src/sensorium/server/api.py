@@ -82,6 +82,7 @@ class IndexBody(BaseModel):
     prune: bool = False
 
 
+MAX_LABELS = 1000  # labels one classify request may give (5000 held the models for 100 s)
 SEARCHES_AT_ONCE = 2  # word searches run side by side, this many at a time (more only share the cores)
 
 
@@ -140,7 +141,7 @@ def create_app(
     def served(path: str) -> str:
         return served_file(path)[0]
 
-    _add_error_handlers(app)
+    _add_error_handlers(app, lib)
 
     # -- pages and health ------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
@@ -238,6 +239,8 @@ def create_app(
         multi_label: Annotated[bool, Form()] = False,
     ) -> dict[str, Any]:
         names = parse_labels(labels)
+        if len(names) > MAX_LABELS:  # each label is embedded under the models lock that searches wait on
+            raise QueryError(f"labels: {len(names)} given, at most {MAX_LABELS}; classify with fewer labels at a time")
         with tempfile.TemporaryDirectory(prefix="sensorium-upload-") as tmp:
             saved = [save_upload(f, Path(tmp), i) for i, f in enumerate(files)]
             with models:
@@ -428,8 +431,11 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "bad request: " + ", ".join(parts) + "; see docs/http-api.md for the fields"
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+def _add_error_handlers(app: FastAPI, lib: Library) -> None:
     """Every error is ``{"error": ...}``; a 500 only ever means a bug in Sensorium."""
+    from sensorium.library import MANIFEST
+
+    gone_said = threading.Event()
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -452,5 +458,14 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
+        if lib.exists and not (lib.path / MANIFEST).is_file():  # moved or deleted while serving
+            if not gone_said.is_set():
+                gone_said.set()
+                log.error("library %s: its folder is gone (%s: %s)", lib.path, type(exc).__name__, exc)
+            return _error(
+                503,
+                f"library {lib.path}: its folder was moved or deleted while serving; "
+                "put it back, or restart `sensorium serve` on a library",
+            )
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return _error(500, f"internal error ({type(exc).__name__}); this is a bug, see the server log")

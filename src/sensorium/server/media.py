@@ -2,9 +2,10 @@
 
 Only files the library indexed are served, so the token opens the library, not the disk.
 A path is looked up exactly as the library stored it (an absolute path without ``..``), or by
-its real path. A path that is a symlink (the user indexed a link) is followed only to a file
-of the size and modification time the library recorded for it, so a symlink swapped in for an
-indexed file after indexing is refused rather than followed.
+its real path. A path through a symlink (the user indexed a link, or a folder of links) is
+followed only to a file of the size and modification time the library recorded for it, so a
+symlink swapped in for an indexed file or any folder above it after indexing is refused rather
+than followed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 FILES_TTL_S = 10.0  # after this the set of indexed paths is re-read (in the background for known paths)
+RELOAD_GAP_S = 1.0  # an unknown path re-reads the set at most this often (a flood of them costs one read a second)
 IMAGE_THUMB = "0000000000-0000000.jpg"  # named like a video's first picture, so thumbnails.find sees it
 
 
@@ -68,10 +70,14 @@ class IndexedPaths:
     def get(self, wanted: str | None = None) -> dict[str, Recorded]:
         with self._lock:
             paths, at = self._paths, self._at
-        fresh = paths is not None and time.monotonic() - at <= FILES_TTL_S
-        if paths is not None and (fresh or self._known(wanted, paths)):
-            if not fresh:
+        if paths is None:
+            return self._reload()
+        age = time.monotonic() - at
+        if self._known(wanted, paths) or (wanted is None and age <= FILES_TTL_S):
+            if age > FILES_TTL_S:
                 self._refresh_later()
+            return paths
+        if age < RELOAD_GAP_S:
             return paths
         return self._reload()
 
@@ -94,6 +100,8 @@ class IndexedPaths:
         def work() -> None:
             try:
                 self._reload()
+            except Exception as exc:  # the next request that needs the set reads it and answers the error
+                log.debug("re-reading the indexed paths failed: %s", exc)
             finally:
                 with self._lock:
                     self._refreshing = False
@@ -128,26 +136,28 @@ class Opened:
 
 
 def open_served(path: str, recorded: Recorded | None = None) -> Opened:
-    """Open an indexed regular file; a symlink in its last component only to the file that was indexed.
+    """Open an indexed regular file; through a symlink only to the file that was indexed.
 
-    A symlink is followed when ``recorded`` (the size and mtime indexing saw through it) matches
-    the file it now leads to; without ``recorded`` it is refused.
+    A path with a symlink in any component is followed when ``recorded`` (the size and mtime
+    indexing saw through it) matches the file it now leads to; without ``recorded`` it is refused.
 
     Raises:
         NotServed: gone, not a regular file, unreadable, or a symlink to anything but the indexed file.
     """
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+        fd = _open_unlinked(path, flags)
         followed = False
-    except OSError as exc:  # ELOOP: the last component is a symlink
-        if recorded is None or not os.path.islink(path):
+    except _Linked as exc:  # a component of the path is a symlink
+        if recorded is None:
             raise NotServed(path) from exc
         try:
             fd = os.open(path, flags)
         except OSError as again:
             raise NotServed(path) from again
         followed = True
+    except OSError as exc:
+        raise NotServed(path) from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -159,6 +169,46 @@ def open_served(path: str, recorded: Recorded | None = None) -> Opened:
         os.close(fd)
         raise NotServed(path) from exc
     return Opened(fd, st.st_size, st.st_mtime, head)
+
+
+class _Linked(OSError):
+    """A component of the path is a symlink."""
+
+
+def _open_unlinked(path: str, flags: int) -> int:
+    """Open ``path`` one component at a time, none of them followed if it is a symlink.
+
+    ``O_NOFOLLOW`` alone checks the last component only; walking with ``dir_fd`` checks the
+    folders too, with no window between a check and the open.
+
+    Raises:
+        _Linked: a component is a symlink.
+        OSError: anything else (missing, unreadable).
+    """
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    if not nofollow or os.open not in os.supports_dir_fd or not os.path.isabs(path):
+        if os.path.realpath(path) != os.path.abspath(path):
+            raise _Linked(path)
+        return os.open(path, flags | nofollow)
+    head, *parts = Path(path).parts
+    folder = os.open(head, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            want = flags | nofollow if last else os.O_RDONLY | os.O_DIRECTORY | nofollow | getattr(os, "O_CLOEXEC", 0)
+            try:
+                fd = os.open(part, want, dir_fd=folder)
+            except OSError as exc:
+                if os.path.islink(os.path.join(head, *parts[: i + 1])):
+                    raise _Linked(path) from exc
+                raise
+            if last:
+                return fd
+            os.close(folder)
+            folder = fd
+    finally:
+        os.close(folder)
+    raise OSError(f"{path}: no file name")
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")

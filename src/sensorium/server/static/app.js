@@ -3,6 +3,7 @@
 
 (function () {
   const PAGE = 20;
+  const MAX_LIMIT = 200; // the most hits one API search returns
   const TOKEN_KEY = "sensorium-token";
   const $ = (id) => document.getElementById(id);
 
@@ -257,9 +258,9 @@
     };
   }
 
-  async function fetchHits(query, from) {
+  async function fetchHits(query, from, count) {
     if (!query.file) {
-      const body = { text: query.text, negative: query.negative, limit: PAGE, offset: from, modality: query.modality,
+      const body = { text: query.text, negative: query.negative, limit: count, offset: from, modality: query.modality,
         path: query.path, min_score: query.min_score, space: query.space };
       return postJSON("/api/search", body);
     }
@@ -272,7 +273,7 @@
     for (const key of ["negative", "modality", "path", "min_score", "space"]) {
       if (query[key] !== null) form.append(key, String(query[key]));
     }
-    form.append("limit", String(PAGE));
+    form.append("limit", String(count));
     form.append("offset", String(from));
     return api("/api/search/example", { method: "POST", body: form });
   }
@@ -291,20 +292,24 @@
       return;
     }
     const seq = ++searchSeq;
-    const from = more ? offset : 0;
+    // More results asks again for the whole longer list (up to the API's 200): hits are re-ranked
+    // after they are found, so a second page cut from a wider search could skip or repeat hits.
+    const whole = more && offset + PAGE <= MAX_LIMIT;
+    const from = more && !whole ? offset : 0;
+    const count = whole ? offset + PAGE : PAGE;
     $("more").hidden = true;
     results.setAttribute("aria-busy", "true");
     setStatus("search-status", more ? "Loading more…" : "Searching…");
     try {
-      const data = await fetchHits(query, from);
+      const data = await fetchHits(query, from, count);
       if (seq !== searchSeq) return; // a newer search started meanwhile
       lastQuery = query;
-      if (!more) results.replaceChildren();
-      const firstNew = results.children.length;
-      data.hits.forEach((hit, i) => results.append(card(hit, firstNew + i + 1)));
+      const firstNew = whole ? offset : results.children.length;
+      if (!more || whole) results.replaceChildren();
+      data.hits.forEach((hit, i) => results.append(card(hit, from + i + 1)));
       offset = from + data.hits.length;
       const total = results.children.length;
-      $("more").hidden = data.hits.length < PAGE;
+      $("more").hidden = data.hits.length < count;
       setStatus("search-status", total ? total + (total === 1 ? " result" : " results") : "No results. Try other words, or lower the min score.");
       if (more && results.children[firstNew]) results.children[firstNew].focus();
     } catch (err) {
@@ -351,6 +356,7 @@
       "data-modality": hit.modality,
       "data-start": timed ? String(hit.start) : null,
       "data-end": timed ? String(hit.end) : null,
+      "data-score": String(hit.score),
     });
 
     let player = null;
@@ -364,6 +370,8 @@
         "aria-label": (hit.modality === "audio" ? "Sound: " : "Video: ") + name + (timed ? ", " + span(hit.start, hit.end) : ""),
       });
       if (hit.modality === "video" && hit.thumbnail_url) player.poster = withToken(hit.thumbnail_url);
+      player.dataset.name = name;
+      watchErrors(player);
       if (timed) keepToMoment(player, hit.start, hit.end);
     }
 
@@ -416,6 +424,17 @@
         delete player.dataset.stopAt;
         player.pause();
       }
+    });
+  }
+
+  // A format the browser cannot play (AVI, MPEG-PS, some codecs) fails without a word: say so.
+  function watchErrors(player) {
+    if (player.dataset.watched) return;
+    player.dataset.watched = "1";
+    player.addEventListener("error", () => {
+      const name = player.dataset.name || "this file";
+      setStatus("search-status", "This browser cannot play " + name + " (" + (player.error && player.error.code === 4
+        ? "its format is not supported here" : "it could not be loaded") + "); the times above still mark the moment.", true);
     });
   }
 
@@ -536,6 +555,7 @@
       });
       setStatus("classify-status", "Classified " + data.results.length + (data.results.length === 1 ? " file." : " files."));
     } catch (err) {
+      $("classify-results").replaceChildren(); // the last results are not this request's
       if (err.status !== 401) setStatus("classify-status", "Classify failed: " + err.message, true);
     } finally {
       $("classify-button").disabled = false;
