@@ -315,7 +315,7 @@ def create_app(
         except (media.NotServed, MediaError):
             data = None
         if data is None:
-            raise HTTPException(404, f"{path}: no thumbnail (only images and indexed videos have one)")
+            raise HTTPException(404, f"{path}: no thumbnail; only images and indexed videos have one")
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     # -- index jobs ------------------------------------------------------------------------------
