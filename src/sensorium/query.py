@@ -317,7 +317,12 @@ def _candidates(
         worded = sem if example is None else qvec if away is None else l2_normalise(qvec - 0.5 * away)
         said = cal.scores((vectors @ worded)[:, None], worded[None, :])[:, 0]  # background stats once per query
         if sounds:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
-            said[sounds] = cal.tag_score(tag_matcher.heard_scores(heard, worded, away))
+            # The words as written (a vector pushed off them names odd tags); the avoided words cut the
+            # calibrated score by their own match, as for an example (:func:`_steered`).
+            matched = cal.tag_score(tag_matcher.heard_scores(heard, qvec if qvec is not None else worded))
+            if away is not None:
+                matched = matched * (1.0 - cal.tag_score(tag_matcher.heard_scores(heard, away)))
+            said[sounds] = matched
         meaning += (1.0 - w) * said
     if example is not None:
         cos = vectors @ example.semantic

@@ -354,17 +354,8 @@ class OfflineAudioEncoder:
         a = np.exp(logits)
         return (a / a.sum(axis=1, keepdims=True))[:, :-1].astype(np.float32)
 
-    def heard_scores(
-        self, heard: Sequence[Sequence[tuple[str, float]]], query: np.ndarray, negative: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Tag-matching scores (n,) of stored records (their ``heard`` tags by name) for one query vector.
-
-        ``negative`` (words to steer away from) scales each score by the share of the record's tags
-        that does not match those words: "an animal" without "dog" keeps a neigh's score and cuts
-        a bark's, though both match the broad "Animal" tag.
-        """
-        if negative is not None:
-            return self.heard_scores(heard, query) * (1.0 - self.heard_scores(heard, negative))
+    def heard_scores(self, heard: Sequence[Sequence[tuple[str, float]]], query: np.ndarray) -> np.ndarray:
+        """Tag-matching scores (n,) of stored records (their ``heard`` tags by name) for one query vector."""
         affinity = self.tag_affinity(query[None, :])[0]
         index = self._name_index
         out = np.zeros(len(heard), dtype=np.float32)
