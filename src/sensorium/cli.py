@@ -151,6 +151,7 @@ def index(
         if paths or prune:  # with --model alone, only the spaces were embedded
             err.print(
                 f"indexed {report.indexed}, unchanged {report.skipped}, failed {report.failed}"
+                + (f", not media {report.not_media}" if report.not_media else "")
                 + (f", pruned {report.pruned}" if prune else "")
                 + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
             )

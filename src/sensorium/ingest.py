@@ -27,7 +27,7 @@ from sensorium import thumbnails
 from sensorium.errors import MediaError, SensoriumError
 from sensorium.media.audio import audio_info
 from sensorium.media.image import image_segments
-from sensorium.media.probe import probe
+from sensorium.media.probe import NotMedia, probe
 from sensorium.media.text import text_segments
 from sensorium.media.video import video_or_sound
 from sensorium.media.walk import display_path, walk
@@ -51,6 +51,7 @@ class IndexReport:
     indexed: int = 0
     skipped: int = 0
     failed: int = 0
+    not_media: int = 0  # files that neither are nor claim to be media (PDFs, archives): passed over
     pruned: int = 0
     records: int = 0
     seconds: float = 0.0
@@ -63,6 +64,7 @@ class IndexReport:
             "indexed": self.indexed,
             "skipped": self.skipped,
             "failed": self.failed,
+            "not_media": self.not_media,
             "pruned": self.pruned,
             "records": self.records,
             "seconds": round(self.seconds, 3),
@@ -82,6 +84,7 @@ class Prepared:
     segments: list[Segment] = field(default_factory=list)
     error: str | None = None
     skip: bool = False
+    not_media: bool = False
 
 
 def record_id(path: str, seg_index: int) -> str:
@@ -133,6 +136,8 @@ class _Preparer:
             if item.modality == "video":  # fails early on a file with no picture; decoding streams later
                 item.modality = video_or_sound(path)  # a sound in a video container is indexed as sound
             item.segments = self._segments(path, item.modality)
+        except NotMedia:
+            item.not_media = True
         except MediaError as exc:
             item.error = exc.reason if exc.path == str(path) else str(exc)
         except PermissionError as exc:
@@ -279,6 +284,11 @@ def index_paths(
     for done, item in enumerate(_prepared_stream(prep, files, workers), start=1):
         if item.skip:
             report.skipped += 1
+        elif item.not_media:
+            report.not_media += 1
+            if item.path in known:  # a failure of an older version, or media once: it leaves the library
+                store.delete_paths([item.path])
+                store.delete_files([item.path])
         elif item.error:
             _record_failure(store, report, item, item.error)
         else:

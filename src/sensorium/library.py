@@ -247,11 +247,39 @@ class Library:
         with self.writing():
             for model in models:
                 spaces.add_space(self, model)
+            if found:
+                found = self._whole_library_if_space_changed(found)
             report = index_paths(self, found, **kwargs) if found else IndexReport()
             progress = kwargs.get("on_progress")
             for name in spaces.space_names(self):
                 report.spaces[name] = spaces.sync_space(self, name, on_progress=progress)
         return report
+
+    def _whole_library_if_space_changed(self, found: list[Path]) -> list[Path]:
+        """Every file the library holds joins a run whose text encoder has another space.
+
+        Vectors of two spaces cannot be ranked together, and the run moves the library to the new
+        one: re-embedding only the paths given left every other file's vectors meaningless (a cat
+        photo scored 0.01 for "a cat"). Files gone from disk lose their records, which could no
+        longer be compared with anything.
+        """
+        old, new = self.manifest.get("space"), self.text_encoder.info.space
+        if not old or old == new:
+            return found
+        held = sorted(self.store().files())
+        gone = [p for p in held if not os.path.lexists(p)]
+        log.warning(
+            "library %s: its vectors are in space '%s', this run's text encoder is in '%s': re-embedding all %d files",
+            self.path,
+            old,
+            new,
+            len(held) - len(gone),
+        )
+        if gone:
+            self.store().delete_paths(gone)
+            self.store().delete_files(gone)
+        given = {str(p) for p in found}
+        return found + [Path(p) for p in held if p not in given and p not in gone]
 
     def search(self, text: str | None = None, **kwargs: Any) -> list[Hit]:
         from sensorium.query import search

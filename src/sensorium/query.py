@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -156,6 +157,18 @@ def query_text(text: object, what: str = "query") -> str | None:
     return valid_utf8(text).strip() or None
 
 
+def path_pattern(glob: str | None) -> str | None:
+    """A ``--path`` glob as matched against stored (absolute) paths.
+
+    ``~`` is the home folder, and a relative glob matches below any folder (``photos/*`` is
+    ``*/photos/*``): matched as written it could only ever match nothing.
+    """
+    if glob is None:
+        return None
+    glob = os.path.expanduser(glob)
+    return glob if glob.startswith(("/", "*")) else "*/" + glob
+
+
 def check_options(*, limit: object, modality: object, like_weight: object, min_score: object) -> None:
     """The checks the CLI's parser makes, for callers of the Python API and the server."""
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
@@ -195,6 +208,7 @@ def search(
     """
     text = query_text(text)
     negative = query_text(negative, "negative")
+    path_glob = path_pattern(path_glob)
     if text is None and like is None:
         raise QueryError("empty query: give words to search for, an example file (--like), or both")
     check_options(limit=limit, modality=modality, like_weight=like_weight, min_score=min_score)
@@ -220,7 +234,7 @@ def search(
             )
     store = lib.store()
     cal = Calibrator.for_library(lib)
-    example = encode_example(lib, Path(like), modality) if like is not None else None
+    example = encode_example(lib, Path(like).expanduser(), modality) if like is not None else None
     if example is not None and example.perceptual is not None:
         padded = pad_perceptual(example.perceptual, lib.manifest.get("perceptual_dim", 0))
         example = replace(example, perceptual=padded[0] if padded is not None else None)
@@ -332,7 +346,7 @@ def _candidates(
             shown = cal.example_score(cos)
         meaning += w * shown
     hits = [
-        _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words)
+        _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words, w)
         for r, m in zip(rows, meaning, strict=True)
     ]
     if not text and away is not None:
@@ -522,13 +536,15 @@ def _score_row(
     kw: dict[str, float],
     keyword_weight: float,
     words: set[str],
+    like_share: float = 1.0,
 ) -> Hit:
+    """One row as a hit; looking like the example counts by ``like_share`` (``like_weight`` beside words)."""
     track = _track(row)
     parts = [f"meaning {score:.2f}"]
-    if row["id"] in perc:
+    if row["id"] in perc and like_share > 0:
         p = cal.perceptual_score(perc[row["id"]])
         parts.append(f"looks alike {p:.2f}")
-        score = max(score, p)
+        score = max(score, like_share * p)
     if kw.get(row["id"], 0.0) > 0:
         k = kw[row["id"]]
         parts.append(f"keywords {k:.2f}")

@@ -89,8 +89,8 @@ class Hit:
         """The stable ``search --json`` schema."""
         return {
             "path": self.path,
-            "start": self.start,
-            "end": self.end,
+            "start": None if self.start is None else round(float(self.start), 3),  # ms: 14.505, not 14.504999999999999
+            "end": None if self.end is None else round(float(self.end), 3),
             "score": round(float(self.score), 4),
             "modality": self.modality,
             "why": self.why,

@@ -28,22 +28,28 @@ DEFAULT_MARGIN = 0.05
 
 
 def parse_labels(text: str | None = None, file: Path | None = None) -> list[str]:
-    """Labels from a comma-separated string and/or a file with one label per line."""
+    """Labels from a comma-separated string and/or a file with one label per line.
+
+    Spaces inside a label are collapsed, and labels that differ only in case or spacing are one
+    label (the first spelling kept): "a cat" and "A CAT" would split one probability between them
+    and make the classifier abstain on an obvious cat. A file may start with a byte-order mark.
+    """
     labels: list[str] = []
     if text:
-        labels += [x.strip() for x in text.split(",")]
+        labels += text.split(",")
     if file is not None:
         try:
-            labels += [x.strip() for x in file.read_text(encoding="utf-8").splitlines()]
+            labels += file.read_text(encoding="utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise QueryError(f"labels file {file}: cannot read ({exc}); give a UTF-8 file, one label per line") from exc
-    seen: dict[str, None] = {}
-    for label in labels:
+    seen: dict[str, str] = {}
+    for raw in labels:
+        label = " ".join(raw.replace("\ufeff", "").split())
         if label and not label.startswith("#"):
-            seen.setdefault(label, None)
+            seen.setdefault(label.casefold(), label)
     if not seen:
         raise QueryError("no labels given; pass --labels 'cat, dog' or --labels-file FILE")
-    return list(seen)
+    return list(seen.values())
 
 
 def distribution(semantic: np.ndarray, label_vecs: np.ndarray, temperature: float = TEMPERATURE) -> np.ndarray:
@@ -76,8 +82,14 @@ def classify_vectors(
 
 
 def _kept(path: str, row: np.ndarray, labels: Sequence[str], threshold: float, top: int | None) -> list[Classification]:
-    """Multi-label result for one file: the labels scoring at least ``threshold``, best first."""
+    """Multi-label result for one file: the labels scoring at least ``threshold``, best first.
+
+    A single label is always given with its score, and abstains below ``threshold``: an empty
+    list hid how far from it the file was.
+    """
     ranked = [LabelScore(labels[i], float(row[i])) for i in np.argsort(-row)]
+    if len(ranked) == 1:
+        return [Classification(path, tuple(ranked), abstained=ranked[0].score < threshold)]
     kept = tuple(x for x in ranked if x.score >= threshold)
     return [Classification(path, kept[:top] if top else kept, abstained=not kept)]
 

@@ -120,6 +120,7 @@ def test_a_single_label_is_scored_on_its_own(sounds) -> None:
     dog, meeting = json.loads(out)
     assert dog["labels"][0]["label"] == "dog" and dog["labels"][0]["score"] > 0.5 and not dog["abstained"]
     assert meeting["abstained"] and all(x["score"] < 0.5 for x in meeting["labels"])
+    assert [x["label"] for x in meeting["labels"]] == ["dog"]  # its score is shown (the list was empty)
 
 
 def test_a_few_milliseconds_are_not_an_example(audio_lib, tmp_path: Path) -> None:

@@ -127,6 +127,10 @@ def test_a_long_note_is_one_hit(tmp_path: Path) -> None:
 def test_path_glob_filter(indexed) -> None:
     hits = search_json(indexed, "a cat", "--path", "*.jpg", "--min-score", "0", "--limit", "20")
     assert hits and all(h["path"].endswith(".jpg") for h in hits)
+    # a relative glob matches below any folder (as written against absolute paths it matched nothing)
+    folder = Path(hits[0]["path"]).parent.name
+    hits = search_json(indexed, "a cat", "--path", f"{folder}/cat-*", "--min-score", "0")
+    assert [Path(h["path"]).name for h in hits] == ["cat-chelsea.png"]
 
 
 def test_nothing_relevant_is_said(indexed) -> None:
@@ -220,3 +224,34 @@ def test_search_unreadable_example_is_a_clear_error(indexed, tmp_path: Path) -> 
 def test_queries_in_other_languages(indexed, query: str, expected: str) -> None:
     hits = search_json(indexed, query, "--modality", "image", "--min-score", "0")
     assert Path(hits[0]["path"]).name == expected
+
+
+def test_another_text_encoder_re_embeds_the_whole_library(tmp_path: Path) -> None:
+    """Indexing one folder with another text encoder moved the library to its space but left the
+    other folder's vectors in the old one: a note about cats then scored 0.01 for "cats"."""
+    from sensorium.library import open_library
+
+    cats, boats = tmp_path / "cats", tmp_path / "boats"
+    cats.mkdir()
+    boats.mkdir()
+    (cats / "cats.txt").write_text("Our two cats sleep on the sofa all afternoon and purr.")
+    (boats / "harbour.txt").write_text("Fishing boats came into the harbour at dawn with their catch.")
+    gone = boats / "old.txt"
+    gone.write_text("A note about the tax return, due in April.")
+    open_library(tmp_path / "library").index([cats, boats])
+    gone.unlink()
+    other = open_library(tmp_path / "library", text_encoder="e5-small-v1")
+    report = other.index([boats])
+    assert report.indexed == 2 and report.failed == 0, report
+    hits = other.search("cats sleeping on a sofa", min_score=0, limit=3)
+    assert Path(hits[0].path).name == "cats.txt" and hits[0].score > 0.5, hits
+    assert {Path(h.path).name for h in hits} == {"cats.txt", "harbour.txt"}  # the vanished note is forgotten
+
+
+def test_like_weight_zero_is_words_only(indexed, samples: Path) -> None:
+    """The example's own photo ranked near the top at 0.99 whatever the weight ("looks alike")."""
+    words = [h.path for h in indexed.search("a rocket launch", min_score=0, limit=3)]
+    mixed = indexed.search("a rocket launch", like=samples / "cat-chelsea.png", like_weight=0.0, min_score=0, limit=3)
+    assert [h.path for h in mixed] == words
+    cat = indexed.search("a rocket launch", like=samples / "cat-chelsea.png", like_weight=1.0, min_score=0, limit=1)
+    assert Path(cat[0].path).name == "cat-chelsea.png"

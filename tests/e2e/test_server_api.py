@@ -415,7 +415,17 @@ def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, me
     assert job["state"] == "done" and job["error"] is None, job
     assert (job["done"], job["total"]) == (4, 4)  # the linked folder's cat.png is linked-cat.png's file
     assert job["report"]["indexed"] == 4 and job["report"]["failed"] == 0
-    assert set(job["report"]) == {"indexed", "skipped", "failed", "pruned", "records", "seconds", "failures", "spaces"}
+    assert set(job["report"]) == {
+        "indexed",
+        "skipped",
+        "failed",
+        "not_media",
+        "pruned",
+        "records",
+        "seconds",
+        "failures",
+        "spaces",
+    }
     hits = search(client, text="zebra migration", limit=3)
     assert hits[0]["path"] == str(folder / "safari.md"), hits
     note = folder / "safari.md"

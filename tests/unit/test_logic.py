@@ -46,6 +46,10 @@ def test_parse_labels(tmp_path: Path) -> None:
     assert parse_labels("shoes, shirts,, hats", f) == ["shoes", "shirts", "hats"]
     with pytest.raises(QueryError, match="no labels given"):
         parse_labels(" , ")
+    # case and spacing variants are one label (they split its probability); a BOM is not part of one
+    assert parse_labels("  a cat ,a dog,, a cat,  ,A CAT, a   dog") == ["a cat", "a dog"]
+    f.write_bytes(b"\xef\xbb\xbfa cat\r\na dog\r\n")
+    assert parse_labels(file=f) == ["a cat", "a dog"]
 
 
 def test_distribution_and_abstain() -> None:

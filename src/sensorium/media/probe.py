@@ -20,6 +20,7 @@ from sensorium.types import Modality
 HEAD_BYTES = 8192
 
 TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".mdown", ".mkd", ".rst", ".org", ".adoc", ".log"})
+NOTE_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})  # read as notes when their content is text
 _AUDIO_ONLY_SUFFIXES = frozenset({".m4a", ".m4b", ".mka", ".weba", ".wma"})
 # Names that promise a picture, a recording or a video: text behind one is an error page or a
 # mix-up to report, not a note to index.
@@ -146,14 +147,25 @@ def _sniff_or_raise(head: bytes, name: str, suffix: str, *, complete: bool) -> M
     return kind
 
 
+class NotMedia(MediaError):
+    """A file that neither is nor claims to be media (a PDF, an archive, a program): passed over, not failed."""
+
+
 def unsupported(name: str, head: bytes, suffix: str) -> MediaError:
-    """The error for content that is no supported media type, naming what it looks like."""
+    """The error for content that is no supported media type, naming what it looks like.
+
+    It is :class:`NotMedia` when the name does not promise media or a note either (``report.pdf``,
+    ``a.zip``, ``prog``): indexing a documents folder would otherwise fail on every such file in
+    every run.
+    """
     start = " ".join(f"{b:02x}" for b in head[:8])
     hint = f"skip it with --exclude '*{suffix}'" if suffix else "skip it with --exclude"
     looks = describe(head)
     if looks.startswith("text") and suffix.lower() in MEDIA_SUFFIXES:  # an error page saved as photo.jpg
         return MediaError(name, f"holds {looks}, not the media its {suffix} name promises", "re-download or remove it")
     reason = f"not a supported media type (content starts with {start}, looks like {looks})"
+    if suffix.lower() not in MEDIA_SUFFIXES | TEXT_SUFFIXES | NOTE_SUFFIXES:
+        return NotMedia(name, reason, hint)
     return MediaError(name, reason, hint)
 
 

@@ -589,6 +589,7 @@
     } else if (job.state === "done") {
       const r = job.report || {};
       text = "Done: " + (r.indexed ?? 0) + " indexed, " + (r.skipped ?? 0) + " unchanged, " + (r.failed ?? 0) + " failed" +
+        (r.not_media ? ", " + r.not_media + " not media" : "") +
         (r.pruned ? ", " + r.pruned + " pruned" : "") + (r.seconds !== undefined ? " in " + Number(r.seconds).toFixed(1) + " s." : ".");
     } else if (job.state === "cancelled") {
       text = "Cancelled after " + job.done + " of " + job.total + " files (those stay indexed).";
