@@ -255,3 +255,20 @@ def test_like_weight_zero_is_words_only(indexed, samples: Path) -> None:
     assert [h.path for h in mixed] == words
     cat = indexed.search("a rocket launch", like=samples / "cat-chelsea.png", like_weight=1.0, min_score=0, limit=1)
     assert Path(cat[0].path).name == "cat-chelsea.png"
+
+
+def test_gibberish_finds_no_note_in_another_language(tmp_path: Path) -> None:
+    """Texts read through the e5 map crowded together: "qwzxv plorkt snarfblat" found a German note
+    at 0.55 and "birthday party" ranked a French one second at 0.49."""
+    import sensorium
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "hund.txt").write_text("Unser Hund bellt jeden Morgen, wenn der Briefträger kommt.")
+    (notes / "cafe.txt").write_text("Le café au coin de la rue sert les meilleurs croissants du quartier.")
+    (notes / "party.txt").write_text("Birthday party for Anna on Saturday: balloons, cake, and a magician.")
+    lib = sensorium.open(tmp_path / "library")
+    lib.index(notes)
+    assert lib.search("qwzxv plorkt snarfblat") == []
+    assert [Path(h.path).name for h in lib.search("birthday party")] == ["party.txt"]
+    assert Path(lib.search("ein bellender Hund")[0].path).name == "hund.txt"
