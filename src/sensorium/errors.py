@@ -21,10 +21,13 @@ class MediaError(SensoriumError):
     def __init__(self, path: str, reason: str, hint: str = "") -> None:
         self.path = path
         self.reason = reason
-        msg = f"{path}: {reason}"
-        if hint:
-            msg += f"; {hint}"
-        super().__init__(msg)
+        self.hint = hint
+        super().__init__(f"{path}: {self.detail}")
+
+    @property
+    def detail(self) -> str:
+        """The reason and what to do, without the path: what ``errors`` keeps for the file."""
+        return f"{self.reason}; {self.hint}" if self.hint else self.reason
 
 
 class ModelMissing(SensoriumError):

@@ -139,7 +139,7 @@ class _Preparer:
         except NotMedia:
             item.not_media = True
         except MediaError as exc:
-            item.error = exc.reason if exc.path == str(path) else str(exc)
+            item.error = exc.detail if exc.path == str(path) else str(exc)
         except PermissionError as exc:
             item.error = f"permission denied ({exc.strerror})"
         except OSError as exc:
@@ -385,7 +385,7 @@ def _index_stream(
     except MediaError as exc:
         store.delete_paths([item.path])
         thumbnails.forget(lib.path, [item.path])
-        _record_failure(store, report, item, exc.reason if exc.path == item.path else str(exc))
+        _record_failure(store, report, item, exc.detail if exc.path == item.path else str(exc))
         return
     except SensoriumError:
         raise

@@ -48,6 +48,11 @@ class Example:
     window_tags: np.ndarray | None = None  # sound: (n, C) per window, for "is it anywhere in the file"
 
 
+def example_problem(exc: MediaError) -> str:
+    """Why an example cannot be used, with the file's own advice when it has some (a pixel limit to raise)."""
+    return exc.detail if exc.hint else f"{exc.reason}; use a readable image, video, sound or text file"
+
+
 def encode_example(lib: Library, path: Path, modality: str | None = None) -> Example:
     """Decode and encode an example file (image, sound, video or text).
 
@@ -82,7 +87,7 @@ def encode_example(lib: Library, path: Path, modality: str | None = None) -> Exa
                 raise QueryError(f"example {path}: it is silent (no sample above -80 dBFS); give a sound to search for")
             return Example(clip.semantic, clip.perceptual, "audio", clip.probs, clip.windows)
     except MediaError as exc:
-        raise QueryError(f"example {path}: {exc.reason}; use a readable image, video, sound or text file") from exc
+        raise QueryError(f"example {path}: {example_problem(exc)}") from exc
     except OSError as exc:
         raise QueryError(f"example {path}: cannot read ({exc.strerror or exc}); check the path") from exc
     raise QueryError(f"example {path}: {kind} examples are not supported; use an image, video, sound or text file")

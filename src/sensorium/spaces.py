@@ -243,7 +243,7 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
             store.upsert_files([_file_row(item, "done", enc.version_key)])  # type: ignore[arg-type]
             counts["embedded"] += 1
         except (MediaError, OSError) as exc:
-            fail(item, exc.reason if isinstance(exc, MediaError) else str(exc))
+            fail(item, exc.detail if isinstance(exc, MediaError) else str(exc))
         except SensoriumError:
             raise
         except Exception as exc:  # a model crash on one file must not stop the rest
@@ -285,7 +285,7 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
             try:
                 photos.append((item, image_segments(Path(item.path), max_pixels=lib.settings.max_image_pixels)))
             except (MediaError, OSError) as exc:
-                fail(item, exc.reason if isinstance(exc, MediaError) else str(exc))
+                fail(item, exc.detail if isinstance(exc, MediaError) else str(exc))
             pixels = sum(seg.payload.width * seg.payload.height for _, segs in photos for seg in segs)
             if len(photos) >= batch or pixels >= BATCH_PIXELS:
                 embed_photos()
@@ -514,7 +514,9 @@ def example_vector(lib: Library, target: str, path: Path) -> tuple[np.ndarray, s
         if modality == "video":
             modality = video_or_sound(path)
     except MediaError as exc:
-        raise QueryError(f"example {path}: {exc.reason}; use a readable image, video, sound or text file") from exc
+        from sensorium.query import example_problem
+
+        raise QueryError(f"example {path}: {example_problem(exc)}") from exc
     candidates = [target] + [n for n in space_names(lib) if n != target]
     for name in candidates:
         enc = space_encoder(lib, name)
@@ -535,7 +537,9 @@ def _pooled(lib: Library, enc: SpaceEncoder, path: Path) -> np.ndarray | None:
             vecs.append(encoded.semantic)
             weights += [max((s.end_s or 1.0) - (s.start_s or 0.0), 1e-3) for s in segs]
     except MediaError as exc:
-        raise QueryError(f"example {path}: {exc.reason}; use a readable image, video, sound or text file") from exc
+        from sensorium.query import example_problem
+
+        raise QueryError(f"example {path}: {example_problem(exc)}") from exc
     if not vecs:
         return None
     w = np.asarray(weights, dtype=np.float32)[:, None]

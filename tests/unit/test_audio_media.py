@@ -353,7 +353,15 @@ def test_implausible_header_values(tmp_path: Path, pgdata: Path) -> None:
     (tmp_path / "rate.wav").write_bytes(bytes(raw))
     with pytest.raises(MediaError) as exc:
         audio_info(tmp_path / "rate.wav")
-    assert _reason(exc) == "implausible sample rate 2000000000 Hz in the header"
+    assert _reason(exc) == "implausible sample rate 2000000000 Hz in the header (sound is 1000 to 1536000 Hz)"
+    # 1 Hz: 24 KB of samples claimed 3 hours and were decoded in 6.5 GB
+    samples = (np.random.default_rng(1).standard_normal(12_000) * 0.3 * 32767).astype("<i2").tobytes()
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 1, 2, 2, 16)
+    header = b"RIFF" + struct.pack("<I", 36 + len(samples)) + b"WAVEfmt " + fmt + b"data"
+    (tmp_path / "one-hertz.wav").write_bytes(header + struct.pack("<I", len(samples)) + samples)
+    with pytest.raises(MediaError) as exc:
+        stream_audio(tmp_path / "one-hertz.wav", [16000])
+    assert _reason(exc) == "implausible sample rate 1 Hz in the header (sound is 1000 to 1536000 Hz)"
     raw = bytearray((pgdata / "house_lo.wav").read_bytes())
     raw[22:24] = struct.pack("<H", 0)
     (tmp_path / "channels.wav").write_bytes(bytes(raw))

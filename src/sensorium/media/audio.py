@@ -38,6 +38,7 @@ from sensorium.media.walk import display_path, os_reason
 log = logging.getLogger(__name__)
 
 MAX_SAMPLE_RATE_HZ = 1_536_000  # above DSD decoded to PCM; anything higher is a corrupt header
+MIN_SAMPLE_RATE_HZ = 1_000  # below this a header is corrupt: 1 Hz made 24 KB last 3 hours, decoded in 6.5 GB
 MAX_CHANNELS = 256
 QUALITY = "HQ"  # soxr's 20-bit-accurate sinc filter; "VHQ" measured ~1.5x slower for no audible gain
 
@@ -258,8 +259,13 @@ class _Source:
         ctx = self.stream.codec_context
         self.rate = int(ctx.sample_rate)
         self.channels = int(ctx.channels)
-        if not 1 <= self.rate <= MAX_SAMPLE_RATE_HZ:
-            raise MediaError(name, f"implausible sample rate {self.rate} Hz in the header", "the file is corrupt")
+        if not MIN_SAMPLE_RATE_HZ <= self.rate <= MAX_SAMPLE_RATE_HZ:
+            raise MediaError(
+                name,
+                f"implausible sample rate {self.rate} Hz in the header (sound is {MIN_SAMPLE_RATE_HZ} to "
+                f"{MAX_SAMPLE_RATE_HZ} Hz)",
+                "the file is corrupt",
+            )
         if not 1 <= self.channels <= MAX_CHANNELS:
             raise MediaError(name, f"implausible channel count {self.channels} in the header", "the file is corrupt")
         self.time_base = float(self.stream.time_base) if self.stream.time_base else 1.0 / self.rate
@@ -375,6 +381,8 @@ class _Source:
             if not self._warned_rate:
                 log.warning("%s: sample rate changes mid-stream (%d Hz)", self.name, frame.sample_rate)
                 self._warned_rate = True
+            if not MIN_SAMPLE_RATE_HZ <= frame.sample_rate <= MAX_SAMPLE_RATE_HZ:
+                return np.zeros(0, np.float32)  # a corrupt frame: at 1 Hz its 1024 samples would last 17 min
             x = resample(x, frame.sample_rate, self.rate)
         return x
 
