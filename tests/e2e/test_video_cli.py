@@ -205,3 +205,30 @@ def test_reindexing_skips_and_removing_prunes(video_lib, videos, tmp_path: Path)
     assert json.loads(out)["pruned"] == 1
     assert not search(lib, "a bicycle", "--path", str(work / "*"), "--min-score", "0")
     assert not any(Path(t).exists() for t in thumbs)
+
+
+def test_a_video_cut_short_ends_where_its_pictures_do(tmp_path: Path) -> None:
+    """Its index at the front (faststart), its second half gone: describe gave the header's 7 s, and
+    clip past the end blamed the output file ("check the source")."""
+    import numpy as np
+
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(whole), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(175):  # 7 s
+            picture = np.zeros((240, 320, 3), np.uint8)
+            picture[:, (i * 2) % 300 : (i * 2) % 300 + 20, 1] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    half = tmp_path / "half.mp4"
+    half.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    code, out, _ = cli("describe", str(half), "--json")
+    assert code == 0 and 1.0 < json.loads(out)["duration"] < 5.0, out
+    from sensorium.errors import MediaError
+
+    with pytest.raises(MediaError) as exc:
+        cli("clip", str(half), "--start", "6", "--end", "6.5", "-o", str(tmp_path / "late.mp4"))
+    assert str(exc.value).startswith(f"{half}: nothing decodes between 6.000 and 6.500 s")

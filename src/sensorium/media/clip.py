@@ -409,7 +409,7 @@ def _av_clip(
             )
     try:
         with _temp_output(out, overwrite) as ofp:
-            real = _reencode(inp, audio, video, ofp, spec, start_s, end_s, out)
+            real = _reencode(inp, audio, video, ofp, spec, start_s, end_s, out, name)
     except av.FFmpegError as exc:
         raise _write_error(out, exc) from exc
     return ClipResult.of(out, real[0], real[1], False)
@@ -595,6 +595,7 @@ def _reencode(
     start_s: float,
     end_s: float,
     out: Path,
+    name: str,
 ) -> tuple[float, float]:
     acodec = _encoder(spec.audio, out) if audio is not None else None
     vcodec = _encoder(spec.video, out) if video is not None else None
@@ -626,7 +627,11 @@ def _reencode(
             if stream is not None:
                 oc.mux(stream.encode(None))
         if cuts.first_s == math.inf:
-            raise MediaError(display_path(out), "nothing decodable inside the clip's time range", "check the source")
+            raise MediaError(
+                name,
+                f"nothing decodes between {start_s:.3f} and {end_s:.3f} s",
+                "the file may be truncated or damaged there: `sensorium describe` shows where it ends",
+            )
     return max(cuts.first_s, start_s), cuts.last_s
 
 

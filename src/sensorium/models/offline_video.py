@@ -128,6 +128,8 @@ class OfflineVideoEncoder:
             finally:
                 if sound is not None:
                     sound.join()
+            if not summary.truncated:  # a file cut short ends where its pictures do, not where its header says
+                summary.duration_s = min(summary.duration_s, reader.end_s()) if summary.duration_s else reader.end_s()
             summary.decoded_frames = reader.decoded_frames
             has_audio = reader.info.has_audio
         if failure:
