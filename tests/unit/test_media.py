@@ -685,6 +685,12 @@ def test_walk_sorted_skipping_hidden_and_library(tree: Path) -> None:
     assert errors == []
     explicit, _ = collect([tree / ".git", tree / "b.txt", tree / "b.txt"])
     assert explicit == [tree / ".git/config", tree / "b.txt"]  # hidden when named, each file once
+    # another library inside the tree: its store's 70-odd files were indexed (or failed) as media
+    other = tree / "sub" / "old-library"
+    (other / "lance" / "records.lance").mkdir(parents=True)
+    (other / "manifest.json").write_text("{}")
+    (other / "lance" / "records.lance" / "0.txn").write_bytes(b"\x00" * 10)
+    assert collect([tree], skip_dirs=[tree / "lib"])[0] == found
 
 
 def test_walk_include_exclude(tree: Path) -> None:

@@ -79,8 +79,8 @@ def walk(
     Top-level paths are used in the order given; in each folder the files come first, sorted
     by name, then the subfolders, depth first and sorted by name. Symlinked files and folders
     are followed; a link back into its own ancestry is reported once as a loop and not entered.
-    Hidden entries (``.git``, ``.DS_Store``) inside folders and the folders in ``skip_dirs``
-    (the library itself) are skipped silently; a path named explicitly is never skipped for
+    Hidden entries (``.git``, ``.DS_Store``) inside folders, the folders in ``skip_dirs``
+    (the library itself) and any other library found inside (:func:`is_library`) are skipped silently; a path named explicitly is never skipped for
     being hidden.
     ``include``/``exclude`` are case-sensitive shell globs matched against the file name,
     the path as yielded and the path relative to its top-level folder; a folder matching
@@ -89,6 +89,11 @@ def walk(
     walker = _Walker(_Filters(include, exclude), on_error, _inodes(skip_dirs))
     for top in paths:
         yield from walker.top(Path(top))
+
+
+def is_library(folder: Path) -> bool:
+    """A Sensorium library inside the walked tree: its store's files are not the user's media."""
+    return (folder / "manifest.json").is_file() and (folder / "lance").is_dir()
 
 
 def _inodes(dirs: Sequence[Path]) -> set[_Inode]:
@@ -163,7 +168,7 @@ class _Walker:
             subdirs: list[tuple[Path, os.stat_result, frozenset[_Inode]]] = []
             for path, est in self._entries(folder, inside):
                 if stat.S_ISDIR(est.st_mode):
-                    if not self.filters.prunes_dir(path, top):
+                    if not self.filters.prunes_dir(path, top) and not is_library(path):
                         subdirs.append((path, est, inside))
                 elif stat.S_ISREG(est.st_mode):
                     yield from self._file(path, top, est)
