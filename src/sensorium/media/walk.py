@@ -80,8 +80,8 @@ def walk(
     by name, then the subfolders, depth first and sorted by name. Symlinked files and folders
     are followed; a link back into its own ancestry is reported once as a loop and not entered.
     Hidden entries (``.git``, ``.DS_Store``) inside folders, the folders in ``skip_dirs``
-    (the library itself) and any other library found inside (:func:`is_library`) are skipped silently; a path named explicitly is never skipped for
-    being hidden.
+    (the library itself) and any other library found inside (:func:`is_library`) are skipped
+    silently; a path named explicitly is never skipped for being hidden.
     ``include``/``exclude`` are case-sensitive shell globs matched against the file name,
     the path as yielded and the path relative to its top-level folder; a folder matching
     ``exclude`` is not entered.
