@@ -211,7 +211,10 @@ def search(
         _emit_json([h.to_json() for h in hits])
         return
     if not hits:
-        err.print("no relevant results (try --min-score 0 to see the closest ones)")
+        if not lib.store().count():
+            err.print(f"{lib.path} holds nothing yet: index files first (`sensorium index PATH`)")
+        else:
+            err.print("no relevant results (try --min-score 0 to see the closest ones)")
         return
     timed = any(h.start is not None for h in hits)
     table = Table("score", "path", *(["when"] if timed else []), "why", show_lines=False, expand=False)

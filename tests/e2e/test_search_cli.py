@@ -272,3 +272,11 @@ def test_gibberish_finds_no_note_in_another_language(tmp_path: Path) -> None:
     assert lib.search("qwzxv plorkt snarfblat") == []
     assert [Path(h.path).name for h in lib.search("birthday party")] == ["party.txt"]
     assert Path(lib.search("ein bellender Hund")[0].path).name == "hund.txt"
+
+
+def test_a_search_of_an_empty_library_says_it_is_empty(tmp_path: Path) -> None:
+    """It said "no relevant results (try --min-score 0 ...)", which no score could change."""
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    cli("index", str(tmp_path / "empty.jpg"), "--library", str(tmp_path / "lib"))
+    code, out, err = cli("search", "a cat", "--library", str(tmp_path / "lib"))
+    assert code == 0 and out == "" and "holds nothing yet" in err, err
