@@ -26,7 +26,7 @@ from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
 from sensorium.media.video import video_or_sound
 from sensorium.models.base import l2_normalise, valid_utf8
-from sensorium.scoring import Calibrator
+from sensorium.scoring import Calibrator, sigmoid
 from sensorium.store.base import Filter, pad_perceptual
 from sensorium.types import MAX_LIMIT, MODALITIES, Hit, track_of
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_MIN_SCORE = 0.5
+NEGATIVE_TEMPERATURE = 0.02  # cosine margin over which --not goes from keeping a row to dropping it
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,14 @@ def _candidates(
     meaning = np.zeros(len(rows), dtype=np.float64)
     if text:
         worded = sem if example is None else qvec if away is None else l2_normalise(qvec - 0.5 * away)
-        said = cal.scores((vectors @ worded)[:, None], worded[None, :])[:, 0]  # background stats once per query
+        if away is not None and example is None and qvec is not None:
+            # Words steered away from words: each row scores on the words as written, cut by how much
+            # closer it is to the avoided words than to them ("an animal" without "a dog" keeps the lion,
+            # drops the dogs; the words pushed off the negative kept the dogs at 0.80).
+            said = cal.scores((vectors @ qvec)[:, None], qvec[None, :])[:, 0]
+            said *= 1.0 - sigmoid(((vectors @ away) - (vectors @ qvec)) / NEGATIVE_TEMPERATURE)
+        else:
+            said = cal.scores((vectors @ worded)[:, None], worded[None, :])[:, 0]  # background stats once per query
         if sounds:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
             # The words as written (a vector pushed off them names odd tags); the avoided words cut the
             # calibrated score by their own match, as for an example (:func:`_steered`).

@@ -98,6 +98,19 @@ def test_not_steers_a_search_by_example_photo(indexed, samples: Path) -> None:
     assert cat_place("--not", "a cat") >= 3
 
 
+def test_not_steers_a_search_by_words(indexed) -> None:
+    """Words pushed off the avoided words barely moved what those words name (a dog stayed at 0.80
+    for "an animal" without "a dog"); now a photo closer to them than to the query drops out."""
+
+    def scores(*extra: str) -> dict[str, float]:
+        hits = search_json(indexed, "a person", "--modality", "image", "--min-score", "0", *extra)
+        return {Path(h["path"]).name: h["score"] for h in hits}
+
+    plain, steered = scores(), scores("--not", "a military uniform")
+    assert plain["grace-hopper.jpg"] > 0.9 and steered["grace-hopper.jpg"] < 0.5, (plain, steered)
+    assert steered["astronaut-eileen-collins.png"] > 0.9 and steered["cameraman.png"] > 0.9, steered
+
+
 def test_text_notes_are_searchable(indexed) -> None:
     hits = search_json(indexed, "hot coffee on a cold mountain", "--modality", "text", "--min-score", "0")
     assert Path(hits[0]["path"]).name == "observatory-trip.md"
