@@ -38,6 +38,13 @@ _FUNCTION_WORDS["en"] = "the a an of and with on in at is are to for from by thi
 ENGLISH_WORDS = frozenset(_FUNCTION_WORDS.pop("en").split(" "))
 
 
+def _foreign(text: str) -> bool:
+    """Plain signs of another language: letters outside ASCII, or its function words in a phrase
+    (alone, "pour" is as likely an AudioSet tag as French)."""
+    words = [w for w in text.lower().replace(",", " ").replace(".", " ").split() if w.isalpha()]
+    return any(not w.isascii() for w in words) or (len(words) > 1 and any(w in FOREIGN_WORDS for w in words))
+
+
 def language_guess(text: str, tokenizer) -> str:  # tokenizer: tokenizers.Tokenizer without padding
     """``"en"``, ``"other"`` or ``"unsure"``, from function words, accents and word pieces.
 
@@ -105,7 +112,7 @@ class MultilingualTextEncoder:
         self.english = MiniLMTextEncoder(settings)
         self.multi = E5TextEncoder(settings)
         e, m = self.english.info, self.multi.info
-        key = hashlib.sha256(f"{e.version_key}|{m.version_key}|{RIDGE}|coral|3".encode()).hexdigest()
+        key = hashlib.sha256(f"{e.version_key}|{m.version_key}|{RIDGE}|coral-foreign|4".encode()).hexdigest()
         self.info = EncoderInfo(
             id="minilm-multi-v1",
             space=e.space,
@@ -161,7 +168,12 @@ class MultilingualTextEncoder:
         guesses = [language_guess(t, self.english.tokenizer) for t in texts]
         todo = [i for i, g in enumerate(guesses) if g != "en"]
         if todo:
-            mapped = self.mapped(self.multi.encode_text([texts[i] for i in todo], query=query))
+            e5 = self.multi.encode_text([texts[i] for i in todo], query=query)
+            aligned = self.mapped(e5)
             for row, i in enumerate(todo):
-                out[i] = mapped[row] if guesses[i] == "other" else l2_normalise(out[i] + mapped[row])
+                # The aligned map reads text that shows another language; English MiniLM splits into
+                # pieces (proper names, rare words: ImageNet's class names) keeps the plain map it was
+                # measured with.
+                mapped = aligned[row] if _foreign(texts[i]) else l2_normalise(e5[row] @ self.map)
+                out[i] = mapped if guesses[i] == "other" else l2_normalise(out[i] + mapped)
         return out
