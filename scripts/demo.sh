@@ -34,4 +34,5 @@ run classify "$samples/videos/street-bikes.mp4" "$samples/videos/big-buck-bunny.
 run describe "$samples/videos/street-walk.mp4" --format vtt --no-speech
 run clip "$samples/videos/street-walk.mp4" --start 3.0 --end 5.5 -o "$PWD/demo-library/cyclist.mp4" --overwrite
 echo
-echo "library: $SENSORIUM_LIBRARY (try: .venv/bin/sensorium search 'your words' -l $SENSORIUM_LIBRARY)"
+echo "library: $SENSORIUM_LIBRARY"
+echo "try: SENSORIUM_MODELS=$SENSORIUM_MODELS .venv/bin/sensorium search 'your words' -l $SENSORIUM_LIBRARY"
