@@ -352,8 +352,8 @@ def classify(
     labels_file: Annotated[Path | None, typer.Option("--labels-file", help="One label per line")] = None,
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Each label scored on its own")] = False,
     threshold: Annotated[
-        float, typer.Option(min=0, max=1, help="Multi-label: keep labels scoring at least this")
-    ] = 0.5,
+        float | None, typer.Option(min=0, max=1, help="Multi-label: keep labels scoring at least this (default 0.5)")
+    ] = None,
     margin: Annotated[
         float, typer.Option(min=0, max=1, help="Abstain when the best two labels are closer than this")
     ] = 0.05,
@@ -371,7 +371,10 @@ def classify(
     except QueryError as exc:  # no labels: the command was not used as documented
         raise typer.BadParameter(str(exc), param_hint="--labels") from None
     lib = _open(library, text_encoder=text_encoder)
-    results = lib.classify(files, names, multi_label=multi_label, threshold=threshold, margin=margin, top=top)
+    if threshold is not None and not multi_label and len(names) > 1:
+        raise typer.BadParameter("applies to --multi-label (each label on its own); add it", param_hint="--threshold")
+    cut = 0.5 if threshold is None else threshold
+    results = lib.classify(files, names, multi_label=multi_label, threshold=cut, margin=margin, top=top)
     if as_json:
         _emit_json([r.to_json() for r in results])
     else:

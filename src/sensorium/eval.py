@@ -85,8 +85,12 @@ def evaluate(
     dirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     if len(dirs) < 2:
         raise QueryError(f"{folder}: needs at least two label folders (<label>/<files>); found {len(dirs)}")
-    report = lib.index([folder], on_progress=on_progress)
     labels = [label_text(d.name) for d in dirs]
+    for i, label in enumerate(labels):  # "sheep" and "sheep_" would silently score as one label
+        same = [d.name for d, other in zip(dirs, labels, strict=True) if other == label]
+        if len(same) > 1 and same[0] == dirs[i].name:
+            raise QueryError(f"{folder}: folders {', '.join(same)} are all the label '{label}'; merge or rename them")
+    report = lib.index([folder], on_progress=on_progress)
     files = {r["path"]: r for r in lib.store().files().values() if r.get("status") == "done"}
     rows = lib.store().get_records([record_id(p, 0) for p in sorted(files)])
     rows = [r for r in rows if r["modality"] == modality and _labelled(r["path"], folder, dirs)]

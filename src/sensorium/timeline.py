@@ -234,9 +234,13 @@ def _cues(desc: Description) -> list[tuple[float, float, str]]:
 
 
 def to_srt(desc: Description) -> str:
-    """SubRip: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, a blank line after each."""
+    """SubRip: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, a blank line after each.
+
+    SubRip has no escapes: an arrow in the text would read as a timing line, so it is shortened.
+    """
     blocks = [
-        f"{i}\n{_timestamp(s, ',')} --> {_timestamp(e, ',')}\n{text}\n" for i, (s, e, text) in enumerate(_cues(desc), 1)
+        f"{i}\n{_timestamp(s, ',')} --> {_timestamp(e, ',')}\n{text.replace('-->', '->')}\n"
+        for i, (s, e, text) in enumerate(_cues(desc), 1)
     ]
     return "\n".join(blocks)
 

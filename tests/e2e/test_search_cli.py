@@ -293,3 +293,11 @@ def test_a_search_of_an_empty_library_says_it_is_empty(tmp_path: Path) -> None:
     cli("index", str(tmp_path / "empty.jpg"), "--library", str(tmp_path / "lib"))
     code, out, err = cli("search", "a cat", "--library", str(tmp_path / "lib"))
     assert code == 0 and out == "" and "holds nothing yet" in err, err
+
+
+def test_classify_threshold_without_multi_label_is_a_usage_error(samples: Path) -> None:
+    """It was silently ignored: the user's cut-off never applied."""
+    result = runner.invoke(
+        app, ["classify", str(samples / "coins.png"), "--labels", "coins, a cat", "--threshold", "0.9"]
+    )
+    assert result.exit_code == 2 and "--multi-label" in result.output

@@ -178,3 +178,23 @@ def test_served_paths_find_a_file_indexed_by_another_process_within_a_second(mon
     clock[0] += media.RELOAD_GAP_S
     assert "/photos/b.jpg" in paths.get("/photos/b.jpg") and len(loads) == 2
     assert "/photos/a.jpg" in paths.get("/photos/a.jpg") and len(loads) == 2  # known: no read
+
+
+def test_srt_text_never_reads_as_a_timing_line() -> None:
+    """SubRip has no escapes: "-->" in a transcript made a player take the line for a timing."""
+    from sensorium.timeline import Description, Event, to_srt
+
+    desc = Description("talk.wav", 5.0, [], [Event(1.0, 2.5, "speech", "Go left --> then right", 0.9)])
+    lines = to_srt(desc).splitlines()
+    assert lines[:3] == ["1", "00:00:01,000 --> 00:00:02,500", "Go left -> then right"]
+
+
+def test_eval_refuses_folders_that_are_one_label(tmp_path: Path) -> None:
+    """ "sheep" and "sheep_" both read as "sheep": two dogs in one scored as sheep, silently."""
+    from sensorium.eval import evaluate
+    from sensorium.library import open_library
+
+    for name in ("sheep", "sheep_", "dog"):
+        (tmp_path / "set" / name).mkdir(parents=True)
+    with pytest.raises(QueryError, match="folders sheep, sheep_ are all the label 'sheep'"):
+        evaluate(open_library(tmp_path / "lib"), tmp_path / "set")
