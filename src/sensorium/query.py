@@ -220,6 +220,7 @@ def search(
     check_options(limit=limit, modality=modality, like_weight=like_weight, min_score=min_score)
     if like is not None and not isinstance(like, (str, Path)):
         raise QueryError(f"like={like!r}: give one example file as str or pathlib.Path")
+    like = Path(like).expanduser() if like is not None else None
     lib.check_space()
     if space is not None or lib.manifest.get("spaces"):
         from sensorium import spaces
@@ -230,7 +231,7 @@ def search(
                 lib,
                 target,
                 text,
-                like=Path(like) if like is not None else None,
+                like=like,
                 like_weight=like_weight,
                 negative=negative,
                 limit=limit,
@@ -240,7 +241,7 @@ def search(
             )
     store = lib.store()
     cal = Calibrator.for_library(lib)
-    example = encode_example(lib, Path(like).expanduser(), modality) if like is not None else None
+    example = encode_example(lib, like, modality) if like is not None else None
     if example is not None and example.perceptual is not None:
         padded = pad_perceptual(example.perceptual, lib.manifest.get("perceptual_dim", 0))
         example = replace(example, perceptual=padded[0] if padded is not None else None)
@@ -333,20 +334,20 @@ def _candidates(
     heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
     w = 0.0 if example is None else 1.0 if qvec is None else min(max(like_weight, 0.0), 1.0)
     meaning = np.zeros(len(rows), dtype=np.float64)
-    if text:
-        worded = sem if example is None else qvec if away is None else l2_normalise(qvec - 0.5 * away)
-        if away is not None and example is None and qvec is not None:
+    if text and qvec is not None:  # the words' vector: there are words whenever there is text
+        if away is not None and example is None:
             # Words steered away from words: each row scores on the words as written, cut by how much
             # closer it is to the avoided words than to them ("an animal" without "a dog" keeps the lion,
             # drops the dogs; the words pushed off the negative kept the dogs at 0.80).
             said = cal.scores((vectors @ qvec)[:, None], qvec[None, :])[:, 0]
             said *= 1.0 - sigmoid(((vectors @ away) - (vectors @ qvec)) / NEGATIVE_TEMPERATURE)
         else:
+            worded = qvec if away is None else l2_normalise(qvec - 0.5 * away)
             said = cal.scores((vectors @ worded)[:, None], worded[None, :])[:, 0]  # background stats once per query
         if sounds:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
             # The words as written (a vector pushed off them names odd tags); the avoided words cut the
             # calibrated score by their own match, as for an example (:func:`_steered`).
-            matched = cal.tag_score(tag_matcher.heard_scores(heard, qvec if qvec is not None else worded))
+            matched = cal.tag_score(tag_matcher.heard_scores(heard, qvec))
             if away is not None:
                 matched = matched * (1.0 - cal.tag_score(tag_matcher.heard_scores(heard, away)))
             said[sounds] = matched

@@ -38,10 +38,14 @@ _FUNCTION_WORDS["en"] = "the a an of and with on in at is are to for from by thi
 ENGLISH_WORDS = frozenset(_FUNCTION_WORDS.pop("en").split(" "))
 
 
+def _words(text: str) -> list[str]:
+    return [w for w in text.lower().replace(",", " ").replace(".", " ").split() if w.isalpha()]
+
+
 def _foreign(text: str) -> bool:
     """Plain signs of another language: letters outside ASCII, or its function words in a phrase
     (alone, "pour" is as likely an AudioSet tag as French)."""
-    words = [w for w in text.lower().replace(",", " ").replace(".", " ").split() if w.isalpha()]
+    words = _words(text)
     return any(not w.isascii() for w in words) or (len(words) > 1 and any(w in FOREIGN_WORDS for w in words))
 
 
@@ -51,7 +55,7 @@ def language_guess(text: str, tokenizer) -> str:  # tokenizer: tokenizers.Tokeni
     MiniLM's English vocabulary keeps common English words whole and breaks foreign ones into
     pieces; rare English words break too, hence "unsure".
     """
-    words = [w for w in text.lower().replace(",", " ").replace(".", " ").split() if w.isalpha()]
+    words = _words(text)
     if not words:
         return "en"
     english = any(w in ENGLISH_WORDS for w in words)
@@ -156,24 +160,24 @@ class MultilingualTextEncoder:
         )
         return stage
 
-    def mapped(self, e5_vectors: np.ndarray) -> np.ndarray:
-        """e5 vectors in MiniLM's space: the ridge map, then the mapped vectors' mean and covariance
-        turned into MiniLM's own (else they crowd together: two unrelated foreign or unreadable texts
-        had a cosine of 0.4 on average, "qwzxv plorkt" found a German note at 0.55)."""
-        x = l2_normalise(e5_vectors @ self.map)
-        return l2_normalise((x - self._mapped_mean) @ self._align + self._english_mean)
+    def aligned(self, mapped: np.ndarray) -> np.ndarray:
+        """Mapped vectors given MiniLM's own mean and covariance (else they crowd together: two
+        unrelated foreign or unreadable texts had a cosine of 0.4 on average, "qwzxv plorkt" found
+        a German note at 0.55)."""
+        return l2_normalise((mapped - self._mapped_mean) @ self._align + self._english_mean)
 
     def encode_text(self, texts: Sequence[str], *, query: bool = True) -> np.ndarray:
         out = self.english.encode_text(texts, query=query)
         guesses = [language_guess(t, self.english.tokenizer) for t in texts]
         todo = [i for i, g in enumerate(guesses) if g != "en"]
         if todo:
-            e5 = self.multi.encode_text([texts[i] for i in todo], query=query)
-            aligned = self.mapped(e5)
+            mapped = l2_normalise(self.multi.encode_text([texts[i] for i in todo], query=query) @ self.map)
+            # The aligned map reads text that shows another language; English MiniLM splits into
+            # pieces (proper names, rare words: ImageNet's class names) keeps the plain map it was
+            # measured with.
+            foreign = [row for row, i in enumerate(todo) if _foreign(texts[i])]
+            if foreign:
+                mapped[foreign] = self.aligned(mapped[foreign])
             for row, i in enumerate(todo):
-                # The aligned map reads text that shows another language; English MiniLM splits into
-                # pieces (proper names, rare words: ImageNet's class names) keeps the plain map it was
-                # measured with.
-                mapped = aligned[row] if _foreign(texts[i]) else l2_normalise(e5[row] @ self.map)
-                out[i] = mapped if guesses[i] == "other" else l2_normalise(out[i] + mapped)
+                out[i] = mapped[row] if guesses[i] == "other" else l2_normalise(out[i] + mapped[row])
         return out
