@@ -5,9 +5,11 @@ Output as JSON, SRT or WebVTT. A video's shots are described by what their pictu
 
 Sound events are the specific AudioSet tags a window hears with at least ``min_score``,
 merged over consecutive windows ("[dog] 3.0 → 7.0"); broad parent classes ("Animal") and
-speech itself (the transcript says more) are left out. Captions follow the habits of
-subtitles for deaf and hard-of-hearing viewers: non-speech sounds in square brackets, speech
-as lines of at most 42 characters, two lines per cue.
+speech itself (the transcript says more) are left out, and background noise (hiss, hum,
+static) needs twice the score. Captions follow the habits of subtitles for deaf and
+hard-of-hearing viewers: non-speech sounds in square brackets, one cue per sound however many
+tags name it ("[dog, bark, bow-wow]", not three overlapping cues), speech as lines of at most
+42 characters, two lines per cue.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ if TYPE_CHECKING:
 
 DEFAULT_MIN_SCORE = 0.3
 LINE_CHARS = 42
-# Tags that a caption should not repeat: the transcript covers speech, silence needs no caption.
-NOT_CAPTIONED = frozenset(
+CUE_NAMES = 3  # tags named in one sound cue
+SAME_SOUND_IOU = 0.5  # tags whose spans overlap this much are one sound, in one cue
+# Tags that a caption should not repeat when speech is transcribed: the transcript says more.
+SPEECH_TAGS = frozenset(
     {
         "speech",
         "male speech, man speaking",
@@ -39,7 +43,20 @@ NOT_CAPTIONED = frozenset(
         "conversation",
         "narration, monologue",
         "speech synthesizer",
-        "silence",
+    }
+)
+# Background that a caption names only when it stands out (twice ``min_score``): a quiet
+# recording's hiss was "[white noise]" between every two sounds.
+BACKGROUND_TAGS = frozenset(
+    {
+        "noise",
+        "environmental noise",
+        "static",
+        "hum",
+        "mains hum",
+        "white noise",
+        "pink noise",
+        "wind noise (microphone)",
     }
 )
 
@@ -143,7 +160,8 @@ def _sounds(lib: Library, path: Path, *, min_score: float, speech: bool) -> tupl
     ends = np.concatenate([w.ends for w in windows])
     probs = np.concatenate([w.probs for w in windows])
     names = [enc.facts_name(i) for i in range(len(enc.names))]
-    events = sound_events(starts, ends, probs, names, min_score=min_score)
+    captioned = [None if n is not None and speech and n.lower() in SPEECH_TAGS else n for n in names]
+    events = sound_events(starts, ends, probs, captioned, min_score=min_score)
     events += [Event(u.start, u.end, "speech", u.text.strip(), float(np.exp(u.avg_logprob))) for u in utterances]
     weights = np.maximum(ends - starts, 1e-3)[:, None]
     pooled = (probs * weights).sum(0) / weights.sum()
@@ -182,27 +200,57 @@ def _pictures(lib: Library, path: Path, *, min_score: float) -> tuple[list[Event
 def sound_events(
     starts: np.ndarray, ends: np.ndarray, probs: np.ndarray, names: list[str | None], *, min_score: float
 ) -> list[Event]:
-    """Tags at or above ``min_score``, each merged over the consecutive windows that hear it."""
+    """Tags at or above ``min_score``, each merged over the consecutive windows that hear it.
+
+    A window that misses the score between two that reach it does not split the event when
+    their spans touch (2 s windows every 1 s: one window missed). ``None`` names are never
+    events; background noise needs twice ``min_score``; silence is none.
+    """
     out: list[Event] = []
     order = np.argsort(starts, kind="stable")
     for c, name in enumerate(names):
-        if name is None or name.lower() in NOT_CAPTIONED:
+        if name is None or name.lower() == "silence":
             continue
-        on = probs[order, c] >= min_score
+        floor = 2 * min_score if name.lower() in BACKGROUND_TAGS else min_score
+        on = probs[order, c] >= floor
         if not on.any():
             continue
-        run_start = None
-        best = 0.0
+        runs: list[list[float]] = []  # [start, end, best]
         for j, idx in enumerate(order):
-            if on[j]:
-                if run_start is None:
-                    run_start, best = starts[idx], 0.0
-                best = max(best, float(probs[idx, c]))
-                run_end = ends[idx]
-            if run_start is not None and (not on[j] or j == len(order) - 1):
-                out.append(Event(float(run_start), float(run_end), "sound", name, best))
-                run_start = None
+            if not on[j]:
+                continue
+            p = float(probs[idx, c])
+            if runs and starts[idx] <= runs[-1][1]:
+                runs[-1][1] = max(runs[-1][1], float(ends[idx]))
+                runs[-1][2] = max(runs[-1][2], p)
+            else:
+                runs.append([float(starts[idx]), float(ends[idx]), p])
+        out += [Event(s, e, "sound", name, best) for s, e, best in runs]
     return out
+
+
+def same_sounds(events: list[Event]) -> list[tuple[float, float, list[str]]]:
+    """Sound events grouped into one caption per sound: ``(start, end, names best first)``.
+
+    The taggers name one sound several ways at once (Dog, Bark, Bow-wow), each tag with its own
+    span; tags whose spans overlap by :data:`SAME_SOUND_IOU` or more are one sound, over the
+    union of their spans. A sound that merely happens during another (thunder in rain) keeps
+    its own cue. Names are the first words of each tag ("cattle, bovinae" → "cattle"), so the
+    commas in a cue separate tags.
+    """
+    groups: list[tuple[float, float, list[str]]] = []
+    for e in sorted((e for e in events if e.kind == "sound"), key=lambda e: -e.score):
+        name = e.text.split(",")[0].strip().lower()
+        for i, (s, t, names) in enumerate(groups):
+            inter = min(t, e.end) - max(s, e.start)
+            if inter > 0 and inter / (max(t, e.end) - min(s, e.start)) >= SAME_SOUND_IOU:
+                if name not in names:
+                    names.append(name)
+                groups[i] = (min(s, e.start), max(t, e.end), names)
+                break
+        else:
+            groups.append((e.start, e.end, [name]))
+    return [(s, t, names[:CUE_NAMES]) for s, t, names in sorted(groups, key=lambda g: (g[0], g[1]))]
 
 
 def _timestamp(seconds: float, sep: str) -> str:
@@ -214,12 +262,8 @@ def _timestamp(seconds: float, sep: str) -> str:
 
 
 def _cues(desc: Description) -> list[tuple[float, float, str]]:
-    """Caption cues: co-timed sounds share one bracketed cue; speech is wrapped to two-line cues."""
-    sounds: dict[tuple[float, float], list[str]] = {}
-    for e in desc.events:
-        if e.kind == "sound":
-            sounds.setdefault((e.start, e.end), []).append(e.text.lower())
-    cues = [(s, e, "[" + ", ".join(names) + "]") for (s, e), names in sounds.items()]
+    """Caption cues: one bracketed cue per sound (:func:`same_sounds`); speech wrapped to two-line cues."""
+    cues = [(s, e, "[" + ", ".join(names) + "]") for s, e, names in same_sounds(desc.events)]
     cues += [(e.start, e.end, f"({e.text})") for e in desc.events if e.kind == "shot"]
     for e in desc.events:
         if e.kind != "speech" or not e.text:

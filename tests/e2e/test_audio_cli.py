@@ -158,6 +158,12 @@ def test_describe_json_srt_vtt(sounds, tmp_path: Path) -> None:
     assert code == 0
     _check_vtt(out)
     assert "[" in out and any(w in out.lower() for w in ("dog", "bark"))
+    dog_cues = [c for c in out.split("\n\n") if "dog" in c or "bark" in c]
+    assert len(dog_cues) == 1, out  # one cue however many tags name the bark
+    assert "noise" not in out, out  # the walk's faint hiss is not captioned between the animals
+
+    code, out, _ = cli("describe", str(meeting), "--format", "vtt", "--no-speech")
+    assert code == 0 and "[speech" in out  # no transcript: the captions still say someone speaks
 
     srt_path = tmp_path / "meeting.srt"
     code, _, _ = cli("describe", str(meeting), "--format", "srt", "-o", str(srt_path))

@@ -189,6 +189,41 @@ def test_srt_text_never_reads_as_a_timing_line() -> None:
     assert lines[:3] == ["1", "00:00:01,000 --> 00:00:02,500", "Go left -> then right"]
 
 
+def test_one_sound_is_one_caption_cue() -> None:
+    """Dog, Bark and Bow-wow over one bark gave three overlapping cues; thunder in rain keeps its own."""
+    from sensorium.timeline import Description, Event, to_srt
+
+    events = [
+        Event(23.0, 31.0, "sound", "dog", 0.91),
+        Event(24.0, 30.0, "sound", "bow-wow", 0.58),
+        Event(23.0, 31.0, "sound", "bark", 0.52),
+        Event(40.0, 100.0, "sound", "rain", 0.8),
+        Event(60.0, 63.0, "sound", "thunder", 0.7),
+        Event(70.0, 72.0, "sound", "cattle, bovinae", 0.9),
+    ]
+    blocks = to_srt(Description("walk.wav", 100.0, [], events)).strip().split("\n\n")
+    cues = [b.split("\n")[1:] for b in blocks]
+    assert cues == [
+        ["00:00:23,000 --> 00:00:31,000", "[dog, bow-wow, bark]"],
+        ["00:00:40,000 --> 00:01:40,000", "[rain]"],
+        ["00:01:00,000 --> 00:01:03,000", "[thunder]"],
+        ["00:01:10,000 --> 00:01:12,000", "[cattle]"],
+    ]
+
+
+def test_sound_events_bridge_one_missed_window_and_need_more_for_background() -> None:
+    from sensorium.timeline import sound_events
+
+    starts = np.arange(8, dtype=np.float64)
+    ends = starts + 2.0
+    probs = np.zeros((8, 3), np.float32)
+    probs[:, 0] = [0.9, 0.2, 0.8, 0.9, 0.1, 0.1, 0.1, 0.7]  # dog: 0-5 (window 1 missed), then 7-9
+    probs[:, 1] = 0.45  # faint hiss all along: under twice the minimum
+    probs[2:4, 2] = 0.65  # loud static
+    events = sound_events(starts, ends, probs, ["dog", "white noise", "static"], min_score=0.3)
+    assert [(e.text, e.start, e.end) for e in events] == [("dog", 0.0, 5.0), ("dog", 7.0, 9.0), ("static", 2.0, 5.0)]
+
+
 def test_eval_refuses_folders_that_are_one_label(tmp_path: Path) -> None:
     """ "sheep" and "sheep_" both read as "sheep": two dogs in one scored as sheep, silently."""
     from sensorium.eval import evaluate
