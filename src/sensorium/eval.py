@@ -22,7 +22,7 @@ from sensorium.errors import QueryError
 from sensorium.ingest import record_id
 from sensorium.models.concepts import label_vectors
 from sensorium.models.offline_audio import TAG_TEMPERATURE
-from sensorium.zero_shot import distribution, softmax_rows
+from sensorium.zero_shot import distribution, file_tracks, mix_tracks, softmax_rows
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -103,13 +103,10 @@ def evaluate(
         tags = np.stack([enc.clip_vectors(Path(r["path"])).probs for r in rows])
         probs = softmax_rows(enc.tag_scores(tags, vecs) / TAG_TEMPERATURE)
     else:
-        if modality == "video":  # the shots' pictures pooled, exactly as `classify` does
-            from sensorium.query import encode_example
-
-            sem = np.stack([encode_example(lib, Path(r["path"])).semantic for r in rows])
+        if modality == "video":  # pictures and sound, exactly as `classify` does
+            probs = np.stack([mix_tracks(file_tracks(lib, Path(r["path"]), vecs, multi_label=False)) for r in rows])
         else:
-            sem = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
-        probs = distribution(sem, vecs)
+            probs = distribution(np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]), vecs)
     ranks = np.argsort(-probs, axis=1)
     top1 = float((ranks[:, 0] == truth).mean())
     top5 = float((ranks[:, :5] == truth[:, None]).any(1).mean())

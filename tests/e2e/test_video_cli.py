@@ -113,6 +113,22 @@ def test_the_sound_track_counts(video_lib) -> None:
     assert best["start"] < dog[1] and best["end"] > dog[0], (best, dog)
 
 
+def test_classify_hears_a_video_as_well_as_seeing_it(video_lib, videos) -> None:
+    """Classify pooled a video's pictures only: a bark in the street walk was no label at all."""
+    lib, _ = video_lib
+    walk = str(videos[0] / "street-walk.mp4")
+    labels = "a dog barking, traffic, a rabbit, a piano"
+    code, out, _ = cli("classify", walk, "--labels", labels, "--multi-label", "--json", "--library", str(lib))
+    assert code == 0
+    kept = [x["label"] for x in json.loads(out)[0]["labels"]]
+    assert set(kept) == {"a dog barking", "traffic"}, kept  # heard, and seen
+    code, out, _ = cli("classify", walk, "--labels", "a dog barking, a rabbit, a piano", "--json", "--library", str(lib))
+    assert json.loads(out)[0]["labels"][0]["label"] == "a dog barking"  # only heard, and the answer
+    silent = str(videos[0] / "street-bikes.mp4")  # no sound track: its pictures answer as before
+    code, out, _ = cli("classify", silent, "--labels", "bicycles, a rabbit", "--json", "--library", str(lib))
+    assert code == 0 and json.loads(out)[0]["labels"][0]["label"] == "bicycles"
+
+
 def test_speech_in_a_video_is_found(video_lib) -> None:
     lib, _ = video_lib
     best = search(lib, "someone says thank you", "--limit", "3")[0]
