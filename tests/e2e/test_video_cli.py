@@ -175,6 +175,23 @@ def test_a_moment_is_cut_out_and_plays(videos, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["copied"] is True
 
 
+def test_a_program_stream_is_copied_from_the_right_keyframe(videos, tmp_path: Path) -> None:
+    """MPEG-PS seeks by bytes and landed past the keyframe: --copy found "no packet" in the clip."""
+    src = videos[0] / "city-at-night.mpg"
+    out = tmp_path / "night.mkv"
+    code, text, err = cli("clip", str(src), "--start", "2.0", "--end", "5.0", "-o", str(out), "--copy", "--json")
+    assert code == 0, err
+    result = json.loads(text)
+    assert result["copied"] is True and 1.0 <= result["start"] <= 2.0, result
+    with av.open(str(src)) as c:
+        origin = c.start_time / 1e6
+        wanted = next(f for f in c.decode(video=0) if f.time - origin >= result["start"] - 1e-3).to_ndarray(format="gray")
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    assert abs(frames[0].astype(int) - wanted).mean() < 1.0  # the picture at the reported start, not the file's first
+    assert len(frames) / 25 == pytest.approx(result["end"] - result["start"], abs=0.1)
+
+
 def test_describe_a_video_as_webvtt(videos) -> None:
     code, out, err = cli("describe", str(videos[0] / "street-walk.mp4"), "--format", "vtt")
     assert code == 0, err

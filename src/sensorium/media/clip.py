@@ -200,11 +200,9 @@ def _temp_output(out: Path, overwrite: bool) -> Iterator[BinaryIO]:
         raise
 
 
-def _write_error(out: Path, exc: BaseException) -> MediaError:
+def _write_error(out: Path, exc: BaseException, hint: str = "try another output type, e.g. .mkv or .wav") -> MediaError:
     detail = " ".join(str(getattr(exc, "strerror", None) or exc).split()).lower()
-    return MediaError(
-        display_path(out), f"cannot write the clip (ffmpeg: {detail})", "try another output type, e.g. .wav"
-    )
+    return MediaError(display_path(out), f"cannot write the clip (ffmpeg: {detail})", hint)
 
 
 # ---------------------------------------------------------------- 1. sample-exact PCM
@@ -399,7 +397,8 @@ def _av_clip(
                 return ClipResult.of(out, real[0], real[1], True)
             except (av.FFmpegError, ValueError) as exc:
                 if reencode is False:
-                    raise _write_error(out, exc) from exc
+                    hint = "drop --copy (reencode=False in Python) to re-encode it, or try another output type"
+                    raise _write_error(out, exc, hint) from exc
                 log.info("%s: stream copy into %s failed (%s); re-encoding", name, out.suffix, exc)
         elif reencode is False:
             raise MediaError(
@@ -441,10 +440,34 @@ def _time(pts: int | None, stream: av.stream.Stream, origin_s: float) -> float |
 
 
 def _seek(inp: _Input, stream: av.stream.Stream, time_s: float) -> None:
-    if time_s <= 0:
-        time_s = 0.0
+    """Seek so that demuxing ``stream`` starts at or before ``time_s``.
+
+    Containers without an index (MPEG program streams) seek by bytes and can land after the time
+    asked for: then the seek goes back further (1, 2, 4 ... s before it), at last to the start.
+    """
+    back = 0.0
+    while True:
+        target = max(time_s - back, 0.0)
+        _seek_once(inp, stream, target)
+        if target <= 0.0:
+            return
+        first = next((t for t in _packet_times(inp, stream, 64) if t is not None), None)
+        _seek_once(inp, stream, target)
+        if first is None or first <= time_s + 1e-6:
+            return
+        back = max(2 * back, 1.0)
+
+
+def _packet_times(inp: _Input, stream: av.stream.Stream, n: int) -> Iterator[float | None]:
+    for i, packet in enumerate(inp.container.demux(stream)):
+        if i >= n:
+            return
+        yield _time(packet.pts, stream, inp.origin_s)
+
+
+def _seek_once(inp: _Input, stream: av.stream.Stream, time_s: float) -> None:
     try:
-        inp.container.seek(int((time_s + inp.origin_s) / stream.time_base), stream=stream, backward=True)
+        inp.container.seek(int((max(time_s, 0.0) + inp.origin_s) / stream.time_base), stream=stream, backward=True)
     except av.FFmpegError as exc:
         log.debug("seek failed (%s); reading from the start", exc)
         inp.container.seek(0)
@@ -454,17 +477,23 @@ def _seek(inp: _Input, stream: av.stream.Stream, time_s: float) -> None:
 
 
 def _keyframe_at_or_before(inp: _Input, video: av.VideoStream, start_s: float) -> float:
-    _seek(inp, video, start_s)
-    best: float | None = None
-    for packet in inp.container.demux(video):
-        t = _time(packet.pts, video, inp.origin_s)
-        if t is None:
-            continue
-        if t > start_s + 1e-6 and best is not None:
-            break
-        if packet.is_keyframe and t <= start_s + 1e-6:
-            best = t
-    return max(best if best is not None else 0.0, 0.0)
+    """The last keyframe at or before ``start_s``: further back when the seek lands past the GOP's keyframe."""
+    back = 0.0
+    while True:
+        target = max(start_s - back, 0.0)
+        _seek(inp, video, target)
+        best: float | None = None
+        for packet in inp.container.demux(video):
+            t = _time(packet.pts, video, inp.origin_s)
+            if t is None:
+                continue
+            if t > start_s + 1e-6:
+                break
+            if packet.is_keyframe:
+                best = t
+        if best is not None or target <= 0.0:
+            return max(best if best is not None else 0.0, 0.0)
+        back = max(2 * back, 1.0)
 
 
 def _copy_streams(
