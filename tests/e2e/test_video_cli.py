@@ -185,7 +185,8 @@ def test_a_program_stream_is_copied_from_the_right_keyframe(videos, tmp_path: Pa
     assert result["copied"] is True and 1.0 <= result["start"] <= 2.0, result
     with av.open(str(src)) as c:
         origin = c.start_time / 1e6
-        wanted = next(f for f in c.decode(video=0) if f.time - origin >= result["start"] - 1e-3).to_ndarray(format="gray")
+        first = next(f for f in c.decode(video=0) if f.time - origin >= result["start"] - 1e-3)
+        wanted = first.to_ndarray(format="gray")
     with av.open(str(out)) as c:
         frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
     assert abs(frames[0].astype(int) - wanted).mean() < 1.0  # the picture at the reported start, not the file's first
