@@ -85,6 +85,17 @@ def test_moment_inside_a_long_recording(audio_lib: Path, sounds) -> None:
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
+def test_steady_sound_is_one_record_not_one_a_second(sounds, tmp_path: Path) -> None:
+    """A quiet two-hour recording was 7,200 records (101 MB): the hiss between the animals is one record a stretch."""
+    lib = str(tmp_path / "lib")
+    code, out, _ = cli("index", str(sounds[0] / "farm-walk.wav"), "--library", lib, "--json")
+    assert code == 0
+    assert json.loads(out)["records"] <= 35  # 65 windows of 2 s every 1 s
+    hits = search(Path(lib), "a dog barking", "--min-score", "0", "--limit", "1")
+    start, end = sounds[1]["dog"]
+    assert abs(hits[0]["start"] - start) <= 2.0 and abs(hits[0]["end"] - end) <= 2.0, (hits, sounds[1]["dog"])
+
+
 def test_speech_found_by_meaning_and_keyword_with_its_time(audio_lib: Path) -> None:
     phrase = FIXTURES["meeting.flac"]["phrases"][1]  # "First we need to discuss the budget for next year."
     for query in ("where they discuss the budget", "budget"):

@@ -224,6 +224,16 @@ def test_sound_events_bridge_one_missed_window_and_need_more_for_background() ->
     assert [(e.text, e.start, e.end) for e in events] == [("dog", 0.0, 5.0), ("dog", 7.0, 9.0), ("static", 2.0, 5.0)]
 
 
+def test_steady_runs_split_where_the_sound_changes_and_stay_short() -> None:
+    from sensorium.models.offline_audio import STEADY_WINDOWS, steady_runs
+
+    hiss, bark = np.full(5, 0.02, np.float32), np.full(5, 0.02, np.float32)
+    hiss[0], bark[1] = 0.9, 0.9
+    probs = np.stack([hiss] * 4 + [bark] * 3 + [hiss] * (STEADY_WINDOWS + 2))
+    assert steady_runs(probs) == [(0, 4), (4, 7), (7, 7 + STEADY_WINDOWS), (7 + STEADY_WINDOWS, 9 + STEADY_WINDOWS)]
+    assert steady_runs(np.zeros((0, 5), np.float32)) == []
+
+
 def test_eval_refuses_folders_that_are_one_label(tmp_path: Path) -> None:
     """ "sheep" and "sheep_" both read as "sheep": two dogs in one scored as sheep, silently."""
     from sensorium.eval import evaluate

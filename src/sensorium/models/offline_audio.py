@@ -33,7 +33,7 @@ from sensorium.types import SPEECH_INDEX_BASE, Concept, Facts, Segment
 log = logging.getLogger(__name__)
 
 ENCODER_ID = "offline-audio-v1"
-RECIPE_VERSION = "2"  # bump when the mixing or the windowing changes: it is part of the version key
+RECIPE_VERSION = "3"  # bump when the mixing or the windowing changes: it is part of the version key
 CLIP_MAX_S = 10.0  # recordings up to this long are one record, pooled over the whole clip
 BLOCK_S = 60.0  # seconds decoded at a time
 SOUND_TEMPLATES: tuple[str, ...] = ("the sound of {}.", "{}")
@@ -46,6 +46,8 @@ TAG_NONE_COS = 0.5  # the "no sound" option of tag matching (see OfflineAudioEnc
 TAG_TEMPERATURE = 0.02  # softmax over labels' tag-matching scores: mean top probability ≈ accuracy
 FACT_TAGS = 5
 FACT_MIN_PROB = 0.1
+STEADY_AFFINITY = 0.97  # windows whose tags agree this much with a run's first are one record...
+STEADY_WINDOWS = 10  # ...up to this many (2 s windows every 1 s: a record spans at most 11 s)
 HEARD_TAGS = 50  # tags kept per record for tag matching at search time (50 keep 99% of its dev-set mAP)
 # AudioSet's broad parent classes: mixed into vectors like any tag, but never shown as the reason for a hit.
 GENERIC_TAGS = frozenset(
@@ -117,6 +119,7 @@ class AudioSummary:
 
     duration_s: float = 0.0
     windows: int = 0
+    records: int = 0  # window records: steady runs of windows are one record
     utterances: int = 0
     truncated: bool = False
 
@@ -432,14 +435,18 @@ class OfflineAudioEncoder:
         return summary
 
     def _emit_windows(self, source: str, tagged: Tagged, summary: AudioSummary, emit: Emit) -> None:
-        n = len(tagged.starts)
+        """One record per run of windows that hear the same thing (:func:`steady_runs`), numbered by its first."""
+        runs = steady_runs(tagged.probs)
         segs = [
-            Segment(source, "audio", summary.windows + i, None, float(tagged.starts[i]), float(tagged.ends[i]))
-            for i in range(n)
+            Segment(source, "audio", summary.windows + a, None, float(tagged.starts[a]), float(tagged.ends[b - 1]))
+            for a, b in runs
         ]
-        perceptual = l2_normalise(tagged.embeddings) if tagged.embeddings is not None else None
-        emit(segs, Encoded(self.semantic(tagged.probs), perceptual, [self.facts(p) for p in tagged.probs]))
-        summary.windows += n
+        probs = np.stack([tagged.probs[a:b].mean(0) for a, b in runs]) if runs else tagged.probs
+        emb = tagged.embeddings
+        perceptual = l2_normalise(np.stack([emb[a:b].mean(0) for a, b in runs])) if emb is not None and runs else None
+        emit(segs, Encoded(self.semantic(probs), perceptual, [self.facts(p) for p in probs]))
+        summary.windows += len(tagged.starts)
+        summary.records += len(runs)
 
     def _emit_speech(self, source: str, utterances: list, summary: AudioSummary, emit: Emit) -> None:
         segs = [
@@ -484,6 +491,27 @@ class OfflineAudioEncoder:
         emb = [r.embeddings for r in rows]
         perceptual = l2_normalise(np.concatenate(emb)) if all(e is not None for e in emb) and emb else None
         return Encoded(self.semantic(probs), perceptual, [self.facts(p) for p in probs])
+
+
+def steady_runs(probs: np.ndarray) -> list[tuple[int, int]]:
+    """``[a, b)`` runs of consecutive windows that hear the same thing, each to become one record.
+
+    A window joins the run while its tags stay within :data:`STEADY_AFFINITY` of the run's first
+    window (the Bhattacharyya coefficient of their distributions), for at most
+    :data:`STEADY_WINDOWS` windows. A quiet two-hour recording was 7,200 records and 101 MB;
+    a change of sound (a bark in the hiss) still starts a record of its own.
+    """
+    if len(probs) == 0:
+        return []
+    root = np.sqrt(np.clip(probs, 0.0, None))
+    root /= np.maximum(np.linalg.norm(root, axis=1, keepdims=True), 1e-12)
+    runs, first = [], 0
+    for i in range(1, len(probs)):
+        if i - first >= STEADY_WINDOWS or float(root[i] @ root[first]) < STEADY_AFFINITY:
+            runs.append((first, i))
+            first = i
+    runs.append((first, len(probs)))
+    return runs
 
 
 def _shift(tagged: Tagged, offset: float) -> Tagged:
