@@ -6,13 +6,14 @@
 >>> lib.search("a cat sleeping on a sofa")
 >>> sensorium.classify(["shoes.jpg"], ["shoes", "shirts", "hats"])
 >>> sensorium.describe("talk.mp3").events      # sound events and speech, with times
+>>> sensorium.clip("talk.mp3", 61.2, 64.0, "laugh.wav")
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sensorium.errors import (
     ConfigError,
@@ -25,6 +26,9 @@ from sensorium.errors import (
 )
 from sensorium.library import Library, open_library
 from sensorium.types import Classification, Hit, LabelScore
+
+if TYPE_CHECKING:
+    from sensorium.media.clip import ClipResult
 
 open = open_library
 
@@ -42,6 +46,7 @@ __all__ = [
     "SensoriumError",
     "UnknownBackend",
     "classify",
+    "clip",
     "describe",
     "open",
     "open_library",
@@ -58,6 +63,30 @@ def classify(
 ) -> list[Classification]:
     """Classify files zero-shot, without indexing them."""
     return open_library(library).classify(paths, labels, **kwargs)
+
+
+def clip(
+    src: str | Path,
+    start: float,
+    end: float,
+    out: str | Path,
+    *,
+    reencode: bool | None = None,
+    overwrite: bool = False,
+) -> ClipResult:
+    """Cut ``src`` from ``start`` to ``end`` seconds into ``out`` (its suffix names the format), as ``sensorium clip``.
+
+    ``reencode=None`` copies the streams where the cut points allow and re-encodes otherwise;
+    ``False`` fails rather than re-encode (``--copy``); ``True`` always re-encodes. The result
+    gives the times the clip really covers (a copy starts on a keyframe).
+
+    Raises:
+        MediaError: bad times, an unusable output (exists without ``overwrite``, is the source),
+            an unreadable source, or a copy that is not possible with ``reencode=False``.
+    """
+    from sensorium.media.clip import export_clip
+
+    return export_clip(src, start, end, out, reencode=reencode, overwrite=overwrite)
 
 
 def describe(path: str | Path, *, library: str | Path | None = None, **kwargs: Any):  # -> Description

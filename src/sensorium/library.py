@@ -281,23 +281,83 @@ class Library:
         given = {str(p) for p in found}
         return found + [Path(p) for p in held if p not in given and p not in gone]
 
-    def search(self, text: str | None = None, **kwargs: Any) -> list[Hit]:
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        like: str | Path | None = None,
+        like_weight: float = 0.5,
+        negative: str | None = None,
+        limit: int = 10,
+        modality: str | None = None,
+        path_glob: str | None = None,
+        min_score: float | None = None,
+        keyword_weight: float = 0.3,
+        space: str | None = None,
+    ) -> list[Hit]:
+        """Ranked hits, best first: words, an example file (``like``), or both; as ``sensorium search``.
+
+        Args:
+            text: what to look for, in words.
+            like: an example file (image, sound, video, note); mixed with ``text`` by ``like_weight``.
+            negative: words to steer away from (``--not``).
+            limit: how many results; a moment of a recording or video counts as one.
+            modality: only ``image``, ``audio``, ``video`` or ``text`` hits.
+            path_glob: only files matching this glob (``"photos/*"`` matches below any folder).
+            min_score: drop hits under this calibrated score (default 0.5; 0 keeps everything).
+            keyword_weight: weight of the keyword match against the meaning.
+            space: a hub model's space (``sensorium spaces`` lists them).
+        """
         from sensorium.query import search
 
-        return search(self, text, **kwargs)
+        return search(
+            self,
+            text,
+            like=like,
+            like_weight=like_weight,
+            negative=negative,
+            limit=limit,
+            modality=modality,
+            path_glob=path_glob,
+            min_score=min_score,
+            keyword_weight=keyword_weight,
+            space=space,
+        )
 
     def classify(
-        self, paths: str | Path | Sequence[str | Path], labels: str | Sequence[str], **kwargs: Any
+        self,
+        paths: str | Path | Sequence[str | Path],
+        labels: str | Sequence[str],
+        *,
+        multi_label: bool = False,
+        threshold: float = 0.5,
+        margin: float = 0.05,
+        top: int | None = None,
     ) -> list[Classification]:
+        """Zero-shot labels for files (indexed or not), as ``sensorium classify``.
+
+        Args:
+            labels: a list, or one string: comma-separated (``"cat, dog"``) or one label per line
+                (the text of a labels file: ``#`` comments and blank lines are skipped).
+            multi_label: each label scored on its own, kept at or above ``threshold``.
+            margin: abstain when the best two labels are closer than this (single-label).
+            top: at most this many labels per file.
+        """
         from sensorium.zero_shot import classify_files, parse_labels
 
         names = parse_labels(labels) if isinstance(labels, str) else list(labels)
-        return classify_files(self, as_paths(paths), names, **kwargs)
+        return classify_files(
+            self, as_paths(paths), names, multi_label=multi_label, threshold=threshold, margin=margin, top=top
+        )
 
-    def describe(self, path: str | Path, **kwargs: Any):  # -> Description
+    def describe(self, path: str | Path, *, min_score: float = 0.3, speech: bool = True):  # -> Description
+        """The timeline of a recording or video: shots, sound events (at least ``min_score``) and speech.
+
+        ``.to_json()`` gives ``describe --json``; ``sensorium.timeline.to_srt``/``to_vtt`` give captions.
+        """
         from sensorium.timeline import describe_file
 
-        return describe_file(self, Path(path), **kwargs)
+        return describe_file(self, Path(path).expanduser(), min_score=min_score, speech=speech)
 
     def errors(self) -> list[dict[str, Any]]:
         """Files whose last indexing failed, with the reason."""

@@ -31,12 +31,16 @@ DEFAULT_MARGIN = 0.05
 def parse_labels(text: str | None = None, file: Path | None = None) -> list[str]:
     """Labels from a comma-separated string and/or a file with one label per line.
 
+    A string of several lines reads as a file's text: one label per line, commas and all.
+
     Spaces inside a label are collapsed, and labels that differ only in case or spacing are one
     label (the first spelling kept): "a cat" and "A CAT" would split one probability between them
     and make the classifier abstain on an obvious cat. A file may start with a byte-order mark.
     """
     labels: list[str] = []
-    if text:
+    if text and "\n" in text.strip():  # the text of a labels file, as the Python API may be given it
+        labels += text.removeprefix("\ufeff").splitlines()
+    elif text:
         labels += text.split(",")
     if file is not None:
         try:

@@ -68,6 +68,22 @@ def test_one_path_as_a_string_is_one_path(tmp_path: Path, samples: Path, monkeyp
     assert (report.indexed, report.failed) == (1, 0)
     out = lib.classify(str(tmp_path / "Pictures" / "cat.png"), "a cat, a rocket")  # labels as the CLI takes them
     assert [x.label for x in out[0].labels] == ["a cat", "a rocket"]
+    # a labels file's text: one label per line, commas inside a label (it read as one label "money a rocket")
+    out = lib.classify("~/Pictures/cat.png", "# my labels\na cat\n\ncoins, money\na rocket\n")
+    assert sorted(x.label for x in out[0].labels) == ["a cat", "a rocket", "coins, money"]
+    assert out[0].labels[0].label == "a cat"
+
+
+def test_clip_from_python_with_string_paths(tmp_path: Path) -> None:
+    """There was no public clip call, and the inner one failed on a str ("'str' object has no attribute 'suffix'")."""
+    import soundfile as sf
+
+    speech = Path(__file__).resolve().parent.parent / "data" / "speech" / "meeting.flac"
+    result = sensorium.clip(str(speech), 1.5, 4.0, str(tmp_path / "hello.wav"))
+    assert (result.start_s, result.end_s) == (1.5, 4.0)
+    assert sf.info(str(tmp_path / "hello.wav")).duration == pytest.approx(2.5, abs=1e-3)
+    with pytest.raises(sensorium.MediaError, match="already exists"):
+        sensorium.clip(str(speech), 1.5, 4.0, str(tmp_path / "hello.wav"))
 
 
 @pytest.mark.parametrize(

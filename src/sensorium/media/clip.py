@@ -99,10 +99,10 @@ class ClipResult:
 
 
 def export_clip(
-    src: Path,
+    src: str | Path,
     start_s: float,
     end_s: float,
-    out: Path,
+    out: str | Path,
     *,
     reencode: bool | None = None,
     overwrite: bool = False,
@@ -120,6 +120,7 @@ def export_clip(
             source, folder missing, unknown suffix), an unreadable source, a codec the output
             cannot hold without re-encoding when ``reencode=False``, or no encoder available.
     """
+    src, out = Path(src).expanduser(), Path(out).expanduser()
     name = display_path(src)
     if not math.isfinite(start_s) or math.isnan(end_s) or start_s < 0:
         raise MediaError(name, f"clip times must be finite and >= 0 (got {start_s} to {end_s})", "give valid times")
