@@ -155,6 +155,12 @@ def index(
                 + (f", pruned {report.pruned}" if prune else "")
                 + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
             )
+        if report.gone:
+            err.print(
+                f"{report.gone} indexed file{'s' if report.gone > 1 else ''} under these paths"
+                f" no longer exist{'' if report.gone > 1 else 's'}"
+                "; run with --prune to forget them (search still finds them until then)"
+            )
         for name, c in report.spaces.items():
             err.print(
                 f"space {name}: embedded {c['embedded']}, unchanged {c['unchanged']}, failed {c['failed']}"

@@ -53,6 +53,7 @@ class IndexReport:
     failed: int = 0
     not_media: int = 0  # files that neither are nor claim to be media (PDFs, archives): passed over
     pruned: int = 0
+    gone: int = 0  # indexed files under the given paths that no longer exist, kept without --prune
     records: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -66,6 +67,7 @@ class IndexReport:
             "failed": self.failed,
             "not_media": self.not_media,
             "pruned": self.pruned,
+            "gone": self.gone,
             "records": self.records,
             "seconds": round(self.seconds, 3),
             "failures": [{"path": p, "error": r} for p, r in self.failures],
@@ -274,7 +276,11 @@ def index_paths(
         )
     )
     for p, reason in walk_errors:
-        _record_failure(store, report, Prepared(path=os.path.abspath(p)), reason)
+        if _gone(p):  # a mistyped path, or a file deleted mid-walk: this run's failure, not the library's
+            report.failed += 1
+            report.failures.append((display_path(os.path.abspath(p)), reason))
+        else:
+            _record_failure(store, report, Prepared(path=os.path.abspath(p)), reason)
     _forget_mended_folders(store, known, paths, {os.path.abspath(p) for p, _ in walk_errors})
     batch: list[Prepared] = []
     limit = batch_size or lib.settings.batch_size
@@ -311,8 +317,11 @@ def index_paths(
             on_progress(done, total, display_path(item.path))
     if batch:
         _commit(lib, store, batch, report)
+    gone = _gone_under(paths, known, {os.path.abspath(f) for f in files})
     if prune:
-        report.pruned = _prune(store, paths, known, lib.path)
+        report.pruned = _prune(store, gone, known, lib.path)
+    else:
+        report.gone = len(gone)
     store.optimize()
     lib.record_encoders()
     report.seconds = time.perf_counter() - t0
@@ -436,11 +445,19 @@ def _gone(path: str) -> bool:
     return False
 
 
-def _prune(store: Any, roots: Sequence[Path], known: dict[str, dict[str, Any]], lib_path: Path) -> int:
-    prefixes = [os.path.abspath(r) for r in roots]
-    gone = [p for p in known if any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in prefixes) and _gone(p)]
-    if gone:
+def _gone_under(roots: Sequence[Path], known: dict[str, dict[str, Any]], walked: set[str]) -> list[str]:
+    """Known paths under ``roots`` that the walk did not meet and that no longer exist."""
+    prefixes = [os.path.abspath(r).rstrip(os.sep) for r in roots]
+    return [
+        p for p in known if p not in walked and any(p == r or p.startswith(r + os.sep) for r in prefixes) and _gone(p)
+    ]
+
+
+def _prune(store: Any, gone: list[str], known: dict[str, dict[str, Any]], lib_path: Path) -> int:
+    """Forget ``gone`` files, and the recorded failures of any path that no longer exists."""
+    stale = [p for p, row in known.items() if row.get("status") == "failed" and p not in gone and _gone(p)]
+    if gone or stale:
         store.delete_paths(gone)
-        store.delete_files(gone)
+        store.delete_files(gone + stale)
         thumbnails.forget(lib_path, gone)
     return len(gone)

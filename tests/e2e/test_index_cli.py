@@ -105,8 +105,13 @@ def test_reindex_is_incremental_and_prunes_on_request(tmp_path: Path, samples: P
     assert (second["indexed"], second["skipped"]) == (0, first["indexed"])
     (folder / "coins.png").unlink()
     os.utime(folder / "cat-chelsea.png", (1, 1))  # touched but unchanged content: still skipped
+    result = runner.invoke(app, ["index", str(folder), "--library", str(lib)])
+    assert "1 indexed file under these paths no longer exists; run with --prune" in result.stderr
+    code, typo = index_json(lib, tmp_path / "nothere")  # a mistyped path fails the run...
+    assert code == 3 and typo["failed"] == 1 and typo["gone"] == 0
+    assert json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout) == []  # ...only
     code, third = index_json(lib, folder, extra=("--prune",))
-    assert (third["indexed"], third["pruned"]) == (0, 1)
+    assert (third["indexed"], third["pruned"], third["gone"]) == (0, 1, 0)
     store = open_library(lib).store()
     assert "coins.png" not in {Path(p).name for p in store.files()}
     assert store.count() == first["records"] - 1

@@ -421,6 +421,7 @@ def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, me
         "failed",
         "not_media",
         "pruned",
+        "gone",
         "records",
         "seconds",
         "failures",
