@@ -323,7 +323,13 @@ def clip(
     start: Annotated[float, typer.Option("--start", "-s", help="Seconds")],
     end: Annotated[float, typer.Option("--end", "-e", help="Seconds")],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the moment (its suffix picks the format)")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the moment; its suffix picks the format: .wav .flac .aiff .mp3 .ogg .opus .m4a"
+            " (sound), .mp4 .mov .mkv .webm (video and sound)",
+        ),
     ],
     reencode: Annotated[
         bool | None,
@@ -332,7 +338,12 @@ def clip(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a moment: stream copy where the container allows, else re-encoded."""
+    """Export a moment: stream copy where the container allows, else re-encoded.
+
+    A copy of a video starts on the keyframe at or before --start (the times written say where);
+    where that is more than a quarter of a second early, the moment is re-encoded instead, unless --copy.
+    Re-encoded sound of more than two channels is downmixed to stereo.
+    """
     from sensorium.media.clip import export_clip
 
     if math.isnan(start) or math.isnan(end):

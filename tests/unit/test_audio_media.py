@@ -507,6 +507,21 @@ def test_ogg_to_wav_is_re_encoded(tmp_path: Path, pgdata: Path) -> None:
     assert np.abs(clip - whole[22050:44100]).max() < 1e-3
 
 
+def test_six_unordered_channels_re_encode_to_stereo(tmp_path: Path, pgdata: Path) -> None:
+    """A WAV of 6 channels without a channel mask was averaged to mono in an .mp3 or .m4a clip."""
+    rec, rate = sf.read(pgdata / "house_lo.wav", dtype="float32")
+    mono = rec if rec.ndim == 1 else rec.mean(axis=1)
+    six = np.stack([mono * (0.2 + 0.1 * k) if k % 2 else np.zeros_like(mono) for k in range(6)], axis=1)
+    sf.write(tmp_path / "six.wav", six, rate)  # sound on the right-hand channels only
+    for suffix in (".mp3", ".m4a"):
+        export_clip(tmp_path / "six.wav", 1.0, 3.0, tmp_path / f"clip{suffix}")
+        with av.open(str(tmp_path / f"clip{suffix}")) as c:
+            out = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
+        assert out.shape[0] == 2, suffix  # stereo, not mono
+        left, right = np.abs(out).mean(axis=1)
+        assert right > 2 * left, (suffix, left, right)  # and the right channels stay on the right
+
+
 def test_ogg_to_ogg_is_a_stream_copy(tmp_path: Path, pgdata: Path) -> None:
     result = export_clip(pgdata / "house_lo.ogg", 2.0, 4.0, tmp_path / "clip.ogg")
     assert result.copied
@@ -534,6 +549,37 @@ def test_video_clip_copies_from_the_keyframe(tmp_path: Path, made: dict[str, Pat
 def _frame_times(path: Path) -> list[float]:
     with av.open(str(path)) as c:
         return sorted(float(f.pts * f.time_base) for f in c.decode(video=0))
+
+
+def test_a_video_whose_frames_have_no_times_is_never_clipped_to_sound_alone(tmp_path: Path) -> None:
+    """Every picture stamped 0: the re-encoded .mp4 had no video stream at all, and the clip "succeeded"."""
+    made = tmp_path / "made.webm"
+    with av.open(str(made), "w") as o:
+        v = o.add_stream("libvpx", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = o.add_stream("libopus", rate=48000, layout="mono")
+        for i in range(75):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 3, np.uint8), format="rgb24")
+            o.mux(v.encode(frame.reformat(format="yuv420p")))
+        wave = (0.3 * np.sin(2 * np.pi * 440 * np.arange(48000 * 3) / 48000)).astype(np.float32)
+        for i in range(0, len(wave), 960):
+            af = av.AudioFrame.from_ndarray(wave[None, i : i + 960], format="flt", layout="mono")
+            af.sample_rate, af.pts = 48000, i
+            o.mux(a.encode(af))
+        o.mux(v.encode(None))
+        o.mux(a.encode(None))
+    with av.open(str(made)) as i, av.open(str(tmp_path / "stamped-0.webm"), "w") as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for packet in i.demux():
+            if packet.dts is None:
+                continue
+            if packet.stream.type == "video":
+                packet.pts = packet.dts = 0
+            packet.stream = streams[packet.stream.index]
+            o.mux(packet)
+    with pytest.raises(MediaError, match=r"no picture of the video falls between 1\.000 and 2\.000 s"):
+        export_clip(tmp_path / "stamped-0.webm", 1.0, 2.0, tmp_path / "clip.mp4")
+    assert not (tmp_path / "clip.mp4").exists()
 
 
 def test_re_encoded_clip_of_a_variable_frame_rate_video_keeps_every_frame_in_time(tmp_path: Path) -> None:
@@ -661,6 +707,6 @@ def test_eight_channel_clip_re_encodes_without_crashing(tmp_path: Path, house: n
     result = export_clip(tmp_path / "8ch.wav", 0.5, 1.5, tmp_path / "clip.mp3")
     assert not result.copied
     info = audio_info(tmp_path / "clip.mp3")
-    assert info.channels == 1  # unordered channels cannot be placed left or right: averaged
+    assert info.channels == 2  # unordered channels in the usual 7.1 order, downmixed to stereo
     clip = load_audio(tmp_path / "clip.mp3", 44100)
     assert len(clip) == 44100

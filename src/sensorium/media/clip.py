@@ -420,8 +420,9 @@ def _uncopyable(spec: _Output, streams: list[av.stream.Stream]) -> list[str]:
     if spec.copy is None:
         with av.open(os.devnull, "w", format=spec.muxer) as probe_out:
             supported = set(probe_out.supported_codecs) - {"vorbis"}  # Vorbis in MP4 is experimental
-        if spec.muxer in ("mp4", "ipod"):  # ffmpeg muxes PCM into MP4, but few players play it: AAC instead
-            supported = {c for c in supported if not c.startswith("pcm_")}
+        if spec.muxer in ("mp4", "ipod", "mov"):  # ffmpeg muxes PCM and MPEG-1/2 video into MP4, but few
+            # players (no browser) play them: AAC and H.264 instead
+            supported = {c for c in supported if not c.startswith("pcm_") and c not in ("mpeg1video", "mpeg2video")}
     blocked = []
     for stream in streams:
         codec = stream.codec_context.name if stream.codec_context is not None else "an unknown codec"
@@ -662,6 +663,13 @@ def _reencode(
                 f"nothing decodes between {start_s:.3f} and {end_s:.3f} s",
                 "the file may be truncated or damaged there: `sensorium describe` shows where it ends",
             )
+        if vout is not None and cuts.first_video_s is None:  # never an audio-only "video" clip, in silence
+            raise MediaError(
+                name,
+                f"no picture of the video falls between {start_s:.3f} and {end_s:.3f} s (its frames' times"
+                " are missing or wrong there)",
+                "name an audio output such as .wav for the sound alone, or re-mux the file with ffmpeg",
+            )
     return max(cuts.first_s, start_s), cuts.last_s
 
 
@@ -679,15 +687,22 @@ def _piece_layout(layout: av.AudioLayout) -> str:
     """The layout decoded audio is handed to the encoder in.
 
     Only named layouts: encoders refuse an unordered "2 channels", and ffmpeg cannot downmix
-    "8 channels" without knowing which is which, so unordered audio of 3+ channels is averaged
-    to mono here; named surround layouts ("5.1") are downmixed to stereo by ffmpeg.
+    "6 channels" without knowing which is which. Unordered audio of 3 to 8 channels is taken
+    in the usual order for its count (6 as 5.1, as ffmpeg guesses for a WAV without a channel
+    mask) and downmixed to stereo by ffmpeg like a named surround layout; averaging it to mono
+    lost the stereo image. More than 8 unordered channels are averaged to mono.
     """
     channels = layout.nb_channels
     if channels == 1:
         return "mono"
     if channels == 2:
         return "stereo"
-    return "mono" if layout.name.endswith("channels") else layout.name
+    if not layout.name.endswith("channels"):
+        return layout.name
+    return _USUAL_LAYOUTS.get(channels, "mono")
+
+
+_USUAL_LAYOUTS = {3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 
 
 class _Cuts:
