@@ -50,8 +50,13 @@ class Example:
 
 
 def example_problem(exc: MediaError) -> str:
-    """Why an example cannot be used, with the file's own advice when it has some (a pixel limit to raise)."""
-    return exc.detail if exc.hint else f"{exc.reason}; use a readable image, video, sound or text file"
+    """Why an example cannot be used, with the file's own advice when it has some (a pixel limit to raise).
+
+    Advice meant for indexing ("skip it with --exclude") is not given: search and classify have no such option.
+    """
+    if exc.hint and "--exclude" not in exc.hint:
+        return exc.detail
+    return f"{exc.reason}; use a readable image, video, sound or text file"
 
 
 def encode_example(lib: Library, path: Path, modality: str | None = None) -> Example:

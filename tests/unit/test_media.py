@@ -250,6 +250,20 @@ def test_probe_binary_junk(tmp_path: Path) -> None:
     )
 
 
+def test_junk_named_as_media_says_so_and_examples_get_no_index_advice(tmp_path: Path) -> None:
+    """Random bytes named .mp3 read as any unknown file; classify and search advised --exclude, which they lack."""
+    from sensorium.query import example_problem
+
+    path = tmp_path / "broken.mp3"
+    path.write_bytes(b"\x84\xc3\x18\xf0" + np.random.default_rng(1).bytes(4000))
+    with pytest.raises(MediaError) as exc:
+        probe(path)
+    assert reason_of(exc).endswith("though named .mp3: damaged, or not what its name says")
+    assert "--exclude" in exc.value.detail  # indexing: skip it
+    assert "--exclude" not in example_problem(exc.value)  # an example: use another file
+    assert example_problem(exc.value).endswith("use a readable image, video, sound or text file")
+
+
 def test_probe_not_a_file(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as exc:
         probe(tmp_path)

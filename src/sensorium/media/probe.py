@@ -166,6 +166,8 @@ def unsupported(name: str, head: bytes, suffix: str) -> MediaError:
     reason = f"not a supported media type (content starts with {start}, looks like {looks})"
     if suffix.lower() not in MEDIA_SUFFIXES | TEXT_SUFFIXES | NOTE_SUFFIXES:
         return NotMedia(name, reason, hint)
+    if suffix.lower() in MEDIA_SUFFIXES and looks.startswith("binary data"):  # junk named .mp3: say what it promised
+        reason += f", though named {suffix}: damaged, or not what its name says"
     return MediaError(name, reason, hint)
 
 
