@@ -402,8 +402,10 @@ def classify(
                 continue
             best = r.labels[0] if r.labels else None
             label = best.label if best else "(none)"
-            if r.abstained:  # too close to call, or no label clears the threshold: still say which led
-                label = f"(abstain) {label}" if best else "(abstain)"
+            if r.abstained and (multi_label or len(names) == 1):  # each label on its own: none clears the threshold
+                label = f"(not {label})" if len(names) == 1 else f"(none of the labels reach {cut:.2f})"
+            elif r.abstained:  # too close to call: still say which led
+                label = f"(abstain) {label}"
             nxt = ", ".join(f"{x.label} {x.score:.2f}" for x in r.labels[1:3])
             table.add_row(display_path(r.path), label, f"{best.score:.2f}" if best else "", nxt)
         out.print(table)

@@ -368,3 +368,18 @@ def test_errors_clear_forgets_failures_and_the_next_run_records_what_still_fails
     assert index_json(lib, notes)[0] == EXIT_SOME_FAILED  # the empty note still fails
     listed = json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout)
     assert [Path(e["path"]).name for e in listed] == ["empty.txt"]
+
+
+def test_classify_table_says_plainly_when_a_label_does_not_fit(tmp_path: Path, samples: Path) -> None:
+    """One label under the threshold read "(abstain) a cat 0.01", as if the file were a cat it was unsure of."""
+    lib = str(tmp_path / "lib")
+    files = [str(samples / "rocket-launch.jpg"), str(samples / "cat-chelsea.png")]
+    result = runner.invoke(app, ["classify", *files, "--labels", "a cat", "--library", lib], terminal_width=200)
+    lines = result.stdout.splitlines()
+    rocket = next(line for line in lines if "rocket-launch.jpg" in line)
+    cat = next(line for line in lines if "cat-chelsea.png" in line)
+    assert "(not a cat)" in rocket and "(not" not in cat and "a cat" in cat, result.stdout
+    result = runner.invoke(
+        app, ["classify", files[0], "--labels", "a cat, a dog", "--multi-label", "--library", lib], terminal_width=200
+    )
+    assert "(none of the labels reach 0.50)" in result.stdout
