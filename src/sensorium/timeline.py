@@ -261,10 +261,11 @@ def _timestamp(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _cues(desc: Description) -> list[tuple[float, float, str]]:
-    """Caption cues: one bracketed cue per sound (:func:`same_sounds`); speech wrapped to two-line cues."""
-    cues = [(s, e, "[" + ", ".join(names) + "]") for s, e, names in same_sounds(desc.events)]
-    cues += [(e.start, e.end, f"({e.text})") for e in desc.events if e.kind == "shot"]
+def _cues(desc: Description) -> list[tuple[float, float, str, str]]:
+    """Caption cues ``(start, end, text, kind)``: one bracketed cue per sound (:func:`same_sounds`),
+    a shot's description in parentheses, speech wrapped to two-line cues."""
+    cues = [(s, e, "[" + ", ".join(names) + "]", "sound") for s, e, names in same_sounds(desc.events)]
+    cues += [(e.start, e.end, f"({e.text})", "shot") for e in desc.events if e.kind == "shot"]
     for e in desc.events:
         if e.kind != "speech" or not e.text:
             continue
@@ -272,9 +273,9 @@ def _cues(desc: Description) -> list[tuple[float, float, str]]:
         chunks = [lines[i : i + 2] for i in range(0, len(lines), 2)]
         span = (e.end - e.start) / len(chunks)
         for i, chunk in enumerate(chunks):
-            cues.append((e.start + i * span, e.start + (i + 1) * span, "\n".join(chunk)))
+            cues.append((e.start + i * span, e.start + (i + 1) * span, "\n".join(chunk), "speech"))
     cues.sort(key=lambda c: (c[0], c[1]))
-    return [(s, max(e, s + 0.001), t) for s, e, t in cues]
+    return [(s, max(e, s + 0.001), t, k) for s, e, t, k in cues]
 
 
 def to_srt(desc: Description) -> str:
@@ -284,15 +285,22 @@ def to_srt(desc: Description) -> str:
     """
     blocks = [
         f"{i}\n{_timestamp(s, ',')} --> {_timestamp(e, ',')}\n{text.replace('-->', '->')}\n"
-        for i, (s, e, text) in enumerate(_cues(desc), 1)
+        for i, (s, e, text, _) in enumerate(_cues(desc), 1)
     ]
     return "\n".join(blocks)
 
 
 def to_vtt(desc: Description) -> str:
-    """WebVTT: the ``WEBVTT`` header, then cues ``HH:MM:SS.mmm --> HH:MM:SS.mmm``."""
+    """WebVTT: the ``WEBVTT`` header, then cues ``HH:MM:SS.mmm --> HH:MM:SS.mmm``.
+
+    A shot's description is placed at the top of the picture (``line:0``), so that it does not
+    stack with the speech and sound captions at the bottom while they overlap in time.
+    """
     blocks = ["WEBVTT\n"]
-    blocks += [f"{_timestamp(s, '.')} --> {_timestamp(e, '.')}\n{_vtt_escape(text)}\n" for s, e, text in _cues(desc)]
+    blocks += [
+        f"{_timestamp(s, '.')} --> {_timestamp(e, '.')}{' line:0' if kind == 'shot' else ''}\n{_vtt_escape(text)}\n"
+        for s, e, text, kind in _cues(desc)
+    ]
     return "\n".join(blocks)
 
 

@@ -200,10 +200,12 @@ def test_describe_a_video_as_webvtt(videos) -> None:
     cues = [block.split("\n", 1) for block in out.strip().split("\n\n")[1:]]
     texts = [c[1] for c in cues]
     assert any(t.startswith("(") for t in texts), "no shot descriptions"
+    # shots at the top of the picture, not stacked on the speech and sound captions at the bottom
+    assert all(timing.endswith(" line:0") == text.startswith("(") for timing, text in cues), cues
     assert any("[" in t and "dog" in t for t in texts), "no [dog] caption"
     assert any("Thank you" in t for t in texts), "no speech"
     for timing, _ in cues:
-        a, b = timing.split(" --> ")
+        a, b = timing.removesuffix(" line:0").split(" --> ")
         assert a < b, timing
 
 
