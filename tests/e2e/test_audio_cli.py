@@ -154,6 +154,15 @@ def test_multi_label_hears_each_animal_anywhere_in_a_long_recording(sounds) -> N
     assert kept == {"dog barking", "cow mooing", "rooster crowing", "horse neighing"}, kept
 
 
+def test_speech_is_people_talking_not_music(sounds) -> None:
+    """Tag matching gave "people talking" the tag Conversation alone: one man speaking came out "music"."""
+    labels = "a dog barking, traffic, music, a rabbit, people talking"
+    code, out, _ = cli("classify", str(sounds[0] / "meeting.flac"), "--labels", labels, "--json")
+    assert code == 0
+    ranked = json.loads(out)[0]["labels"]
+    assert ranked[0]["label"] == "people talking" and ranked[0]["score"] > 2 * ranked[1]["score"], ranked
+
+
 def test_describe_json_srt_vtt(sounds, tmp_path: Path) -> None:
     meeting = sounds[0] / "meeting.flac"
     code, out, _ = cli("describe", str(meeting), "--json")
