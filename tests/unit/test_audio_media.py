@@ -710,3 +710,25 @@ def test_eight_channel_clip_re_encodes_without_crashing(tmp_path: Path, house: n
     assert info.channels == 2  # unordered channels in the usual 7.1 order, downmixed to stereo
     clip = load_audio(tmp_path / "clip.mp3", 44100)
     assert len(clip) == 44100
+
+
+def test_other_audio_tracks_are_named_once_when_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A second track (a commentary, another language) was silently never heard, and silently dropped by clip."""
+    src = tmp_path / "two tracks.mka"
+    with av.open(str(src), "w") as o:
+        streams = [o.add_stream("flac", rate=16000, layout="mono") for _ in range(2)]
+        t = np.arange(16000 * 3) / 16000
+        for k, stream in enumerate(streams):
+            wave = (0.3 * np.sin(2 * np.pi * (300 + 200 * k) * t)).astype(np.float32)
+            for i in range(0, len(wave), 4096):
+                frame = av.AudioFrame.from_ndarray(wave[None, i : i + 4096], format="flt", layout="mono")
+                frame.sample_rate, frame.pts = 16000, i
+                o.mux(stream.encode(frame))
+            o.mux(stream.encode(None))
+    with caplog.at_level(logging.WARNING):
+        assert len(load_audio(src, 16000)) == 16000 * 3
+        load_audio(src, 16000)  # opened again: said once
+        export_clip(src, 0.5, 1.5, tmp_path / "clip.flac")
+    said = [r.getMessage() for r in caplog.records]
+    assert said.count(f"{src}: 1 other audio track left out; only the main one is read") == 1, said
+    assert any("1 other audio track left out of the clip" in m for m in said), said

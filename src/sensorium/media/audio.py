@@ -402,7 +402,14 @@ def _pick_stream(container: av.container.InputContainer, name: str, head: bytes)
         raise MediaError(name, f"no audio track ({what})", "index it as an image or video, or skip it")
     if stream.codec_context is None:
         raise MediaError(name, "unsupported audio codec (ffmpeg has no decoder for it)", "convert it to WAV or FLAC")
+    others = len(container.streams.audio) - 1
+    if others and name not in _TRACKS_TOLD:  # a second language, a commentary: not heard, and the user should know
+        _TRACKS_TOLD.add(name)
+        log.warning("%s: %d other audio track%s left out; only the main one is read", name, others, "s"[: others > 1])
     return stream
+
+
+_TRACKS_TOLD: set[str] = set()  # files already warned about in this process (a file is opened more than once)
 
 
 def _open_error(name: str, head: bytes, exc: av.FFmpegError) -> MediaError:

@@ -354,6 +354,11 @@ def _open_input(fp: BinaryIO, name: str) -> _Input:
     if audio is None and video is None:
         container.close()
         raise MediaError(name, "no audio or video track", "export clips from audio or video files")
+    others = len(container.streams.audio) - 1 if audio is not None else 0
+    if others:
+        log.warning(
+            "%s: %d other audio track%s left out of the clip; only the main one is cut", name, others, "s"[: others > 1]
+        )
     origin = container.start_time / av.time_base if container.start_time is not None else 0.0
     duration = container.duration / av.time_base if container.duration else None
     return _Input(container, audio, video, origin, duration)
