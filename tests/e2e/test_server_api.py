@@ -218,6 +218,25 @@ def test_classify_uploads(client: TestClient, media_dir: Path) -> None:
     assert abs(sum(x["score"] for x in results[0]["labels"]) - 1.0) < 1e-3
 
 
+def test_classify_reports_a_bad_upload_and_classifies_the_rest(client: TestClient, media_dir: Path) -> None:
+    """An empty file among the uploads was a 400 for the whole batch (415 for a PDF): no results at all."""
+    r = client.post(
+        "/api/classify",
+        files=[
+            ("files", ("empty.mp4", b"", "video/mp4")),
+            ("files", png(media_dir / "cat-chelsea.png")),
+            ("files", ("notes.mov", b"%PDF-1.7 ...", "video/quicktime")),
+        ],
+        data={"labels": "a cat, a rocket"},
+    )
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["path"] for x in results] == ["empty.mp4", "cat-chelsea.png", "notes.mov"]
+    assert "empty" in results[0]["error"] and results[0]["labels"] == []
+    assert results[1]["labels"][0]["label"] == "a cat" and "error" not in results[1]
+    assert "PDF" in results[2]["error"] and not results[2]["error"].startswith("notes.mov")
+
+
 def test_classify_without_labels_is_400(client: TestClient, media_dir: Path) -> None:
     r = client.post("/api/classify", files=[("files", png(media_dir / "coins.png"))], data={"labels": " , "})
     assert r.status_code == 400 and "labels" in r.json()["error"]

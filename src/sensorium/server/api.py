@@ -44,7 +44,7 @@ from sensorium.query import has_sound
 from sensorium.server import media
 from sensorium.server.auth import FORM_SLACK, Guard
 from sensorium.server.jobs import JobBusy, Jobs
-from sensorium.types import Hit, Modality
+from sensorium.types import Classification, Hit, Modality
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -242,13 +242,25 @@ def create_app(
         if len(names) > MAX_LABELS:  # each label is embedded under the models lock that searches wait on
             raise QueryError(f"labels: {len(names)} given, at most {MAX_LABELS}; classify with fewer labels at a time")
         with tempfile.TemporaryDirectory(prefix="sensorium-upload-") as tmp:
-            saved = [save_upload(f, Path(tmp), i) for i, f in enumerate(files)]
+            saved: list[tuple[str, Path | None, HTTPException | None]] = []
+            for i, f in enumerate(files):
+                try:
+                    path, name = save_upload(f, Path(tmp), i)
+                    saved.append((name, path, None))
+                except HTTPException as exc:  # an empty or unknown upload: its own error, the batch goes on
+                    saved.append((upload_name(f, i), None, exc))
+            good = [(path, name) for name, path, _ in saved if path is not None]
+            if not good:  # nothing to classify: the first upload's status says why
+                raise next(exc for _, _, exc in saved if exc is not None)
             with models:
-                results = lib.classify([p for p, _ in saved], names, multi_label=multi_label)
-        by_path = {str(p): n for p, n in saved}
+                results = iter(lib.classify([path for path, _ in good], names, multi_label=multi_label))
+        by_path = {str(p): n for p, n in good}
         out = []
-        for r in results:
-            name = by_path.get(r.path, r.path)
+        for name, _path, exc in saved:
+            if exc is not None:
+                out.append(Classification(name, (), error=str(exc.detail).removeprefix(f"{name}: ")).to_json())
+                continue
+            r = next(results)
             error = r.error
             for p, n in by_path.items():
                 error = error.replace(p, n) if error else error
@@ -384,6 +396,11 @@ def parse_labels(text: str) -> list[str]:
     return names
 
 
+def upload_name(upload: UploadFile, n: int) -> str:
+    """The client's file name without any folder, or ``upload-N``."""
+    return os.path.basename((upload.filename or "").replace("\\", "/")) or f"upload-{n}"
+
+
 def save_upload(upload: UploadFile, folder: Path, n: int) -> tuple[Path, str]:
     """Copy an upload into ``folder`` after sniffing its content; returns (path, client's file name).
 
@@ -393,7 +410,7 @@ def save_upload(upload: UploadFile, folder: Path, n: int) -> tuple[Path, str]:
     Raises:
         HTTPException: 415 for content that is no image, sound, video or text; 400 when empty.
     """
-    name = os.path.basename((upload.filename or "").replace("\\", "/")) or f"upload-{n}"
+    name = upload_name(upload, n)
     fp = upload.file
     fp.seek(0)
     head = fp.read(HEAD_BYTES + 1)  # one byte more tells probe_bytes whether it saw the whole file
