@@ -124,6 +124,15 @@ def test_video_hit_shows_its_shot_and_plays_the_moment(page) -> None:
     at = page.evaluate("v => v.currentTime", handle)
     assert start - 0.5 <= at <= end + 0.5, (at, start, end)
     assert page.evaluate("v => v.videoWidth", handle) > 0  # the browser decodes it
+    # describe on the page: the player's captions track (loaded when turned on) and a link to them
+    track = video.locator("track")
+    assert track.get_attribute("kind") == "captions" and "format=vtt" in track.get_attribute("src")
+    page.evaluate("v => { v.textTracks[0].mode = 'showing'; }", handle)
+    page.wait_for_function("v => v.textTracks[0].cues && v.textTracks[0].cues.length > 0", arg=handle)
+    text = page.evaluate("v => Array.from(v.textTracks[0].cues).map(c => c.text).join('|')", handle)
+    assert "(" in text, text  # the shots' descriptions
+    link = first.locator("a.captions").get_attribute("href")
+    assert page.evaluate("url => fetch(url).then(r => r.text())", link).startswith("WEBVTT")
 
 
 def test_example_photo_finds_itself(page, served) -> None:
@@ -179,11 +188,16 @@ def test_a_failed_classify_clears_the_last_results(page, served, tmp_path: Path)
     page.wait_for_selector(".classification")
     junk = tmp_path / "random.bin"
     junk.write_bytes(bytes(range(256)) * 8)
-    page.set_input_files("#classify-files", [str(served.media / "cat-chelsea.png"), str(junk)])
+    page.set_input_files("#classify-files", [str(junk)])  # nothing classifiable: the request fails
     page.click("#classify-button")
     page.wait_for_function("() => document.getElementById('classify-status').classList.contains('error')")
     assert "random.bin" in page.text_content("#classify-status")
     assert page.locator(".classification").count() == 0
+    # a bad file among good ones is its own error; the others are classified
+    page.set_input_files("#classify-files", [str(served.media / "cat-chelsea.png"), str(junk)])
+    page.click("#classify-button")
+    page.wait_for_selector(".classification[data-file='random.bin'] .error")
+    assert page.locator(".classification[data-file='cat-chelsea.png']").get_attribute("data-top") == "a cat"
 
 
 def test_keyboard_slash_enter_and_arrows(page) -> None:

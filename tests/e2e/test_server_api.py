@@ -99,9 +99,10 @@ def test_token_is_required_and_checked(client: TestClient, anon: TestClient, med
         assert r.status_code == 401 and "token" in r.json()["error"], headers
     # a POST without a token is refused before its body is read or validated
     assert anon.post("/api/search", content=b"{not json").status_code == 401
-    # ?token= opens media and thumbnails only
+    # ?token= opens media, thumbnails and captions (for <img>, <audio>, <video>, <track>) only
     cat = media_dir / "cat-chelsea.png"
     assert anon.get(f"/api/stats?token={TOKEN}").status_code == 401
+    assert anon.get(f"/api/describe?path={quote(str(cat))}&format=vtt&token=wrong").status_code == 401
     assert anon.get(f"{media_url(cat)}&token=wrong").status_code == 401
     assert anon.get(f"{media_url(cat)}&token={TOKEN}").content == cat.read_bytes()
     assert anon.get(f"/api/thumbnail?path={quote(str(cat))}&token={TOKEN}").status_code == 200

@@ -343,6 +343,11 @@
     return el("div", { class: "thumb icon " + kind }, svg);
   }
 
+  // describe's timeline of a hit's file (format vtt, srt or json): <track> cannot send headers, so ?token=.
+  function captionsUrl(hit, format) {
+    return withToken("/api/describe?path=" + encodeURIComponent(hit.path) + "&format=" + format);
+  }
+
   function card(hit, rank) {
     const timed = hit.start !== null && hit.start !== undefined && hit.end !== null && hit.end !== undefined;
     const name = baseName(hit.path);
@@ -370,6 +375,10 @@
         "aria-label": (hit.modality === "audio" ? "Sound: " : "Video: ") + name + (timed ? ", " + span(hit.start, hit.end) : ""),
       });
       if (hit.modality === "video" && hit.thumbnail_url) player.poster = withToken(hit.thumbnail_url);
+      // Captions (shots, sounds in brackets, speech) load only when turned on in the player's menu.
+      if (hit.modality === "video") {
+        player.append(el("track", { kind: "captions", src: captionsUrl(hit, "vtt"), srclang: "en", label: "Sounds and speech" }));
+      }
       player.dataset.name = name;
       watchErrors(player);
       if (timed) keepToMoment(player, hit.start, hit.end);
@@ -389,6 +398,10 @@
       el("span", { class: "score", text: "score " + Number(hit.score).toFixed(3) }),
       el("span", { class: "kind", text: hit.modality }));
     if (timed) meta.append(el("span", { class: "span", text: span(hit.start, hit.end) }));
+    if (player) {
+      meta.append(el("a", { class: "captions", href: captionsUrl(hit, "vtt"), target: "_blank", rel: "noopener",
+        title: "The whole file described: shots, sounds and speech, as WebVTT captions", text: "captions" }));
+    }
     if (manySpaces && hit.space) meta.append(el("span", { class: "space", text: "space " + hit.space }));
     li.append(meta);
 
