@@ -243,3 +243,24 @@ def test_eval_refuses_folders_that_are_one_label(tmp_path: Path) -> None:
         (tmp_path / "set" / name).mkdir(parents=True)
     with pytest.raises(QueryError, match="folders sheep, sheep_ are all the label 'sheep'"):
         evaluate(open_library(tmp_path / "lib"), tmp_path / "set")
+
+
+def test_a_frame_of_the_shot_outranks_shots_that_only_share_its_concepts() -> None:
+    """Meaning alone is near 0.95 for every shot of the same kind of scene; the score took the larger of
+    meaning and looks, so the very shot (looks alike 0.72) ranked below one that looked nothing like it."""
+    from sensorium.query import _score_row
+    from sensorium.scoring import Calibrator
+
+    def row(i: str) -> dict:
+        return {"id": i, "path": f"/v/{i}.mp4", "modality": "video", "start": 0.0, "end": 2.0, "concepts": "[]"}
+
+    def looks(p: float) -> float:  # the perceptual cosine that calibrates to p
+        from sensorium.scoring import PERCEPTUAL_MIDPOINT, PERCEPTUAL_SLOPE
+
+        return PERCEPTUAL_MIDPOINT + float(np.log(p / (1 - p))) / PERCEPTUAL_SLOPE
+
+    perc = {"other": looks(0.25), "same": looks(0.72), "weak": looks(0.3)}
+    hit = {i: _score_row(row(i), m, Calibrator, perc, {}, 0.3, set()) for i, m in [("other", 0.954), ("same", 0.949)]}
+    assert hit["same"].score > hit["other"].score, hit
+    weak = _score_row(row("weak"), 0.3, Calibrator, perc, {}, 0.3, set())
+    assert weak.score < 0.5, weak  # two weak signals stay under the default floor
