@@ -73,7 +73,8 @@ _PCM_SUBTYPES = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FL
 _SF_CHUNK = 1 << 18
 _VIDEO_OPTIONS = {
     "libx264": {"crf": "20", "preset": "veryfast"},
-    "libvpx-vp9": {"crf": "32", "b": "0", "deadline": "realtime"},
+    # cpu-used 6 and row threading: 5.3 s of 720p in 1.5 s instead of 22.8 s, for a file 20% larger
+    "libvpx-vp9": {"crf": "32", "b": "0", "deadline": "realtime", "cpu-used": "6", "row-mt": "1"},
 }
 _VIDEO_BIT_RATE = {"mpeg4": 4_000_000, "libvpx": 2_000_000}
 _VIDEO_TICKS = {"libx264": 90_000, "libvpx-vp9": 1000, "libvpx": 1000, "mpeg4": 1000}  # time base 1/ticks
