@@ -415,3 +415,25 @@ def test_long_static_shot_comes_in_bounded_pieces(tmp_path: Path) -> None:
         assert all(p.start_s <= s.time_s < p.end_s for s in p.samples)
     times = [s.time_s for p in pieces for s in p.samples]
     assert times == sorted(set(times)) and len(times) == made  # none lost or repeated between pieces
+
+
+def test_an_mp4_cut_short_before_its_index_says_so(tmp_path: Path) -> None:
+    """A recording stopped (or a copy cut) before the 'moov' box read "invalid data found when processing input"."""
+    from sensorium.media.audio import load_audio
+    from sensorium.media.clip import export_clip
+    from sensorium.media.probe import mp4_without_index
+
+    whole = _write(tmp_path / "whole.mp4", _moving(50), audio_tracks=0)  # the muxer writes moov last
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with whole.open("rb") as fp:
+        assert not mp4_without_index(fp)
+    for read in (
+        lambda: VideoReader(cut),
+        lambda: load_audio(cut, 16000),
+        lambda: export_clip(cut, 0.1, 0.5, tmp_path / "c.mp4"),
+    ):
+        with pytest.raises(MediaError) as exc:
+            read()
+        assert "without its index (the 'moov' box): it was cut short" in _reason(exc)

@@ -32,7 +32,7 @@ import numpy as np
 import soxr
 
 from sensorium.errors import MediaError
-from sensorium.media.probe import describe, image_format, open_regular, sniff
+from sensorium.media.probe import MISSING_INDEX, describe, image_format, mp4_without_index, open_regular, sniff
 from sensorium.media.walk import display_path, os_reason
 
 log = logging.getLogger(__name__)
@@ -294,6 +294,8 @@ class _Source:
             try:
                 container = av.open(fp, mode="r", metadata_errors="ignore")
             except av.FFmpegError as exc:
+                if mp4_without_index(fp):
+                    raise MediaError(name, *MISSING_INDEX) from exc
                 raise _open_error(name, head, exc) from exc
             try:
                 return cls(name, fp, container, head)

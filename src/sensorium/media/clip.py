@@ -35,7 +35,7 @@ import soundfile as sf
 
 from sensorium.errors import MediaError
 from sensorium.media.audio import frame_to_float
-from sensorium.media.probe import image_format, open_regular
+from sensorium.media.probe import MISSING_INDEX, image_format, mp4_without_index, open_regular
 from sensorium.media.walk import display_path, os_reason
 
 log = logging.getLogger(__name__)
@@ -346,6 +346,8 @@ def _open_input(fp: BinaryIO, name: str) -> _Input:
     try:
         container = av.open(fp, mode="r", metadata_errors="ignore")
     except av.FFmpegError as exc:
+        if mp4_without_index(fp):
+            raise MediaError(name, *MISSING_INDEX) from exc
         detail = " ".join(str(getattr(exc, "strerror", None) or exc).split()).lower()
         raise MediaError(name, f"cannot read as audio or video (ffmpeg: {detail})", "check the file") from exc
     audio = container.streams.best("audio")

@@ -260,6 +260,46 @@ def _is_svg(head: bytes) -> bool:
     return start.startswith(b"<") and b"<svg" in start
 
 
+MISSING_INDEX = (
+    "an MP4/MOV file without its index (the 'moov' box): it was cut short while being written or copied",
+    "copy it again from its source; a tool such as untrunc can rebuild the index from a good file of the same camera",
+)
+
+
+def mp4_without_index(fp: BinaryIO) -> bool:
+    """Whether ``fp`` is an ISO media file (MP4, MOV, M4A) whose top-level boxes hold no ``moov``.
+
+    ffmpeg only says "invalid data found" for such a file; a recording stopped before the index
+    was written, or a copy cut short, looks exactly like this. ``fp`` is left at its start.
+    """
+    try:
+        fp.seek(0, os.SEEK_END)
+        size = fp.tell()
+        pos = 0
+        seen_ftyp = False
+        while pos + 8 <= size:
+            fp.seek(pos)
+            header = fp.read(16)
+            box, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if pos == 0 and kind != b"ftyp":
+                return False
+            seen_ftyp = True
+            if kind == b"moov":
+                return False
+            if box == 1 and len(header) == 16:
+                box = int.from_bytes(header[8:16], "big")
+            if box == 0:  # to the end of the file
+                break
+            if box < 8:
+                return False  # not a box structure we can walk: leave the verdict to ffmpeg
+            pos += box
+        return seen_ftyp
+    except OSError:
+        return False
+    finally:
+        fp.seek(0)
+
+
 def describe(head: bytes) -> str:
     """What unsupported content looks like, for error messages ("a PDF", "binary data")."""
     named = _unsupported_name(head)

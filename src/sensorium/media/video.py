@@ -40,7 +40,7 @@ from PIL import Image
 
 from sensorium.errors import MediaError
 from sensorium.media.audio import has_audio_track
-from sensorium.media.probe import image_format, open_regular, sniff
+from sensorium.media.probe import MISSING_INDEX, image_format, mp4_without_index, open_regular, sniff
 from sensorium.media.walk import display_path, os_reason
 
 log = logging.getLogger(__name__)
@@ -565,6 +565,8 @@ def _open(path: Path, name: str) -> tuple[BinaryIO, av.container.InputContainer,
         except av.FFmpegError as exc:
             detail = " ".join(str(getattr(exc, "strerror", None) or exc).split()).lower()
             kind = sniff(head)
+            if kind in ("audio", "video") and mp4_without_index(fp):
+                raise MediaError(name, *MISSING_INDEX) from exc
             if kind in ("audio", "video"):
                 raise MediaError(
                     name, f"corrupt or unsupported {kind} file (ffmpeg: {detail})", "re-export it"
