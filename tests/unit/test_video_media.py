@@ -244,7 +244,7 @@ def test_truncated_mp4_with_its_index_at_the_end_is_a_clear_error(tmp_path: Path
     (tmp_path / "half.mp4").write_bytes(raw[: len(raw) // 2])
     with pytest.raises(MediaError) as exc:
         VideoReader(tmp_path / "half.mp4")
-    assert _reason(exc).startswith("corrupt or unsupported video file (ffmpeg: ")
+    assert _reason(exc).startswith("an MP4/MOV file without its index (the 'moov' box)")
     assert not has_video_track(tmp_path / "half.mp4")
 
 
