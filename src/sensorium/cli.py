@@ -360,6 +360,8 @@ def clip(
         return
     how = "stream copy" if result.copied else "re-encoded"
     err.print(f"wrote {display_path(result.path)} ({result.start_s:.3f}–{result.end_s:.3f} s, {how})")
+    if math.isfinite(end) and result.end_s < end - 0.5:  # the times above say it; a short clip should not pass unseen
+        err.print(f"note: the clip ends at {result.end_s:.3f} s, before the {end:g} s asked: the file ends there")
 
 
 @app.command()

@@ -410,3 +410,12 @@ def test_bad_recordings_are_reported_and_the_batch_goes_on(tmp_path: Path, sound
     assert again["indexed"] == 0 and again["records"] == 0
     code, out3, _ = cli("stats", "--library", str(lib), "--json")
     assert json.loads(out3)["records"] == report["records"]
+
+
+def test_a_clip_shorter_than_asked_says_so(sounds, tmp_path: Path) -> None:
+    """A clip past the end was written shorter than asked, with only the printed times to tell."""
+    out_path = tmp_path / "tail.wav"
+    code, _, err = cli("clip", str(sounds[0] / "dog.mp3"), "-s", "1", "-e", "60", "-o", str(out_path))
+    assert code == 0 and "note: the clip ends at" in err and "before the 60 s asked" in err, err
+    code, _, err = cli("clip", str(sounds[0] / "dog.mp3"), "-s", "1", "-e", "2", "-o", str(tmp_path / "in.wav"))
+    assert code == 0 and "note:" not in err, err
