@@ -73,11 +73,12 @@ def bench_indexing(n_images: int, n_naive: int) -> dict:
         warm.mkdir()
         for f in files[:4]:
             shutil.copyfile(f, warm / f.name)
-        subprocess.run(
-            [sys.executable, "-m", "sensorium.cli", "index", str(warm), "-l", str(Path(tmp) / "w")],
-            check=True,
-            capture_output=True,
-        )
+        warm_cmd = [sys.executable, "-m", "sensorium.cli", "index", str(warm), "-l"]
+        subprocess.run([*warm_cmd, str(Path(tmp) / "w")], check=True, capture_output=True)
+        # the same four again, caches built: process start, model load and four photos
+        t0 = time.perf_counter()
+        subprocess.run([*warm_cmd, str(Path(tmp) / "w2")], check=True, capture_output=True)
+        startup = time.perf_counter() - t0
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t0 = time.perf_counter()
         proc = subprocess.run(
@@ -98,7 +99,9 @@ def bench_indexing(n_images: int, n_naive: int) -> dict:
     return {
         "images": report["indexed"],
         "seconds": wall,
+        "startup_s": startup,
         "rate": rate,
+        "rate_steady": (report["indexed"] - len(files[:4])) / max(wall - startup, 1e-9),
         "naive_rate": naive_rate,
         "ratio": rate / naive_rate,
         "peak_rss_mb": rss_kb / 1024,
@@ -217,9 +220,15 @@ def main() -> None:
     r = bench_indexing(n_images, n_naive=min(60, n_images))
     t = Table("measure", "sensorium", "naive baseline", "ratio")
     t.add_row("images/s", f"{r['rate']:.1f}", f"{r['naive_rate']:.1f}", f"{r['ratio']:.2f}x")
+    steady = r["rate_steady"]
+    naive = r["naive_rate"]
+    t.add_row("images/s, start-up excluded", f"{steady:.1f}", f"{naive:.1f}", f"{steady / naive:.2f}x")
     t.add_row("peak RSS (MB)", f"{r['peak_rss_mb']:.0f}", "", "")
     out.print(t)
-    out.print(f"{r['images']} photos in {r['seconds']:.1f} s, including process start and model load")
+    out.print(
+        f"{r['images']} photos in {r['seconds']:.1f} s, including process start and model load"
+        f" ({r['startup_s']:.1f} s with the first four photos, timed alone)"
+    )
     out.rule("sound and speech (multiple of real time; 2 cores)")
     from bench.bench_audio import run as bench_audio
 
