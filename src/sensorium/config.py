@@ -125,7 +125,9 @@ class Settings(BaseSettings):
     image_backbone: Literal["lite0", "lite1", "lite2"] = "lite0"
     ocr: Literal["auto", "always", "never"] = "auto"
     detector: bool = True
-    detector_side: int = 256  # YOLOX input side (multiple of 32): dev-set quality as at 320, 36% cheaper
+    detector_side: int = (
+        192  # YOLOX input side (multiple of 32): dev-set mAP 0.580 against 0.564 at 256, 10% faster indexing
+    )
     batch_size: int = 16  # images per encoder batch and committed write: bounds memory (about 0.8 GB)
     threads: int = 0  # 0: all cores
     max_image_pixels: int = 180_000_000
