@@ -213,7 +213,7 @@ def test_describe_says_why_a_video_cannot_be_read_and_goes_on(videos) -> None:
     from sensorium.errors import QueryError
 
     folder = videos[0]
-    with pytest.raises(QueryError, match=r"cut-short\.mp4: corrupt"):
+    with pytest.raises(QueryError, match=r"cut-short\.mp4: an MP4/MOV file without its index"):
         cli("describe", str(folder / "cut-short.mp4"), "--json")
     good = str(folder / "street-walk.mp4")
     code, out, _ = cli(
@@ -221,7 +221,7 @@ def test_describe_says_why_a_video_cannot_be_read_and_goes_on(videos) -> None:
     )
     assert code == EXIT_SOME_FAILED
     bad, desc, empty = json.loads(out)
-    assert "corrupt" in bad["error"] and "empty file" in empty["error"]
+    assert "without its index" in bad["error"] and "empty file" in empty["error"]
     assert empty["error"].endswith("; give a recording or video that plays")  # the error line says what to do
     assert desc["path"] == good and desc["duration"] > 5 and desc["events"]
 
