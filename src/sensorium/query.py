@@ -232,7 +232,7 @@ def search(
 
         target = spaces.target_space(lib, space, modality)
         if target is not None:
-            return spaces.search_space(
+            found = spaces.search_space(
                 lib,
                 target,
                 text,
@@ -244,6 +244,7 @@ def search(
                 path_glob=path_glob,
                 min_score=min_score,
             )
+            return [_if_gone(h) for h in found]
     store = lib.store()
     cal = Calibrator.for_library(lib)
     example = encode_example(lib, like, modality) if like is not None else None
@@ -274,7 +275,17 @@ def search(
         k *= 4
     moments.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))
     own = lib.manifest.get("space") or ""
-    return [replace(_with_thumbnail(lib, h), space=own) for h in moments[:limit]]
+    return [_if_gone(replace(_with_thumbnail(lib, h), space=own)) for h in moments[:limit]]
+
+
+GONE_NOTE = "file no longer exists (`index --prune` forgets it)"
+
+
+def _if_gone(hit: Hit) -> Hit:
+    """A hit on a file renamed or deleted since indexing says so: it scored 1.00 beside its new name."""
+    if os.path.lexists(hit.path):
+        return hit
+    return replace(hit, why=f"{hit.why}; {GONE_NOTE}" if hit.why else GONE_NOTE)
 
 
 def _with_thumbnail(lib: Library, hit: Hit) -> Hit:

@@ -107,6 +107,10 @@ def test_reindex_is_incremental_and_prunes_on_request(tmp_path: Path, samples: P
     os.utime(folder / "cat-chelsea.png", (1, 1))  # touched but unchanged content: still skipped
     result = runner.invoke(app, ["index", str(folder), "--library", str(lib)])
     assert "1 indexed file under these paths no longer exists; run with --prune" in result.stderr
+    hits = json.loads(runner.invoke(app, ["search", "coins", "--library", str(lib), "--json"]).stdout)
+    gone = [h for h in hits if Path(h["path"]).name == "coins.png"]
+    assert gone and gone[0]["why"].endswith("file no longer exists (`index --prune` forgets it)"), hits
+    assert all("no longer exists" not in h["why"] for h in hits if h not in gone)
     code, typo = index_json(lib, tmp_path / "nothere")  # a mistyped path fails the run...
     assert code == 3 and typo["failed"] == 1 and typo["gone"] == 0
     assert json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout) == []  # ...only
