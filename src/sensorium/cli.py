@@ -26,7 +26,7 @@ from rich.text import Text
 from sensorium.errors import SensoriumError
 from sensorium.library import Library, open_library
 from sensorium.media.walk import display_path
-from sensorium.types import MAX_LIMIT, Modality
+from sensorium.types import CLASSIFY_MARGIN, DESCRIBE_MIN_SCORE, LIKE_WEIGHT, MAX_LIMIT, Modality
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Multimodal zero-shot search, offline.")
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -181,7 +181,9 @@ def search(
         str | None, typer.Argument(help="What to look for, in words (any language for e5)", metavar="WORDS")
     ] = None,
     like: Annotated[Path | None, typer.Option("--like", help="An example file (image, video, sound or text)")] = None,
-    like_weight: Annotated[float, typer.Option(min=0, max=1, help="Weight of --like against the words (0..1)")] = 0.5,
+    like_weight: Annotated[
+        float, typer.Option(min=0, max=1, help="Weight of --like against the words (0..1)")
+    ] = LIKE_WEIGHT,
     negative: Annotated[str | None, typer.Option("--not", help="Words to steer away from")] = None,
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Number of hits (a moment counts once)")
@@ -246,7 +248,7 @@ def describe(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file")] = False,
     min_score: Annotated[
         float, typer.Option("--min-score", min=0, max=1, help="Least tag score for a sound event")
-    ] = 0.3,
+    ] = DESCRIBE_MIN_SCORE,
     speech: Annotated[bool, typer.Option("--speech/--no-speech", help="Transcribe speech")] = True,
     whisper_model: WhisperOpt = None,
     language: LanguageOpt = None,
@@ -375,7 +377,7 @@ def classify(
     ] = None,
     margin: Annotated[
         float, typer.Option(min=0, max=1, help="Abstain when the best two labels are closer than this")
-    ] = 0.05,
+    ] = CLASSIFY_MARGIN,
     top: Annotated[int | None, typer.Option("--top", min=1, help="Show only the best N labels")] = None,
     library: LibraryOpt = None,
     text_encoder: TextEncoderOpt = None,

@@ -28,7 +28,7 @@ from sensorium.models.base import Encoder, TextEncoder
 from sensorium.models.registry import Registry
 from sensorium.store.base import SCHEMA_VERSION, Store
 from sensorium.store.registry import open_store
-from sensorium.types import Classification, Hit
+from sensorium.types import CLASSIFY_MARGIN, DESCRIBE_MIN_SCORE, KEYWORD_WEIGHT, LIKE_WEIGHT, Classification, Hit
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -286,13 +286,13 @@ class Library:
         text: str | None = None,
         *,
         like: str | Path | None = None,
-        like_weight: float = 0.5,
+        like_weight: float = LIKE_WEIGHT,
         negative: str | None = None,
         limit: int = 10,
         modality: str | None = None,
         path_glob: str | None = None,
         min_score: float | None = None,
-        keyword_weight: float = 0.3,
+        keyword_weight: float = KEYWORD_WEIGHT,
         space: str | None = None,
     ) -> list[Hit]:
         """Ranked hits, best first: words, an example file (``like``), or both; as ``sensorium search``.
@@ -331,7 +331,7 @@ class Library:
         *,
         multi_label: bool = False,
         threshold: float = 0.5,
-        margin: float = 0.05,
+        margin: float = CLASSIFY_MARGIN,
         top: int | None = None,
     ) -> list[Classification]:
         """Zero-shot labels for files (indexed or not), as ``sensorium classify``.
@@ -350,7 +350,9 @@ class Library:
             self, as_paths(paths), names, multi_label=multi_label, threshold=threshold, margin=margin, top=top
         )
 
-    def describe(self, path: str | Path, *, min_score: float = 0.3, speech: bool = True):  # -> Description
+    def describe(  # -> Description (sensorium.timeline, imported when used)
+        self, path: str | Path, *, min_score: float = DESCRIBE_MIN_SCORE, speech: bool = True
+    ):
         """The timeline of a recording or video: shots, sound events (at least ``min_score``) and speech.
 
         ``.to_json()`` gives ``describe --json``; ``sensorium.timeline.to_srt``/``to_vtt`` give captions.

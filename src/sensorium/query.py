@@ -28,7 +28,7 @@ from sensorium.media.video import video_or_sound
 from sensorium.models.base import l2_normalise, valid_utf8
 from sensorium.scoring import Calibrator, sigmoid
 from sensorium.store.base import Filter, pad_perceptual
-from sensorium.types import MAX_LIMIT, MODALITIES, Hit, track_of
+from sensorium.types import KEYWORD_WEIGHT, LIKE_WEIGHT, MAX_LIMIT, MODALITIES, Hit, track_of
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -196,13 +196,13 @@ def search(
     text: str | None = None,
     *,
     like: str | Path | None = None,
-    like_weight: float = 0.5,
+    like_weight: float = LIKE_WEIGHT,
     negative: str | None = None,
     limit: int = 10,
     modality: str | None = None,
     path_glob: str | None = None,
     min_score: float | None = None,
-    keyword_weight: float = 0.3,
+    keyword_weight: float = KEYWORD_WEIGHT,
     space: str | None = None,
 ) -> list[Hit]:
     """Ranked hits, best first, each with a calibrated ``score`` in 0..1 and a ``why``.

@@ -25,11 +25,12 @@ from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
 from sensorium.media.probe import probe
 from sensorium.media.video import video_or_sound
+from sensorium.types import DESCRIBE_MIN_SCORE
 
 if TYPE_CHECKING:
     from sensorium.library import Library
 
-DEFAULT_MIN_SCORE = 0.3
+DEFAULT_MIN_SCORE = DESCRIBE_MIN_SCORE
 LINE_CHARS = 42
 CUE_NAMES = 3  # tags named in one sound cue
 SAME_SOUND_IOU = 0.5  # tags whose spans overlap this much are one sound, in one cue

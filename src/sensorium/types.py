@@ -8,6 +8,11 @@ from typing import Any, Literal
 Modality = Literal["image", "video", "audio", "text"]
 MODALITIES: tuple[str, ...] = ("image", "video", "audio", "text")
 MAX_LIMIT = 100_000  # hits one search may ask for (the store takes a machine int)
+# Defaults shared by the CLI, the Python API (Library) and the functions behind them.
+LIKE_WEIGHT = 0.5  # share of an example beside words in a search
+KEYWORD_WEIGHT = 0.3  # how much a keyword match raises a search hit
+CLASSIFY_MARGIN = 0.05  # single-label classify abstains when the best two are closer than this
+DESCRIBE_MIN_SCORE = 0.3  # sound events at least this likely go into a description
 
 # Records of one timed file share its modality; which track made them shows in the segment index.
 SPEECH_INDEX_BASE = 1_000_000  # utterances of a sound or video file

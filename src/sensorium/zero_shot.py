@@ -18,14 +18,14 @@ from sensorium.errors import MediaError, QueryError
 from sensorium.models.concepts import label_vectors
 from sensorium.models.offline_audio import TAG_TEMPERATURE
 from sensorium.scoring import Calibrator
-from sensorium.types import Classification, LabelScore
+from sensorium.types import CLASSIFY_MARGIN, Classification, LabelScore
 
 if TYPE_CHECKING:
     from sensorium.library import Library
     from sensorium.query import Example
 
 TEMPERATURE = 0.1  # fitted on the dev set: mean top probability (0.40) ≈ top-1 accuracy (0.44)
-DEFAULT_MARGIN = 0.05
+DEFAULT_MARGIN = CLASSIFY_MARGIN
 
 
 def parse_labels(text: str | None = None, file: Path | None = None) -> list[str]:

@@ -387,13 +387,13 @@ def hit_json(hit: Hit) -> dict[str, Any]:
 
 
 def parse_labels(text: str) -> list[str]:
-    """Labels as "a, b, c" or one per line (then commas stay inside a label); blanks and # lines dropped."""
-    parts = text.splitlines() if "\n" in text.strip() else text.split(",")
-    labels = [p.strip() for p in parts]
-    names = list(dict.fromkeys(x for x in labels if x and not x.startswith("#")))
-    if not names:
-        raise QueryError("labels: none given; send labels as 'cat, dog' or one per line")
-    return names
+    """Labels as "a, b, c" or one per line, read as the CLI reads them (:func:`zero_shot.parse_labels`)."""
+    from sensorium.zero_shot import parse_labels as read_labels
+
+    try:
+        return read_labels(text)
+    except QueryError:
+        raise QueryError("labels: none given; send labels as 'cat, dog' or one per line") from None
 
 
 def upload_name(upload: UploadFile, n: int) -> str:
