@@ -87,6 +87,7 @@ class Prepared:
     error: str | None = None
     skip: bool = False
     not_media: bool = False
+    reencoded: bool = False  # indexed before by another model version: its old records are still stored
 
 
 def record_id(path: str, seg_index: int) -> str:
@@ -301,6 +302,8 @@ def index_paths(
             if known.get(item.path, {}).get("content_hash") not in (None, "", item.content_hash):
                 store.delete_paths([item.path])  # changed file: its old segments must not linger
                 thumbnails.forget(lib.path, [item.path])
+            else:
+                item.reencoded = item.path in known
             if item.modality in STREAMED_MODALITIES:
 
                 def tick(seconds: float, label: str, done: int = done, item: Prepared = item) -> None:
@@ -350,6 +353,9 @@ def _commit(lib: Library, store: Any, batch: list[Prepared], report: IndexReport
             _commit(lib, store, [item], report)
         return
     store.upsert_records(rows)
+    for modality in {it.modality for it in batch if it.reencoded}:  # drop what the new model no longer makes
+        again = [it.path for it in batch if it.reencoded and it.modality == modality]
+        store.delete_paths(again, keep_encoder=lib.version_key(modality))
     store.upsert_files([_file_row(it, "done", lib.version_key(it.modality)) for it in batch])
     report.indexed += len(batch)
     report.records += len(rows)
@@ -361,12 +367,16 @@ def _index_stream(
     """Encode one long-form file block by block, writing its records as they come, then mark it done.
 
     A crash part-way leaves records but no ``done`` row: the next run encodes the file again and
-    its upserts (same ids) overwrite them. A failure removes what was written for the file.
+    its upserts (same ids) overwrite them. Once it is encoded, records of the file that another
+    model version wrote and this one did not (a recipe that merges windows makes fewer) are
+    deleted. A failure removes what was written for the file. A file with no records yet has
+    them appended, without the upsert's join on ``id``.
     """
     encoder = lib.encoder_for(item.modality)
     version = encoder.info.version_key
     hashes = {item.path: item.content_hash}
     pdim = lib.manifest["perceptual_dim"]
+    fresh = not store.has_records(item.path)
     written = 0
     passes: dict[str, Any] = {"track": None, "start": time.perf_counter(), "last": time.perf_counter()}
 
@@ -376,7 +386,7 @@ def _index_stream(
             if isinstance(seg.payload, Image.Image):
                 thumbnails.save(lib.path, seg.source, seg.start_s or 0.0, seg.index, seg.payload)
         rows = record_rows(segs, encoded, hashes, version, pdim)
-        store.upsert_records(rows)
+        store.upsert_records(rows, new=fresh)
         written += len(rows)
         if tick is not None and segs:
             kind = track_of(segs[0].modality, segs[0].index)
@@ -404,6 +414,8 @@ def _index_stream(
         thumbnails.forget(lib.path, [item.path])
         _record_failure(store, report, item, f"encoder failed ({type(exc).__name__}: {exc})")
         return
+    if not fresh:
+        store.delete_paths([item.path], keep_encoder=version)
     notes = [getattr(summary, "note", "")]
     if getattr(summary, "truncated", False):
         notes.insert(0, "indexed up to max_audio_seconds")

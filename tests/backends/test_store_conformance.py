@@ -134,6 +134,32 @@ def test_delete_paths_removes_every_segment(store: Store) -> None:
     assert [h["path"] for h in store.search_vectors(v[0])] == ["b.jpg"]
 
 
+def test_delete_paths_can_keep_one_model_versions_records(store: Store) -> None:
+    """A file re-encoded by a new model: what the old one wrote and the new one did not must go."""
+    v = unit(np.random.default_rng(3), 5)
+    old = [record("a.wav", i, v[i], modality="audio", start=float(i), end=i + 2.0) for i in range(4)]
+    store.upsert_records([*old, record("b.wav", 0, v[4], modality="audio", start=0.0, end=2.0)])
+    store.upsert_records([record("a.wav", 0, v[0], modality="audio", start=0.0, end=9.0, encoder="fake-v2")])
+    store.delete_paths(["a.wav"], keep_encoder="fake-v2")
+    assert store.count() == 2
+    [kept] = store.get_records(["a.wav:0"])
+    assert (kept["encoder"], kept["end"]) == ("fake-v2", 9.0)
+    assert store.get_records(["b.wav:0"]), "another file's records stay"
+
+
+def test_new_records_are_appended_and_found_by_path(store: Store) -> None:
+    v = unit(np.random.default_rng(4), 3)
+    odd = "it's [1] 100%_sure.wav"
+    assert not store.has_records(odd)
+    store.upsert_records([record(odd, 0, v[0], modality="audio"), record(odd, 1, v[1], modality="audio")], new=True)
+    store.upsert_records([record(odd, 2, v[2], modality="audio")], new=True)
+    assert store.has_records(odd) and not store.has_records("it's [1] 100%_sure.wa")
+    assert store.count() == 3
+    assert [h["path"] for h in store.search_vectors(v[2], limit=1)] == [odd]
+    store.upsert_records([record(odd, 2, v[2], modality="audio", keywords="again")])
+    assert store.count() == 3
+
+
 def test_filter_by_modality_and_perceptual(store: Store) -> None:
     v = unit(np.random.default_rng(3), 3)
     store.upsert_records(

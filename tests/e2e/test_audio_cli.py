@@ -96,6 +96,28 @@ def test_steady_sound_is_one_record_not_one_a_second(sounds, tmp_path: Path) -> 
     assert abs(hits[0]["start"] - start) <= 2.0 and abs(hits[0]["end"] - end) <= 2.0, (hits, sounds[1]["dog"])
 
 
+def test_a_new_recipe_leaves_no_records_of_the_old_one(sounds, tmp_path: Path, monkeypatch) -> None:
+    """A recipe that merges windows makes fewer records: the old ones it no longer writes must not linger."""
+    from sensorium.models import offline_audio
+
+    lib = str(tmp_path / "lib")
+    walk = str(sounds[0] / "farm-walk.wav")
+    with monkeypatch.context() as m:  # the recipe before steady runs: one record a window
+        m.setattr(offline_audio, "STEADY_WINDOWS", 1)
+        m.setattr(offline_audio, "RECIPE_VERSION", "old")
+        code, out, _ = cli("index", walk, "--library", lib, "--json")
+        assert code == 0 and json.loads(out)["records"] >= 60
+    code, out, _ = cli("index", walk, "--library", lib, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["indexed"] == 1 and report["records"] <= 35
+    import sensorium
+
+    assert sensorium.open(lib).store().count() == report["records"]
+    hits = search(Path(lib), "a dog barking", "--min-score", "0", "--limit", "50")
+    spans = sorted((h["start"], h["end"]) for h in hits)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+
+
 def test_speech_found_by_meaning_and_keyword_with_its_time(audio_lib: Path) -> None:
     phrase = FIXTURES["meeting.flac"]["phrases"][1]  # "First we need to discuss the budget for next year."
     for query in ("where they discuss the budget", "budget"):

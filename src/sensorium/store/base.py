@@ -6,7 +6,10 @@ A store receives plain rows (dicts of str/float/ndarray), never encoder objects.
 * **files** — one row per source file: content hash, status (``done``/``failed``), reason.
 
 Writes of records are upserts keyed by ``id`` so that a batch replayed after a crash
-neither loses nor duplicates anything.
+neither loses nor duplicates anything. A file's first records may be appended instead
+(``upsert_records(rows, new=True)``): the caller has checked :meth:`Store.has_records`, and a
+long recording's hundreds of batches then skip the key join, which grew the process by
+60 MB an hour of sound in LanceDB.
 """
 
 from __future__ import annotations
@@ -118,9 +121,11 @@ class Store(Protocol):
     ``keywords``, ``encoder``) stay behind too: :meth:`get_records` returns them.
     """
 
-    def upsert_records(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def upsert_records(self, rows: Sequence[dict[str, Any]], *, new: bool = False) -> None: ...
 
-    def delete_paths(self, paths: Sequence[str]) -> None: ...
+    def has_records(self, path: str) -> bool: ...
+
+    def delete_paths(self, paths: Sequence[str], *, keep_encoder: str | None = None) -> None: ...
 
     def search_vectors(
         self, vector: np.ndarray, *, column: str = "vector", limit: int = 10, where: Filter | None = None

@@ -59,7 +59,8 @@ class MemoryStore:
             )
         return vec
 
-    def upsert_records(self, rows: Sequence[dict[str, Any]]) -> None:
+    def upsert_records(self, rows: Sequence[dict[str, Any]], *, new: bool = False) -> None:
+        """Insert or replace rows by ``id`` (``new`` changes nothing here: a dict has no join to skip)."""
         for row in rows:
             stored = {name: row.get(name) for name in RECORD_FIELDS}
             for name in VECTOR_COLUMNS:
@@ -70,9 +71,16 @@ class MemoryStore:
         for row in rows:
             self._files[row["path"]] = {name: row.get(name) for name in FILE_FIELDS}
 
-    def delete_paths(self, paths: Sequence[str]) -> None:
+    def has_records(self, path: str) -> bool:
+        return any(r["path"] == path for r in self._records.values())
+
+    def delete_paths(self, paths: Sequence[str], *, keep_encoder: str | None = None) -> None:
         gone = set(paths)
-        self._records = {k: r for k, r in self._records.items() if r["path"] not in gone}
+        self._records = {
+            k: r
+            for k, r in self._records.items()
+            if r["path"] not in gone or (keep_encoder is not None and r["encoder"] == keep_encoder)
+        }
 
     def delete_files(self, paths: Sequence[str]) -> None:
         for path in paths:
