@@ -85,6 +85,17 @@ def test_moment_inside_a_long_recording(audio_lib: Path, sounds) -> None:
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
+def test_a_clip_of_the_sound_outranks_its_moment_in_a_long_recording(audio_lib: Path, sounds) -> None:
+    """A moment is ranked on its minute too: the dog in a farm walk is a dog among cows and a rooster."""
+    _, places = sounds
+    for animal, query in (("dog", "a dog barking"), ("horse", "a horse neighing"), ("cow", "a cow mooing")):
+        hits = search(audio_lib, query, "--modality", "audio", "--min-score", "0", "--limit", "5")
+        names = [Path(h["path"]).stem for h in hits]
+        assert names[:2] == [animal, "farm-walk"], hits
+        start, end = places[animal]
+        assert abs(hits[1]["start"] - start) <= 2.0 and abs(hits[1]["end"] - end) <= 2.0, (hits[1], places[animal])
+
+
 def test_steady_sound_is_one_record_not_one_a_second(sounds, tmp_path: Path) -> None:
     """A quiet two-hour recording was 7,200 records (101 MB): the hiss between the animals is one record a stretch."""
     lib = str(tmp_path / "lib")
