@@ -111,7 +111,9 @@ def index(
     ] = None,
     include: Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob")] = None,
-    prune: Annotated[bool, typer.Option("--prune", help="Forget indexed files that no longer exist")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Forget indexed files that no longer exist (a whole folder: see `forget`)")
+    ] = False,
     text_encoder: TextEncoderOpt = None,
     whisper_model: WhisperOpt = None,
     language: LanguageOpt = None,
@@ -154,6 +156,11 @@ def index(
                 + (f", not media {report.not_media}" if report.not_media else "")
                 + (f", pruned {report.pruned}" if prune else "")
                 + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
+            )
+        for root in report.held:
+            err.print(
+                f"kept the files under {display_path(root)}: every one of them is missing (a drive not mounted,"
+                f" or the folder moved?); if it is gone for good, `sensorium forget {display_path(root)}` drops them"
             )
         if report.gone:
             err.print(
@@ -506,6 +513,26 @@ def errors(
     for r in rows:
         table.add_row(display_path(r["path"]), r["error"])
     out.print(table)
+
+
+@app.command()
+def forget(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to drop from the library", metavar="PATH")],
+    library: LibraryOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Drop files, and all under folders, from the library (nothing on disk is touched).
+
+    For a folder moved or deleted for good: `index --prune` keeps a folder whose every file is
+    missing, which is what a drive that did not mount looks like.
+    """
+    dropped = _existing(library).forget(paths)
+    if as_json:
+        _emit_json({"forgotten": len(dropped), "paths": dropped})
+        return
+    err.print(f"forgot {len(dropped)} file{'' if len(dropped) == 1 else 's'}")
+    if not dropped:
+        err.print("nothing indexed under " + ", ".join(display_path(os.path.abspath(p)) for p in paths))
 
 
 @app.command()

@@ -30,7 +30,7 @@ from sensorium.media.image import image_segments
 from sensorium.media.probe import NotMedia, probe
 from sensorium.media.text import text_segments
 from sensorium.media.video import video_or_sound
-from sensorium.media.walk import display_path, walk
+from sensorium.media.walk import display_path, skipped_by, walk
 from sensorium.models.base import Encoded
 from sensorium.models.offline_video import ENCODER_ID as VIDEO_ID
 from sensorium.store.base import pad_perceptual
@@ -54,6 +54,7 @@ class IndexReport:
     not_media: int = 0  # files that neither are nor claim to be media (PDFs, archives): passed over
     pruned: int = 0
     gone: int = 0  # indexed files under the given paths that no longer exist, kept without --prune
+    held: list[str] = field(default_factory=list)  # folders given whose every indexed file is missing: not pruned
     records: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -68,6 +69,7 @@ class IndexReport:
             "not_media": self.not_media,
             "pruned": self.pruned,
             "gone": self.gone,
+            "held": self.held,
             "records": self.records,
             "seconds": round(self.seconds, 3),
             "failures": [{"path": p, "error": r} for p, r in self.failures],
@@ -283,6 +285,7 @@ def index_paths(
         else:
             _record_failure(store, report, Prepared(path=os.path.abspath(p)), reason)
     _forget_mended_folders(store, known, paths, {os.path.abspath(p) for p, _ in walk_errors})
+    _forget_skipped_failures(store, known, paths, include, exclude)
     batch: list[Prepared] = []
     limit = batch_size or lib.settings.batch_size
     total = len(files)
@@ -297,6 +300,9 @@ def index_paths(
                 store.delete_paths([item.path])
                 store.delete_files([item.path])
         elif item.error:
+            if known.get(item.path, {}).get("content_hash") not in (None, "", item.content_hash) and item.content_hash:
+                store.delete_paths([item.path])  # rewritten into something unreadable: what it held is gone
+                thumbnails.forget(lib.path, [item.path])
             _record_failure(store, report, item, item.error)
         else:
             if known.get(item.path, {}).get("content_hash") not in (None, "", item.content_hash):
@@ -310,7 +316,7 @@ def index_paths(
                     if on_progress:  # long recordings and videos: how far into the file, and how fast
                         on_progress(done - 1, total, f"{display_path(item.path)}: {label}")
 
-                _index_stream(lib, store, item, report, tick)
+                _index_stream(lib, store, item, report, tick, listed=item.path in known)
             else:
                 batch.append(item)
             if sum(len(b.segments) for b in batch) >= limit:
@@ -320,7 +326,10 @@ def index_paths(
             on_progress(done, total, display_path(item.path))
     if batch:
         _commit(lib, store, batch, report)
-    gone = _gone_under(paths, known, {os.path.abspath(f) for f in files})
+    walked = {os.path.abspath(f) for f in files}
+    gone = _gone_under(paths, known, walked)
+    report.held = _all_missing(paths, gone, known, walked)
+    gone = [p for p in gone if not any(under_root(p, r) for r in report.held)]
     if prune:
         report.pruned = _prune(store, gone, known, lib.path)
     else:
@@ -362,7 +371,13 @@ def _commit(lib: Library, store: Any, batch: list[Prepared], report: IndexReport
 
 
 def _index_stream(
-    lib: Library, store: Any, item: Prepared, report: IndexReport, tick: Callable[[float, str], None] | None = None
+    lib: Library,
+    store: Any,
+    item: Prepared,
+    report: IndexReport,
+    tick: Callable[[float, str], None] | None = None,
+    *,
+    listed: bool = True,
 ) -> None:
     """Encode one long-form file block by block, writing its records as they come, then mark it done.
 
@@ -370,13 +385,17 @@ def _index_stream(
     its upserts (same ids) overwrite them. Once it is encoded, records of the file that another
     model version wrote and this one did not (a recipe that merges windows makes fewer) are
     deleted. A failure removes what was written for the file. A file with no records yet has
-    them appended, without the upsert's join on ``id``.
+    them appended, without the upsert's join on ``id``. A file not ``listed`` in the files table
+    gets a ``partial`` row first, so that records left by a run killed part-way belong to a row
+    that ``--prune`` can forget.
     """
     encoder = lib.encoder_for(item.modality)
     version = encoder.info.version_key
     hashes = {item.path: item.content_hash}
     pdim = lib.manifest["perceptual_dim"]
     fresh = not store.has_records(item.path)
+    if not listed:
+        store.upsert_files([_file_row(item, "partial", version, error="indexing did not finish")])
     written = 0
     passes: dict[str, Any] = {"track": None, "start": time.perf_counter(), "last": time.perf_counter()}
 
@@ -446,6 +465,24 @@ def _forget_mended_folders(
         store.delete_files(mended)
 
 
+def _forget_skipped_failures(
+    store: Any, known: dict[str, dict[str, Any]], roots: Sequence[Path], include: Sequence[str], exclude: Sequence[str]
+) -> None:
+    """Drop the recorded failures of files that ``--include``/``--exclude`` now leave out: the advice
+    for a damaged file is to exclude it, and its failure stayed in ``sensorium errors`` after."""
+    if not (include or exclude):
+        return
+    tops = [Path(os.path.abspath(r)) for r in roots]
+    skipped = [
+        p
+        for p, row in known.items()
+        if row.get("status") == "failed"
+        and any(under_root(p, str(t)) and skipped_by(p, t, include, exclude) for t in tops)
+    ]
+    if skipped:
+        store.delete_files(skipped)
+
+
 def _gone(path: str) -> bool:
     """Whether ``path`` no longer exists; a path that cannot be looked at (a folder now unreadable) is kept."""
     try:
@@ -463,6 +500,32 @@ def _gone_under(roots: Sequence[Path], known: dict[str, dict[str, Any]], walked:
     return [
         p for p in known if p not in walked and any(p == r or p.startswith(r + os.sep) for r in prefixes) and _gone(p)
     ]
+
+
+def under_root(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or lies in the folder ``root`` (both absolute, as stored)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _all_missing(
+    roots: Sequence[Path], gone: list[str], known: dict[str, dict[str, Any]], walked: set[str]
+) -> list[str]:
+    """Folders given, missing or empty, whose indexed files (two or more) are all missing: a drive not
+    mounted, or a folder moved.
+
+    Pruning them would throw away everything embedded from there (hub spaces included) for a
+    mount that failed; they are held until ``sensorium forget FOLDER`` says they are gone for good.
+    """
+    missing = set(gone)
+    held = []
+    for root in dict.fromkeys(os.path.abspath(r) for r in roots):
+        if any(under_root(p, root) for p in walked):
+            continue  # it lists files: a folder in use, whatever went from it
+        under = [p for p, row in known.items() if under_root(p, root) and row.get("status") != "failed"]
+        # a folder of several files (the last file of a folder deleted is pruned), every one missing
+        if len(under) > 1 and all(p in missing for p in under):
+            held.append(root)
+    return held
 
 
 def _prune(store: Any, gone: list[str], known: dict[str, dict[str, Any]], lib_path: Path) -> int:

@@ -382,6 +382,32 @@ class Library:
                 self.store().delete_files(failed)
         return len(failed)
 
+    def forget(self, paths: str | Path | Sequence[str | Path]) -> list[str]:
+        """Drop files, and everything under folders, from the library and its hub spaces; returns the files.
+
+        The files need not exist: this is how a folder moved or deleted for good leaves the library
+        when ``index --prune`` holds it (every one of its files missing looks like a drive not mounted).
+        Nothing on disk is touched.
+        """
+        from sensorium import spaces, thumbnails
+        from sensorium.ingest import under_root
+
+        roots = [os.path.abspath(p) for p in as_paths(paths)]
+        if not self.exists or not roots:
+            return []
+        with self.writing():
+            store = self.store()
+            held = sorted(p for p in store.files() if any(under_root(p, r) for r in roots))
+            if held:
+                store.delete_paths(held)
+                store.delete_files(held)
+                thumbnails.forget(self.path, held)
+                for name in spaces.space_names(self):
+                    space = spaces.space_store(self, name)
+                    space.delete_paths(held)
+                    space.delete_files(held)
+        return held
+
     def stats(self) -> dict[str, Any]:
         if not self.exists:
             return {"library": str(self.path), "records": 0, "files": 0, "failed": 0}

@@ -278,7 +278,7 @@ def search(
     return [_if_gone(replace(_with_thumbnail(lib, h), space=own)) for h in moments[:limit]]
 
 
-GONE_NOTE = "file no longer exists (`index --prune` forgets it)"
+GONE_NOTE = "file no longer exists (`index FOLDER --prune` or `forget PATH` drops it)"
 
 
 def _if_gone(hit: Hit) -> Hit:

@@ -109,7 +109,7 @@ def test_reindex_is_incremental_and_prunes_on_request(tmp_path: Path, samples: P
     assert "1 indexed file under these paths no longer exists; run with --prune" in result.stderr
     hits = json.loads(runner.invoke(app, ["search", "coins", "--library", str(lib), "--json"]).stdout)
     gone = [h for h in hits if Path(h["path"]).name == "coins.png"]
-    assert gone and gone[0]["why"].endswith("file no longer exists (`index --prune` forgets it)"), hits
+    assert gone and gone[0]["why"].endswith("file no longer exists (`index FOLDER --prune` or `forget PATH` drops it)")
     assert all("no longer exists" not in h["why"] for h in hits if h not in gone)
     code, typo = index_json(lib, tmp_path / "nothere")  # a mistyped path fails the run...
     assert code == 3 and typo["failed"] == 1 and typo["gone"] == 0
@@ -387,3 +387,80 @@ def test_classify_table_says_plainly_when_a_label_does_not_fit(tmp_path: Path, s
         app, ["classify", files[0], "--labels", "a cat, a dog", "--multi-label", "--library", lib], terminal_width=200
     )
     assert "(none of the labels reach 0.50)" in result.stdout
+
+
+def test_prune_holds_a_folder_whose_every_file_is_missing_until_it_is_forgotten(tmp_path: Path) -> None:
+    """A drive that did not mount looks like a folder whose files were all deleted: --prune keeps them."""
+    drive = _notes(tmp_path / "drive", "a.txt", "b.txt", "c.txt")
+    _notes(drive / "sub", "d.txt")
+    other = _notes(tmp_path / "other", "e.txt", "f.txt")
+    lib = tmp_path / "lib"
+    assert index_json(lib, drive, other)[1]["indexed"] == 6
+    drive.rename(tmp_path / "drive.off")
+    (other / "f.txt").unlink()
+    result = runner.invoke(app, ["index", str(drive), str(other), "--library", str(lib), "--prune"])
+    assert result.exit_code == EXIT_SOME_FAILED  # the folder given is not there
+    assert f"kept the files under {drive}: every one of them is missing" in result.stderr
+    assert f"`sensorium forget {drive}` drops them" in result.stderr
+    files = open_library(lib).store().files()
+    assert sorted(Path(p).name for p in files) == ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]  # f.txt pruned
+    drive.mkdir()  # an empty mount point: the same
+    code, report = index_json(lib, drive, extra=("--prune",))
+    assert (code, report["pruned"], report["held"]) == (0, 0, [str(drive)])
+    result = runner.invoke(app, ["forget", str(drive), "--library", str(lib), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["forgotten"] == 4
+    store = open_library(lib).store()
+    assert sorted(Path(p).name for p in store.files()) == ["e.txt"]
+    assert {r["path"] for r in store.search_keywords("note", limit=50)} == {str(other / "e.txt")}
+    result = runner.invoke(app, ["forget", str(tmp_path / "nothing"), "--library", str(lib)])
+    assert result.exit_code == 0 and "forgot 0 files" in result.stderr
+
+
+def test_a_file_rewritten_into_junk_loses_what_it_held(tmp_path: Path, samples: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copyfile(samples / "cat-chelsea.png", folder / "cat.png")
+    shutil.copyfile(samples / "rocket-launch.jpg", folder / "rocket.jpg")
+    lib = tmp_path / "lib"
+    assert index_json(lib, folder)[1]["indexed"] == 2
+    (folder / "cat.png").write_bytes(bytes(range(256)) * 20)
+    code, report = index_json(lib, folder)
+    assert code == EXIT_SOME_FAILED and report["failures"][0]["path"] == str(folder / "cat.png")
+    hits = json.loads(
+        runner.invoke(app, ["search", "a cat", "--library", str(lib), "--json", "--min-score", "0"]).stdout
+    )
+    assert [Path(h["path"]).name for h in hits] == ["rocket.jpg"]  # not the cat it no longer holds
+    result = runner.invoke(app, ["errors", "--library", str(lib), "--json"])
+    assert "skip it with --exclude 'cat.png'" in json.loads(result.stdout)[0]["error"]
+    code, report = index_json(lib, folder, extra=("--exclude", "cat.png"))  # the advice, taken
+    assert code == 0 and json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout) == []
+
+
+def test_a_recording_cut_short_by_a_crash_is_listed_and_pruned_with_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sensorium.models.offline_audio import OfflineAudioEncoder
+
+    folder = tmp_path / "talks"
+    folder.mkdir()
+    shutil.copyfile(Path(__file__).resolve().parent.parent / "data" / "speech" / "meeting.flac", folder / "m.flac")
+    _notes(folder, "agenda.txt")
+    lib = open_library(tmp_path / "lib", speech="never")
+    real = OfflineAudioEncoder._emit_windows
+
+    def crash_after_writing(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise KeyboardInterrupt  # killed mid-file: some records written, the file not done
+
+    with monkeypatch.context() as m:
+        m.setattr(OfflineAudioEncoder, "_emit_windows", crash_after_writing)
+        with pytest.raises(KeyboardInterrupt):
+            lib.index(folder)
+    store = lib.store()
+    row = store.files()[str(folder / "m.flac")]
+    assert row["status"] == "partial" and store.has_records(str(folder / "m.flac"))
+    assert lib.stats()["files"] == 0  # a partial recording is not counted as indexed
+    (folder / "m.flac").unlink()
+    report = lib.index(folder, prune=True)
+    assert report.pruned == 1 and not store.has_records(str(folder / "m.flac"))
+    assert set(store.files()) == {str(folder / "agenda.txt")}

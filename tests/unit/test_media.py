@@ -221,7 +221,12 @@ def test_probe_names_pdf_and_zip(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as exc:
         probe(archive)
     assert reason_of(exc).endswith("looks like a ZIP archive (also .docx, .xlsx, .epub))")
-    assert str(exc.value).endswith("; skip it with --exclude")
+    assert str(exc.value).endswith("; skip it with --exclude 'bundle'")
+    broken = tmp_path / "holiday [1].jpg"  # a damaged photo: exclude that file, not every JPEG
+    broken.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(MediaError) as exc:
+        probe(broken)
+    assert str(exc.value).endswith("; skip it with --exclude 'holiday [[]1].jpg'")
 
 
 def test_probe_names_formats_we_do_not_index_yet(hopper: Image.Image) -> None:

@@ -8,6 +8,7 @@ legacy-encoded text, and audio-only files in containers that also hold video.
 from __future__ import annotations
 
 import codecs
+import glob as globlib
 import os
 import stat
 from pathlib import Path
@@ -159,7 +160,9 @@ def unsupported(name: str, head: bytes, suffix: str) -> MediaError:
     every run.
     """
     start = " ".join(f"{b:02x}" for b in head[:8])
-    hint = f"skip it with --exclude '*{suffix}'" if suffix else "skip it with --exclude"
+    # a kind that is not indexed: all of them; one damaged photo or recording: that file alone
+    kind = suffix and suffix.lower() not in MEDIA_SUFFIXES | TEXT_SUFFIXES | NOTE_SUFFIXES
+    hint = f"skip it with --exclude '{f'*{suffix}' if kind else globlib.escape(os.path.basename(name))}'"
     looks = describe(head)
     if looks.startswith("text") and suffix.lower() in MEDIA_SUFFIXES:  # an error page saved as photo.jpg
         return MediaError(name, f"holds {looks}, not the media its {suffix} name promises", "re-download or remove it")

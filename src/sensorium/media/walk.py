@@ -65,6 +65,16 @@ class _Filters:
         return bool(self.exclude) and self._match(self.exclude, path, top)
 
 
+def skipped_by(path: str, top: Path, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> bool:
+    """Whether ``--include``/``--exclude`` leave out the file ``path`` found under ``top``."""
+    if not (include or exclude):
+        return False
+    filters, file = _Filters(include, exclude), Path(path)
+    if not filters.wants_file(file, top):
+        return True
+    return any(filters.prunes_dir(d, top) for d in file.parents if d != top and top in d.parents)
+
+
 def walk(
     paths: Sequence[Path],
     *,

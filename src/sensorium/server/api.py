@@ -361,6 +361,7 @@ def create_app(
             raise HTTPException(404, f"job {job_id}: unknown; start one with POST /api/index")
         return job.to_json()
 
+    app.add_middleware(Contain, on_error=app.state.on_error)  # innermost of ours: an endpoint's exception
     app.add_middleware(Guard, token=token, max_body=max_upload_mb * 1024 * 1024 + FORM_SLACK)
     if cors_origins:  # added last: outermost, so preflights are answered before the token check
         app.add_middleware(
@@ -473,7 +474,6 @@ def _add_error_handlers(app: FastAPI, lib: Library) -> None:
     async def user_error(_: Request, exc: SensoriumError) -> JSONResponse:
         return _error(400, str(exc))
 
-    @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         if lib.exists and not (lib.path / MANIFEST).is_file():  # moved or deleted while serving
             if not gone_said.is_set():
@@ -486,3 +486,37 @@ def _add_error_handlers(app: FastAPI, lib: Library) -> None:
             )
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return _error(500, f"internal error ({type(exc).__name__}); this is a bug, see the server log")
+
+    app.state.on_error = bug
+
+
+class Contain:
+    """Answers an endpoint's unexpected exception with ``on_error``'s response, and stops it there.
+
+    Starlette's handler for ``Exception`` answers, then raises the exception again for the server
+    to log: a library deleted while serving printed two tracebacks for a 503 that says all there
+    is to say. A bug is logged once, with its traceback, by ``on_error``.
+    """
+
+    def __init__(self, app: Any, on_error: Any) -> None:
+        self.app = app
+        self.on_error = on_error
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:  # part of the answer is out: nothing better to send
+                raise
+            response = await self.on_error(Request(scope), exc)
+            await response(scope, receive, send)
