@@ -410,7 +410,7 @@ class Library:
 
     def stats(self) -> dict[str, Any]:
         if not self.exists:
-            return {"library": str(self.path), "records": 0, "files": 0, "failed": 0}
+            return {"library": str(self.path), "records": 0, "files": 0, "failed": 0, "partial": 0}
         files = self.store().files().values()
         return {
             "library": str(self.path),
@@ -418,6 +418,7 @@ class Library:
             "records": self.store().count(),
             "files": sum(1 for f in files if f.get("status") == "done"),
             "failed": sum(1 for f in files if f.get("status") == "failed"),
+            "partial": sum(1 for f in files if f.get("status") == "partial"),  # cut short: the next index redoes them
         }
 
 
