@@ -89,6 +89,7 @@ class Hit:
     track: str = ""  # what matched: "picture", "sound", "speech" or "text" (see track_of)
     thumbnail: str | None = None  # a video hit's picture (JPEG in the library), else None
     space: str = ""  # the vector space that answered (the library's own, or a hub model's: "clip", "clap")
+    copies: tuple[str, ...] = ()  # other files identical to this one in what was matched (query.fold_copies)
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``search --json`` schema."""
@@ -101,6 +102,7 @@ class Hit:
             "why": self.why,
             "thumbnail": self.thumbnail,
             "space": self.space,
+            "copies": list(self.copies),
         }
 
 

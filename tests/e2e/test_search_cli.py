@@ -301,3 +301,26 @@ def test_classify_threshold_without_multi_label_is_a_usage_error(samples: Path) 
         app, ["classify", str(samples / "coins.png"), "--labels", "coins, a cat", "--threshold", "0.9"]
     )
     assert result.exit_code == 2 and "--multi-label" in result.output
+
+
+def test_copies_of_a_photo_are_one_hit(tmp_path: Path, samples: Path) -> None:
+    """An archive holds one photo under many names: its copies filled the first results."""
+    import shutil
+
+    import sensorium
+
+    folder = tmp_path / "archive"
+    for i in range(12):
+        (folder / f"roll-{i}").mkdir(parents=True)
+        shutil.copyfile(samples / "cat-chelsea.png", folder / f"roll-{i}" / f"IMG_{i:04}.png")
+    for name in ("rocket-launch.jpg", "motorcycle.png", "cup-of-coffee.png"):
+        shutil.copyfile(samples / name, folder / name)
+    lib = sensorium.open(tmp_path / "lib")
+    lib.index(folder)
+    hits = lib.search("a cat", limit=3, min_score=0)
+    assert len(hits) == 3 and len({h.path for h in hits}) == 3
+    assert hits[0].path == str(folder / "roll-0" / "IMG_0000.png")
+    assert len(hits[0].copies) == 11 and hits[0].why.endswith("11 identical copies")
+    assert {Path(h.path).name for h in hits[1:]} <= {"rocket-launch.jpg", "motorcycle.png", "cup-of-coffee.png"}
+    [as_json] = search_json(lib, "a cat", "--limit", "1", "--min-score", "0")
+    assert as_json["copies"] == sorted(str(folder / f"roll-{i}" / f"IMG_{i:04}.png") for i in range(1, 12))
