@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from sensorium.errors import SensoriumError
@@ -86,18 +86,25 @@ def _emit_json(data: Any) -> None:
 
 
 def _progress() -> Progress:
+    """Counts, rate and times first; the file being read last, cut with an ellipsis where the
+    terminal is narrow (at 80 columns the times were cut to "0:…" by a long file name)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=20),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
-        TextColumn("[dim]{task.fields[name]}", justify="left"),
+        TextColumn(
+            "[dim]{task.fields[name]}",
+            justify="left",
+            table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+        ),
         console=err,
         disable=not err.is_terminal,
         transient=False,
+        expand=True,
     )
 
 
@@ -130,10 +137,10 @@ def index(
     with _progress() as bar:
         task = bar.add_task("indexing", total=None, rate="", name="")
 
-        def on_progress(done: int, total: int, path: str) -> None:
+        def on_progress(done: float, total: int, path: str) -> None:  # done: a share of a long file counts
             elapsed = bar.tasks[0].elapsed or 0
-            rate = f"{done / elapsed:.1f} files/s" if elapsed > 0 else ""
-            bar.update(task, completed=done, total=total, rate=rate, name=Path(path).name[:40])
+            rate = f"{int(done) / elapsed:.1f} files/s" if elapsed > 0 else ""
+            bar.update(task, completed=done, total=total, rate=rate, name=Path(path).name)
 
         try:
             report = lib.index(
@@ -152,7 +159,9 @@ def index(
     else:
         if paths or prune:  # with --model alone, only the spaces were embedded
             err.print(
-                f"indexed {report.indexed}, unchanged {report.skipped}, failed {report.failed}"
+                f"indexed {report.indexed}"
+                + (f" ({report.reused} copies of files already indexed)" if report.reused else "")
+                + f", unchanged {report.skipped}, failed {report.failed}"
                 + (f", not media {report.not_media}" if report.not_media else "")
                 + (f", pruned {report.pruned}" if prune else "")
                 + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"

@@ -25,12 +25,12 @@ from PIL import Image
 
 from sensorium import thumbnails
 from sensorium.errors import MediaError, SensoriumError
-from sensorium.media.audio import audio_info
+from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
 from sensorium.media.probe import NotMedia, probe
 from sensorium.media.text import text_segments
-from sensorium.media.video import video_or_sound
-from sensorium.media.walk import display_path, skipped_by, walk
+from sensorium.media.video import media_seconds, video_or_sound
+from sensorium.media.walk import canonical, display_path, skipped_by, walk
 from sensorium.models.base import Encoded
 from sensorium.models.offline_video import ENCODER_ID as VIDEO_ID
 from sensorium.store.base import pad_perceptual
@@ -49,6 +49,7 @@ class IndexReport:
     """What an index run did. ``failures`` holds (path, reason) pairs."""
 
     indexed: int = 0
+    reused: int = 0  # of those indexed, files whose records were copied from an identical file's (no decoding)
     skipped: int = 0
     failed: int = 0
     not_media: int = 0  # files that neither are nor claim to be media (PDFs, archives): passed over
@@ -64,6 +65,7 @@ class IndexReport:
         return {
             "spaces": self.spaces,
             "indexed": self.indexed,
+            "reused": self.reused,
             "skipped": self.skipped,
             "failed": self.failed,
             "not_media": self.not_media,
@@ -90,6 +92,8 @@ class Prepared:
     skip: bool = False
     not_media: bool = False
     reencoded: bool = False  # indexed before by another model version: its old records are still stored
+    twin: str | None = None  # a file already indexed with the same content and model: copy its records
+    seconds: float | None = None  # how long a recording or video plays (for progress within it)
 
 
 def record_id(path: str, seg_index: int) -> str:
@@ -108,6 +112,10 @@ class _Preparer:
     def __init__(self, lib: Library, known: dict[str, dict[str, Any]]) -> None:
         self.lib = lib
         self.known = known
+        self.twins: dict[str, str] = {}  # content hash -> a path indexed with it (a moved or copied file reuses it)
+        for path, row in known.items():
+            if row.get("status") == "done" and row.get("content_hash"):
+                self.twins.setdefault(row["content_hash"], path)
         self._fresh: dict[str, bool] = {}
         self._lock = threading.Lock()
         self.max_side = getattr(lib.image_encoder, "max_side", 512)
@@ -122,7 +130,7 @@ class _Preparer:
                 self._fresh[version] = version == self.lib.version_key(modality)
             return self._fresh[version]
 
-    def __call__(self, path: Path) -> Prepared:
+    def __call__(self, path: Path, *, reuse: bool = True) -> Prepared:
         key = os.path.abspath(path)
         path = Path(key)  # segments name their source by the same absolute path as the files table
         item = Prepared(path=key)
@@ -137,10 +145,16 @@ class _Preparer:
             if self._unchanged(old, item, fast=False):
                 item.skip = True
                 return item
+            twin = self.twins.get(item.content_hash) if reuse else None
+            if twin is not None and twin != key and self.is_fresh(self.known[twin].get("encoder") or ""):
+                item.twin = twin  # moved, renamed or copied: its records are already made
+                return item
             item.modality = probe(path)
             if item.modality == "video":  # fails early on a file with no picture; decoding streams later
                 item.modality = video_or_sound(path)  # a sound in a video container is indexed as sound
             item.segments = self._segments(path, item.modality)
+            if item.modality in STREAMED_MODALITIES:
+                item.seconds = media_seconds(path)
         except NotMedia:
             item.not_media = True
         except MediaError as exc:
@@ -254,20 +268,22 @@ def index_paths(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     prune: bool = False,
-    on_progress: Callable[[int, int, str], None] | None = None,
+    on_progress: Callable[[float, int, str], None] | None = None,
     batch_size: int | None = None,
 ) -> IndexReport:
     """Index files and folders into ``lib``.
 
     Args:
         prune: also forget files under ``paths`` that no longer exist.
-        on_progress: called as ``(done, total, path)`` after each file.
+        on_progress: called as ``(done, total, path)`` after each file, and within a long recording
+            or video as it is read, ``done`` then counting the share of that file read.
         batch_size: segments per encoder batch and committed write (default from settings).
     """
     t0 = time.perf_counter()
     store = lib.store(create=True)
     report = IndexReport()
     known = store.files()
+    given, paths = paths, [canonical(p) for p in paths]
     walk_errors: list[tuple[str, str]] = []
     files = list(
         walk(
@@ -292,6 +308,12 @@ def index_paths(
     prep = _Preparer(lib, known)
     workers = max(1, min(4, (os.cpu_count() or 2)))
     for done, item in enumerate(_prepared_stream(prep, files, workers), start=1):
+        if item.twin is not None:
+            if _copy_twin(lib, store, item, known, report):
+                if on_progress:
+                    on_progress(done, total, display_path(item.path))
+                continue
+            item = prep(Path(item.path), reuse=False)  # the twin changed or left during this run: encode
         if item.skip:
             report.skipped += 1
         elif item.not_media:
@@ -312,9 +334,9 @@ def index_paths(
                 item.reencoded = item.path in known
             if item.modality in STREAMED_MODALITIES:
 
-                def tick(seconds: float, label: str, done: int = done, item: Prepared = item) -> None:
+                def tick(part: float, label: str, done: int = done, item: Prepared = item) -> None:
                     if on_progress:  # long recordings and videos: how far into the file, and how fast
-                        on_progress(done - 1, total, f"{display_path(item.path)}: {label}")
+                        on_progress(done - 1 + part, total, f"{display_path(item.path)}: {label}")
 
                 _index_stream(lib, store, item, report, tick, listed=item.path in known)
             else:
@@ -327,6 +349,7 @@ def index_paths(
     if batch:
         _commit(lib, store, batch, report)
     walked = {os.path.abspath(f) for f in files}
+    _forget_linked_names(lib, store, known, given, walked)
     gone = _gone_under(paths, known, walked)
     report.held = _all_missing(paths, gone, known, walked)
     gone = [p for p in gone if not any(under_root(p, r) for r in report.held)]
@@ -338,6 +361,34 @@ def index_paths(
     lib.record_encoders()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _copy_twin(lib: Library, store: Any, item: Prepared, known: dict[str, dict[str, Any]], report: IndexReport) -> bool:
+    """Index ``item`` with copies of the records of its identical twin; False if the twin's are gone.
+
+    A moved, renamed or copied file then costs a read of its bytes (for the hash) instead of
+    decoding and encoding it again: an hour of sound, a minute. The twin's records must still
+    hold the content they held when the run began (it may have changed on disk meanwhile).
+    """
+    assert item.twin is not None
+    rows = store.records_of(item.twin)
+    twin_row = known[item.twin]
+    if not rows or any(r["content_hash"] != item.content_hash or r["encoder"] != twin_row["encoder"] for r in rows):
+        return False
+    for row in rows:
+        row["id"], row["path"] = record_id(item.path, row["seg_index"]), item.path
+    old = known.get(item.path)
+    if old is not None:  # an older version of this path: what it held is replaced
+        store.delete_paths([item.path])
+        thumbnails.forget(lib.path, [item.path])
+    store.upsert_records(rows, new=True)
+    thumbnails.copy(lib.path, item.twin, item.path)
+    item.modality = rows[0]["modality"]
+    store.upsert_files([_file_row(item, "done", twin_row["encoder"], error=twin_row.get("error") or "")])
+    report.indexed += 1
+    report.reused += 1
+    report.records += len(rows)
+    return True
 
 
 def _record_failure(store: Any, report: IndexReport, item: Prepared, reason: str) -> None:
@@ -375,7 +426,7 @@ def _index_stream(
     store: Any,
     item: Prepared,
     report: IndexReport,
-    tick: Callable[[float, str], None] | None = None,
+    tick: Callable[[float, str], None] | None = None,  # (share of the file done, what is being done)
     *,
     listed: bool = True,
 ) -> None:
@@ -398,6 +449,9 @@ def _index_stream(
         store.upsert_files([_file_row(item, "partial", version, error="indexing did not finish")])
     written = 0
     passes: dict[str, Any] = {"track": None, "start": time.perf_counter(), "last": time.perf_counter()}
+    # a video's pictures take about 60% of its time when its sound track is read after them
+    sound_after = item.modality == "video" and lib.settings.video_sound and has_audio_track(Path(item.path))
+    shares = {"pictures": (0.0, 0.6 if sound_after else 1.0), "sound and speech": (0.6 if sound_after else 0.0, 1.0)}
 
     def emit(segs: list[Segment], encoded: Encoded) -> None:
         nonlocal written
@@ -412,11 +466,14 @@ def _index_stream(
             track = "pictures" if kind == "picture" else "sound and speech"
             now = time.perf_counter()
             if track != passes["track"]:  # a video reads its pictures, then its sound track
-                passes.update(track=track, start=passes["last"])
+                passes.update(track=track, start=passes["last"], at=0.0)
             passes["last"] = now
-            at = max(s.end_s or 0.0 for s in segs)
+            # speech comes a few seconds behind the sound windows: progress never steps back
+            at = passes["at"] = max(passes["at"], *(s.end_s or 0.0 for s in segs))
             speed = at / max(now - passes["start"], 1e-3)
-            tick(at, f"{track} @ {at / 60:.1f} min, {speed:.0f}x real time")
+            low, high = shares[track]
+            part = low + (high - low) * min(at / item.seconds, 1.0) if item.seconds else low
+            tick(min(part, 0.999), f"{track} @ {at / 60:.1f} min, {speed:.0f}x real time")
 
     try:
         summary = encoder.encode_file(Path(item.path), emit)
@@ -442,6 +499,23 @@ def _index_stream(
     store.upsert_files([_file_row(item, "done", version, error=note)])
     report.indexed += 1
     report.records += written
+
+
+def _forget_linked_names(
+    lib: Library, store: Any, known: dict[str, dict[str, Any]], given: Sequence[Path], walked: set[str]
+) -> None:
+    """Drop the files that an older version stored under a symlinked folder's name when this run
+    indexed them under the folder's own (:func:`canonical`); their records were copied, not re-made."""
+    moved: list[str] = []
+    for root in given:
+        link, real = os.path.abspath(root), str(canonical(root))
+        if link == real:
+            continue
+        moved += [p for p in known if under_root(p, link) and real + p[len(link) :] in walked]
+    if moved:
+        store.delete_paths(moved)
+        store.delete_files(moved)
+        thumbnails.forget(lib.path, moved)
 
 
 def _forget_mended_folders(

@@ -391,8 +391,10 @@ class Library:
         """
         from sensorium import spaces, thumbnails
         from sensorium.ingest import under_root
+        from sensorium.media.walk import canonical
 
-        roots = [os.path.abspath(p) for p in as_paths(paths)]
+        given = as_paths(paths)  # a folder's name through a link, as older versions stored it, and its own
+        roots = list(dict.fromkeys([*(os.path.abspath(p) for p in given), *(str(canonical(p)) for p in given)]))
         if not self.exists or not roots:
             return []
         with self.writing():

@@ -288,8 +288,8 @@ def fold_copies(hits: list[Hit]) -> list[Hit]:
     """One hit per set of identical copies (the same picture or moment: equal score, span and facts).
 
     An archive holds the same photo under many names; 31 copies of one dog filled the first 31
-    results for "a dog". The best-named copy (first by path) stays, and says how many others there are
-    and where (``copies`` in JSON).
+    results for "a dog". The best-named copy (first by path of those that still exist) stays, and
+    says how many others there are and where (``copies`` in JSON).
     """
     groups: dict[tuple, list[Hit]] = {}
     for h in hits:
@@ -300,7 +300,7 @@ def fold_copies(hits: list[Hit]) -> list[Hit]:
         if len(group) == 1:
             out.append(group[0])
             continue
-        group.sort(key=lambda h: h.path)
+        group.sort(key=lambda h: (not os.path.lexists(h.path), h.path))  # a file moved: its new name speaks
         n = len(group) - 1
         note = f"{n} identical cop{'y' if n == 1 else 'ies'}"
         out.append(replace(group[0], why=f"{group[0].why}; {note}", copies=tuple(h.path for h in group[1:])))

@@ -58,6 +58,13 @@ def find(library: Path, source: str, time_s: float) -> Path | None:
     return folder(library, source) / best
 
 
+def copy(library: Path, source: str, to: str) -> None:
+    """Give ``to`` the thumbnails of ``source`` (an identical file: same pictures at the same times)."""
+    src = folder(library, source)
+    if src.is_dir():
+        shutil.copytree(src, folder(library, to), dirs_exist_ok=True)
+
+
 def forget(library: Path, sources: Iterable[str]) -> None:
     """Remove the thumbnails of ``sources`` (files re-indexed or gone)."""
     for source in sources:

@@ -14,8 +14,12 @@ tags name it ("[dog, bark, bow-wow]", not three overlapping cues), speech as lin
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
     from sensorium.library import Library
 
 DEFAULT_MIN_SCORE = DESCRIBE_MIN_SCORE
+CACHE_FOLDER = "described"  # in the library: one JSON timeline per (content, models, options)
+CACHE_KEEP = 256  # timelines kept; the least recently used go first
 LINE_CHARS = 42
 CUE_NAMES = 3  # tags named in one sound cue
 SAME_SOUND_IOU = 0.5  # tags whose spans overlap this much are one sound, in one cue
@@ -110,11 +116,71 @@ def describe_file(
     """The timeline of one recording or video (it need not be indexed).
 
     A video's timeline adds one ``shot`` event per shot (what its pictures show) to the
-    sound events and speech of its sound track.
+    sound events and speech of its sound track. Timelines are kept in the library (when there
+    is one), keyed by the file's content, the models and the options: a two-hour recording took
+    48 s each time it was described, and the web page's captions waited as long.
 
     Raises:
         QueryError: the file is not a recording or video, or cannot be decoded.
     """
+    kept = _kept_path(lib, path, min_score, speech)
+    if kept is not None:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            desc = _from_kept(json.loads(kept.read_text(encoding="utf-8")))
+            os.utime(kept)  # recently used: kept longest
+            return replace(desc, path=str(path))
+    desc = _describe(lib, path, min_score=min_score, speech=speech)
+    if kept is not None:
+        _keep(kept, desc)
+    return desc
+
+
+def _kept_path(lib: Library, path: Path, min_score: float, speech: bool) -> Path | None:
+    """Where the timeline of ``path`` is kept, or None without a library or a readable file."""
+    from sensorium import __version__
+    from sensorium.ingest import content_hash
+
+    if not lib.exists:
+        return None
+    try:
+        st = path.stat()
+        row = lib.store().files().get(os.path.abspath(path))
+        if row and row.get("size") == st.st_size and row.get("mtime") == st.st_mtime and row.get("content_hash"):
+            digest = row["content_hash"]  # indexed and unchanged: no need to read it all again
+        else:
+            digest = content_hash(path)
+    except OSError:
+        return None  # describing it says why
+    models = [lib.version_key("audio"), lib.version_key("video"), lib.settings.speech, lib.settings.speech_language]
+    key = json.dumps([digest, __version__, *models, round(min_score, 6), speech])
+    name = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return lib.path / CACHE_FOLDER / f"{name}.json"
+
+
+def _keep(kept: Path, desc: Description) -> None:
+    """Write a timeline atomically, then drop the least recently used beyond :data:`CACHE_KEEP`."""
+    try:
+        kept.parent.mkdir(exist_ok=True)
+        tmp = kept.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(asdict(desc)), encoding="utf-8")
+        os.replace(tmp, kept)
+        old = sorted(kept.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-CACHE_KEEP]
+        for p in old:
+            p.unlink(missing_ok=True)
+    except OSError:
+        pass  # a library on a read-only disk still describes, only not faster next time
+
+
+def _from_kept(data: dict[str, Any]) -> Description:
+    return Description(
+        path=data["path"],
+        duration=float(data["duration"]),
+        tags=[(str(t), float(s)) for t, s in data["tags"]],
+        events=[Event(**e) for e in data["events"]],
+    )
+
+
+def _describe(lib: Library, path: Path, *, min_score: float, speech: bool) -> Description:
     try:
         modality = probe(path)
     except MediaError as exc:

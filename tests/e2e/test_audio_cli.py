@@ -245,6 +245,35 @@ def test_describe_output_never_loses_a_file(sounds, tmp_path: Path) -> None:
     assert out.read_text().startswith("WEBVTT")
 
 
+def test_a_described_recording_is_kept_in_the_library_until_it_changes(
+    sounds, audio_lib: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sensorium.timeline
+
+    src = tmp_path / "walk.wav"
+    shutil.copyfile(sounds[0] / "farm-walk.wav", src)
+    args = ("describe", str(src), "--no-speech", "--json", "--library", str(audio_lib))
+    code, first, _ = cli(*args)
+    assert code == 0 and json.loads(first)["events"]
+    real = sensorium.timeline._describe
+    calls: list[str] = []
+
+    def counted(lib, path, **kwargs):
+        calls.append(path.name)
+        return real(lib, path, **kwargs)
+
+    monkeypatch.setattr(sensorium.timeline, "_describe", counted)
+    renamed = tmp_path / "renamed.wav"
+    shutil.copyfile(src, renamed)
+    assert cli(*args)[1] == first and calls == []  # kept: not decoded again
+    again = json.loads(cli("describe", str(renamed), "--no-speech", "--json", "--library", str(audio_lib))[1])
+    assert again == {**json.loads(first), "path": str(renamed)} and calls == []  # same content, another name
+    assert cli(*args, "--min-score", "0.5")[0] == 0 and calls == ["walk.wav"]  # other options: described
+    shutil.copyfile(sounds[0] / "dog.mp3", src)  # new content under the old name
+    code, changed, _ = cli(*args)
+    assert code == 0 and calls == ["walk.wav", "walk.wav"] and changed != first
+
+
 def test_usage_errors_exit_2(sounds) -> None:
     dog = str(sounds[0] / "dog.mp3")
     for args in (

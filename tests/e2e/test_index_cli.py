@@ -464,3 +464,95 @@ def test_a_recording_cut_short_by_a_crash_is_listed_and_pruned_with_its_folder(
     report = lib.index(folder, prune=True)
     assert report.pruned == 1 and not store.has_records(str(folder / "m.flac"))
     assert set(store.files()) == {str(folder / "agenda.txt")}
+
+
+def test_a_moved_renamed_or_copied_file_reuses_the_records_it_had(
+    tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reorganising a library re-encoded every file moved: an hour of sound cost a minute again."""
+    import numpy as np
+
+    import sensorium.ingest
+    from sensorium.models.offline_audio import OfflineAudioEncoder
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    shutil.copyfile(samples / "cat-chelsea.png", folder / "cat.png")
+    shutil.copyfile(Path(__file__).resolve().parent.parent / "data" / "speech" / "short.flac", folder / "talk.flac")
+    lib = open_library(tmp_path / "lib", speech="never")
+    first = lib.index(folder)
+    assert (first.indexed, first.reused) == (2, 0)
+    store = lib.store()
+    before = {name: store.records_of(str(folder / name)) for name in ("cat.png", "talk.flac")}
+    assert all(before.values())
+    (folder / "sorted").mkdir()
+    os.rename(folder / "cat.png", folder / "sorted" / "kitten.png")
+    shutil.copyfile(folder / "talk.flac", folder / "talk copy.flac")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("decoded or encoded again")
+
+    with monkeypatch.context() as m:
+        m.setattr(sensorium.ingest, "image_segments", refuse)
+        m.setattr(OfflineAudioEncoder, "encode_file", refuse)
+        second = lib.index(folder)
+    assert (second.indexed, second.reused, second.skipped, second.gone) == (2, 2, 1, 1)
+    for old, new in (("cat.png", "sorted/kitten.png"), ("talk.flac", "talk copy.flac")):
+        got = store.records_of(str(folder / new))
+        assert [(r["seg_index"], r["start"], r["end"]) for r in got] == [
+            (r["seg_index"], r["start"], r["end"]) for r in before[old]
+        ]
+        for a, b in zip(got, before[old], strict=True):
+            np.testing.assert_array_equal(a["vector"], b["vector"])
+            assert a["id"] != b["id"] and a["path"] == str(folder / new)
+    assert store.files()[str(folder / "sorted" / "kitten.png")]["status"] == "done"
+    hits = lib.search("a cat", min_score=0, limit=3)
+    assert hits[0].path == str(folder / "sorted" / "kitten.png")  # the copy that exists speaks for the one gone
+    third = lib.index(folder, prune=True)
+    assert (third.pruned, third.indexed) == (1, 0)
+    assert not store.records_of(str(folder / "cat.png")) and store.records_of(str(folder / "sorted" / "kitten.png"))
+    assert len(store.records_of(str(folder / "talk.flac"))) == len(before["talk.flac"])
+
+
+def test_a_copy_of_a_file_rewritten_in_the_same_run_is_encoded_from_its_own_bytes(
+    tmp_path: Path, samples: Path
+) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copyfile(samples / "cat-chelsea.png", folder / "a.png")
+    lib = open_library(tmp_path / "lib")
+    lib.index(folder)
+    cat_hash = lib.store().files()[str(folder / "a.png")]["content_hash"]
+    shutil.copyfile(samples / "rocket-launch.jpg", folder / "a.png")  # the twin now holds a rocket...
+    shutil.copyfile(samples / "cat-chelsea.png", folder / "z.png")  # ...and the cat moved here
+    report = lib.index(folder)
+    assert (report.indexed, report.reused) == (2, 0)
+    store = lib.store()
+    assert {r["content_hash"] for r in store.records_of(str(folder / "z.png"))} == {cat_hash}
+    assert lib.search("a cat", min_score=0, limit=1)[0].path == str(folder / "z.png")
+    assert lib.search("a rocket launch", min_score=0, limit=1)[0].path == str(folder / "a.png")
+
+
+def test_a_folder_indexed_through_a_link_is_held_once(
+    tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sensorium.ingest
+
+    real = tmp_path / "photos"
+    real.mkdir()
+    for name in ("cat-chelsea.png", "rocket-launch.jpg"):
+        shutil.copyfile(samples / name, real / name)
+    link = tmp_path / "Pictures"
+    os.symlink(real, link)
+    lib = open_library(tmp_path / "lib")
+    with monkeypatch.context() as m:  # as earlier versions stored it: under the link's name
+        m.setattr(sensorium.ingest, "canonical", lambda p: Path(os.path.abspath(p)))
+        assert lib.index(link).indexed == 2
+    assert {Path(p).parent for p in lib.store().files()} == {link}
+    report = lib.index(link)  # now under the folder's own name, the records copied and the old names gone
+    assert (report.indexed, report.reused) == (2, 2)
+    assert {Path(p).parent for p in lib.store().files()} == {Path(os.path.realpath(real))}
+    records = lib.store().count()
+    again = lib.index(real)
+    assert (again.indexed, again.skipped) == (0, 2) and lib.store().count() == records
+    assert len(lib.forget(link)) == 2 and lib.store().count() == 0

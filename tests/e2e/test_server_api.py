@@ -433,10 +433,12 @@ def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, me
     assert r.status_code == 202, r.text
     job = wait(client, r.json()["job"])
     assert job["state"] == "done" and job["error"] is None, job
-    assert (job["done"], job["total"]) == (4, 4)  # the linked folder's cat.png is linked-cat.png's file
+    # the linked folder's cat.png is linked-cat.png's file
+    assert (job["done"], job["progress"], job["total"]) == (4, 4.0, 4)
     assert job["report"]["indexed"] == 4 and job["report"]["failed"] == 0
     assert set(job["report"]) == {
         "indexed",
+        "reused",
         "skipped",
         "failed",
         "not_media",

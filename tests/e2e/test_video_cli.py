@@ -269,3 +269,17 @@ def test_a_video_cut_short_ends_where_its_pictures_do(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as exc:
         cli("clip", str(half), "--start", "6", "--end", "6.5", "-o", str(tmp_path / "late.mp4"))
     assert str(exc.value).startswith(f"{half}: nothing decodes between 6.000 and 6.500 s")
+
+
+def test_progress_moves_within_a_video_through_its_pictures_then_its_sound(videos, tmp_path: Path) -> None:
+    """One long file showed 0 of 1 with no time left until it was done."""
+    from sensorium.library import open_library
+
+    folder, _ = videos
+    seen: list[tuple[float, int]] = []
+    lib = open_library(tmp_path / "lib", speech="never")
+    lib.index(folder / "street-walk.mp4", on_progress=lambda done, total, path: seen.append((done, total)))
+    parts = [d for d, _ in seen]
+    assert {t for _, t in seen} == {1} and parts == sorted(parts) and parts[-1] == 1
+    inside = [d for d in parts if 0 < d < 1]
+    assert any(d <= 0.6 for d in inside) and any(0.6 < d < 1 for d in inside), parts  # pictures, then sound

@@ -529,6 +529,17 @@ def test_ogg_to_ogg_is_a_stream_copy(tmp_path: Path, pgdata: Path) -> None:
     assert len(load_audio(tmp_path / "clip.ogg", 11025)) / 11025 == pytest.approx(2.0, abs=0.03)
 
 
+def test_ogg_clip_of_a_flac_is_re_encoded_into_what_libsndfile_opens(tmp_path: Path, pgdata: Path) -> None:
+    """A stream copy put FLAC frames in Ogg: 0.35 s too long and unreadable by libsndfile."""
+    wave, rate = sf.read(pgdata / "house_lo.wav", dtype="int16")
+    sf.write(tmp_path / "whole.flac", wave, rate)
+    result = export_clip(tmp_path / "whole.flac", 2.0, 4.0, tmp_path / "clip.ogg")
+    assert not result.copied
+    assert audio_info(tmp_path / "clip.ogg").codec in ("vorbis", "opus")  # Vorbis where FFmpeg has an encoder
+    info = sf.info(tmp_path / "clip.ogg")
+    assert info.duration == pytest.approx(2.0, abs=0.03)
+
+
 def test_video_clip_copies_from_the_keyframe(tmp_path: Path, made: dict[str, Path]) -> None:
     src = made["mp4"]
     with av.open(str(src)) as c:

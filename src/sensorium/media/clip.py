@@ -59,7 +59,9 @@ _OUTPUTS: dict[str, _Output] = {
     ".aiff": _Output("aiff", ("pcm_s16be",), soundfile="AIFF", copy=("pcm_*",)),
     ".aif": _Output("aiff", ("pcm_s16be",), soundfile="AIFF", copy=("pcm_*",)),
     ".mp3": _Output("mp3", ("libmp3lame",)),
-    ".ogg": _Output("ogg", ("libvorbis", "libopus"), copy=("vorbis", "opus", "flac", "speex")),
+    # FLAC in Ogg is legal, but libsndfile and most players cannot open it and its frames (4096
+    # samples) overshoot the cut: an .ogg of a FLAC source is re-encoded (Vorbis, else Opus)
+    ".ogg": _Output("ogg", ("libvorbis", "libopus"), copy=("vorbis", "opus", "speex")),
     ".opus": _Output("opus", ("libopus",), copy=("opus",)),
     ".m4a": _Output("ipod", ("aac",)),
     ".mp4": _Output("mp4", ("aac",), ("libx264", "mpeg4")),

@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 from sensorium.errors import MediaError
-from sensorium.media.audio import has_audio_track
+from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.probe import MISSING_INDEX, image_format, mp4_without_index, open_regular, sniff
 from sensorium.media.walk import display_path, os_reason
 
@@ -596,6 +596,20 @@ def video_or_sound(path: Path) -> str:
         if has_audio_track(path):
             return "audio"
         raise
+
+
+def media_seconds(path: Path) -> float | None:
+    """How long a video or recording plays, by its header; None when the header does not say."""
+    try:
+        with VideoReader(path) as reader:
+            if reader.info.duration_s > 0:
+                return reader.info.duration_s
+    except MediaError:
+        pass
+    try:
+        return audio_info(path).duration_s
+    except MediaError:
+        return None
 
 
 def has_video_track(path: Path) -> bool:

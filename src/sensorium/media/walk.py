@@ -36,6 +36,20 @@ def display_path(path: Path | str | bytes) -> str:
     return raw.decode("utf-8", "backslashreplace").translate(_CONTROL_ESCAPES)
 
 
+def canonical(path: Path | str) -> Path:
+    """``path`` made absolute with its symlinked folders resolved: one name per file across runs.
+
+    A library indexed through ``~/Pictures`` (a link) and then through the folder it points at
+    would otherwise hold each photo twice. A link to one file keeps its own name, in its resolved
+    folder; a dangling link (an unmounted drive) resolves to where its files were.
+    """
+    p = os.path.abspath(path)
+    if os.path.isdir(p) or (os.path.islink(p) and not os.path.exists(p)):
+        return Path(os.path.realpath(p))
+    head, name = os.path.split(p)
+    return Path(os.path.realpath(head)) / name
+
+
 def os_reason(exc: OSError) -> str:
     """A short lower-case reason for an OS error, without the path Python adds."""
     if exc.errno == errno.ELOOP:

@@ -45,6 +45,7 @@ class Job:
     paths: list[str]
     state: str = "running"
     done: int = 0
+    progress: float = 0.0  # files done, plus the share read of a long file being indexed
     total: int = 0
     current: str = ""
     report: dict[str, Any] | None = None
@@ -57,6 +58,7 @@ class Job:
             "id": self.id,
             "state": self.state,
             "done": self.done,
+            "progress": round(self.progress, 4),
             "total": self.total,
             "current": self.current,
             "report": self.report,
@@ -111,8 +113,8 @@ class Jobs:
         return job
 
     def _run(self, job: Job, prune: bool) -> None:
-        def on_progress(done: int, total: int, path: str) -> None:
-            job.done, job.total, job.current = done, total, path
+        def on_progress(done: float, total: int, path: str) -> None:
+            job.done, job.progress, job.total, job.current = int(done), done, total, path
             self.on_change()
             if job.cancel.is_set():
                 raise JobCancelled(f"index job {job.id}: cancelled")

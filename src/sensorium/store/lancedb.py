@@ -367,6 +367,10 @@ class LanceStore:
                 found[row["id"]] = row
         return [found[i] for i in dict.fromkeys(ids) if i in found]
 
+    def records_of(self, path: str) -> list[dict[str, Any]]:
+        rows = self._rows(self._records.search().where(f"path = {sql_quote(escape_text(path))}").limit(None).to_arrow())
+        return sorted(rows, key=lambda r: r["seg_index"])
+
     def count(self, where: Filter | None = None) -> int:
         return self._records.count_rows(where_sql(where))
 

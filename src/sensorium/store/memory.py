@@ -150,6 +150,10 @@ class MemoryStore:
     def get_records(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         return [_copy(self._records[i]) for i in dict.fromkeys(ids) if i in self._records]
 
+    def records_of(self, path: str) -> list[dict[str, Any]]:
+        rows = [_copy(r) for r in self._records.values() if r["path"] == path]
+        return sorted(rows, key=lambda r: r["seg_index"])
+
     def count(self, where: Filter | None = None) -> int:
         return len(self._matching(where))
 

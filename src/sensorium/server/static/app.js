@@ -590,7 +590,7 @@
     const progress = $("job-progress");
     if (job.total > 0) {
       progress.max = job.total;
-      progress.value = job.done;
+      progress.value = job.progress ?? job.done; // moves within a long recording too
     } else if (job.state === "running") progress.removeAttribute("value"); // indeterminate
     else {
       progress.max = 1;
