@@ -525,6 +525,59 @@ def errors(
 
 
 @app.command()
+def duplicates(
+    library: LibraryOpt = None,
+    threshold: Annotated[
+        float,
+        typer.Option("--threshold", help="Similarity at which two photos are one (lower finds more edited copies)"),
+    ] = 0.85,
+    path: Annotated[str | None, typer.Option("--path", help="Only photos whose full path matches this glob")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Near-duplicate photos: the same picture resized, recompressed, lightly cropped or edited.
+
+    Each group lists its largest file first, then the others with their similarity to it. Identical
+    copies are groups too (similarity 1.00). Nothing on disk is touched.
+    """
+    lib = _existing(library)
+    with _progress() as bar:
+        task = bar.add_task("comparing", total=None, rate="", name="")
+        groups = lib.duplicates(
+            threshold=threshold,
+            path_glob=path,
+            on_progress=lambda d, t: bar.update(task, completed=d, total=t),
+        )
+    if as_json:
+        _emit_json([g.to_json() for g in groups])
+        return
+    if not groups:
+        err.print(f"no near-duplicate photos (similarity ≥ {threshold:.2f})")
+        return
+    table = Table("group", "path", "size", "similarity")
+    for k, group in enumerate(groups, start=1):
+        for i, f in enumerate(group.files):
+            table.add_row(
+                str(k) if i == 0 else "",
+                display_path(f.path),
+                _size_text(f.size),
+                "" if i == 0 else f"{f.similarity:.2f}",
+                end_section=i == len(group.files) - 1,
+            )
+    out.print(table)
+    extra = sum(len(g.files) - 1 for g in groups)
+    groups_text = f"{len(groups)} group{'' if len(groups) == 1 else 's'}"
+    err.print(f"{groups_text}: {extra} photo{'' if extra == 1 else 's'} beside the largest of each")
+
+
+def _size_text(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return ""
+
+
+@app.command()
 def forget(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to drop from the library", metavar="PATH")],
     library: LibraryOpt = None,

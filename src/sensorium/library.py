@@ -361,6 +361,19 @@ class Library:
 
         return describe_file(self, Path(path).expanduser(), min_score=min_score, speech=speech)
 
+    def duplicates(
+        self, *, threshold: float | None = None, path_glob: str | None = None, on_progress: Any = None
+    ) -> list[Any]:  # -> list[DuplicateGroup]
+        """Groups of near-duplicate photos (resized, recompressed, lightly cropped or edited copies).
+
+        ``threshold`` is the perceptual similarity at which two photos are one (default 0.85);
+        each group lists its largest file first. See :mod:`sensorium.duplicates`.
+        """
+        from sensorium.duplicates import DUPLICATE_SIMILARITY, find_duplicates
+
+        t = DUPLICATE_SIMILARITY if threshold is None else threshold
+        return find_duplicates(self, threshold=t, path_glob=path_glob, on_progress=on_progress)
+
     def errors(self) -> list[dict[str, Any]]:
         """Files whose last indexing failed, with the reason."""
         if not self.exists:

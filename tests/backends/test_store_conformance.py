@@ -176,6 +176,18 @@ def test_records_of_a_path_come_whole_and_can_be_written_under_another(store: St
     assert [h["path"] for h in store.search_vectors(v[2], limit=2)] in (["copy.wav", odd], [odd, "copy.wav"])
 
 
+def test_scan_reads_the_columns_asked_of_every_matching_record(store: Store) -> None:
+    v = unit(np.random.default_rng(6), 3)
+    store.upsert_records(
+        [record("a.jpg", 0, v[0]), record("b.jpg", 0, v[1]), record("c.wav", 0, v[2], modality="audio")]
+    )
+    rows = store.scan(["path", "perceptual"], Filter(modality="image"))
+    assert sorted(r["path"] for r in rows) == ["a.jpg", "b.jpg"] and all(set(r) == {"path", "perceptual"} for r in rows)
+    assert rows[0]["perceptual"].shape == (PERCEPTUAL_DIM,)
+    assert len(store.scan(["id"])) == 3
+    assert [r["path"] for r in store.scan(["path"], Filter(path_glob="*.wav"))] == ["c.wav"]
+
+
 def test_filter_by_modality_and_perceptual(store: Store) -> None:
     v = unit(np.random.default_rng(3), 3)
     store.upsert_records(

@@ -114,6 +114,8 @@ def test_stats_and_errors(client: TestClient, media_dir: Path) -> None:
     assert stats["files"] == n and stats["failed"] == 0 and stats["read_only"] is False
     assert stats["records"] >= n
     assert client.get("/api/errors").json() == []
+    assert client.get("/api/duplicates").json() == []  # the media folder holds no two of one photo
+    assert client.get("/api/duplicates?threshold=2").status_code == 400
 
 
 def test_unknown_endpoint_and_job_are_json_404(client: TestClient) -> None:

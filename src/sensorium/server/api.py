@@ -177,6 +177,12 @@ def create_app(
             rows = lib.errors()
         return [{"path": r["path"], "error": r["error"], "when": r["updated_at"]} for r in rows]
 
+    @app.get("/api/duplicates")
+    def duplicates(threshold: float | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        with opening:
+            groups = lib.duplicates(threshold=threshold, path_glob=path)
+        return [g.to_json() for g in groups]
+
     # -- search and classify ---------------------------------------------------------------------
     warmed = threading.Event()  # set once everything a word search uses is loaded
     searching = threading.BoundedSemaphore(SEARCHES_AT_ONCE)

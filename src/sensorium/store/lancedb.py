@@ -371,6 +371,13 @@ class LanceStore:
         rows = self._rows(self._records.search().where(f"path = {sql_quote(escape_text(path))}").limit(None).to_arrow())
         return sorted(rows, key=lambda r: r["seg_index"])
 
+    def scan(self, columns: Sequence[str], where: Filter | None = None) -> list[dict[str, Any]]:
+        query = self._records.search()
+        sql = where_sql(where)
+        if sql:
+            query = query.where(sql)
+        return self._rows(query.select(list(columns)).limit(None).to_arrow())
+
     def count(self, where: Filter | None = None) -> int:
         return self._records.count_rows(where_sql(where))
 

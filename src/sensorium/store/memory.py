@@ -154,6 +154,9 @@ class MemoryStore:
         rows = [_copy(r) for r in self._records.values() if r["path"] == path]
         return sorted(rows, key=lambda r: r["seg_index"])
 
+    def scan(self, columns: Sequence[str], where: Filter | None = None) -> list[dict[str, Any]]:
+        return [_copy({c: r[c] for c in columns}) for r in self._matching(where)]
+
     def count(self, where: Filter | None = None) -> int:
         return len(self._matching(where))
 
