@@ -160,7 +160,7 @@ def index(
         if paths or prune:  # with --model alone, only the spaces were embedded
             err.print(
                 f"indexed {report.indexed}"
-                + (f" ({report.reused} copies of files already indexed)" if report.reused else "")
+                + (f" ({report.reused} by the records of an identical file)" if report.reused else "")
                 + f", unchanged {report.skipped}, failed {report.failed}"
                 + (f", not media {report.not_media}" if report.not_media else "")
                 + (f", pruned {report.pruned}" if prune else "")

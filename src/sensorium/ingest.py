@@ -303,17 +303,14 @@ def index_paths(
     _forget_mended_folders(store, known, paths, {os.path.abspath(p) for p, _ in walk_errors})
     _forget_skipped_failures(store, known, paths, include, exclude)
     batch: list[Prepared] = []
+    twins: list[Prepared] = []  # files whose records are copied from an identical one's, a batch at a time
     limit = batch_size or lib.settings.batch_size
     total = len(files)
     prep = _Preparer(lib, known)
     workers = max(1, min(4, (os.cpu_count() or 2)))
-    for done, item in enumerate(_prepared_stream(prep, files, workers), start=1):
-        if item.twin is not None:
-            if _copy_twin(lib, store, item, known, report):
-                if on_progress:
-                    on_progress(done, total, display_path(item.path))
-                continue
-            item = prep(Path(item.path), reuse=False)  # the twin changed or left during this run: encode
+
+    def place(item: Prepared, done: int) -> None:
+        """Count, record, stream or batch one prepared file."""
         if item.skip:
             report.skipped += 1
         elif item.not_media:
@@ -343,9 +340,24 @@ def index_paths(
                 batch.append(item)
             if sum(len(b.segments) for b in batch) >= limit:
                 _commit(lib, store, batch, report)
-                batch = []
+                batch.clear()
+
+    def copy_twins(done: int) -> None:
+        for again in _copy_twins(lib, store, twins, known, report):
+            place(prep(Path(again.path), reuse=False), done)  # the twin changed or left during this run: encode
+        twins.clear()
+
+    for done, item in enumerate(_prepared_stream(prep, files, workers), start=1):
+        if item.twin is not None:
+            twins.append(item)
+            if len(twins) >= limit:
+                copy_twins(done)
+        else:
+            place(item, done)
         if on_progress:
             on_progress(done, total, display_path(item.path))
+    if twins:
+        copy_twins(total)
     if batch:
         _commit(lib, store, batch, report)
     walked = {os.path.abspath(f) for f in files}
@@ -363,32 +375,48 @@ def index_paths(
     return report
 
 
-def _copy_twin(lib: Library, store: Any, item: Prepared, known: dict[str, dict[str, Any]], report: IndexReport) -> bool:
-    """Index ``item`` with copies of the records of its identical twin; False if the twin's are gone.
+def _copy_twins(
+    lib: Library, store: Any, items: list[Prepared], known: dict[str, dict[str, Any]], report: IndexReport
+) -> list[Prepared]:
+    """Index ``items`` with copies of the records of their identical twins; returns those it could not.
 
     A moved, renamed or copied file then costs a read of its bytes (for the hash) instead of
-    decoding and encoding it again: an hour of sound, a minute. The twin's records must still
-    hold the content they held when the run began (it may have changed on disk meanwhile).
+    decoding and encoding it again. A twin's records must still hold the content they held when the
+    run began (it may have changed on disk meanwhile); one read and one write serve the whole batch.
     """
-    assert item.twin is not None
-    rows = store.records_of(item.twin)
-    twin_row = known[item.twin]
-    if not rows or any(r["content_hash"] != item.content_hash or r["encoder"] != twin_row["encoder"] for r in rows):
-        return False
-    for row in rows:
-        row["id"], row["path"] = record_id(item.path, row["seg_index"]), item.path
-    old = known.get(item.path)
-    if old is not None:  # an older version of this path: what it held is replaced
-        store.delete_paths([item.path])
-        thumbnails.forget(lib.path, [item.path])
-    store.upsert_records(rows, new=True)
-    thumbnails.copy(lib.path, item.twin, item.path)
-    item.modality = rows[0]["modality"]
-    store.upsert_files([_file_row(item, "done", twin_row["encoder"], error=twin_row.get("error") or "")])
-    report.indexed += 1
-    report.reused += 1
+    by_twin: dict[str, list[dict[str, Any]]] = {}
+    for row in store.records_of([it.twin for it in items if it.twin is not None]):
+        by_twin.setdefault(row["path"], []).append(row)
+    copied, rows, missed = [], [], []
+    for item in items:
+        assert item.twin is not None
+        twin_rows, encoder = by_twin.get(item.twin, []), known[item.twin]["encoder"]
+        if not twin_rows or any(r["content_hash"] != item.content_hash or r["encoder"] != encoder for r in twin_rows):
+            missed.append(item)
+            continue
+        rows += [{**r, "id": record_id(item.path, r["seg_index"]), "path": item.path} for r in twin_rows]
+        item.modality = twin_rows[0]["modality"]
+        copied.append(item)
+    replaced = [it.path for it in copied if it.path in known]  # an older version of this path, or part of one
+    if replaced:
+        store.delete_paths(replaced)
+        thumbnails.forget(lib.path, replaced)
+    if rows:
+        store.upsert_records(rows, new=True)
+    for item in copied:
+        thumbnails.copy(lib.path, item.twin or "", item.path)
+    twin_files = [known[it.twin or ""] for it in copied]
+    if copied:
+        store.upsert_files(
+            [
+                _file_row(it, "done", t["encoder"], error=t.get("error") or "")
+                for it, t in zip(copied, twin_files, strict=True)
+            ]
+        )
+    report.indexed += len(copied)
+    report.reused += len(copied)
     report.records += len(rows)
-    return True
+    return missed
 
 
 def _record_failure(store: Any, report: IndexReport, item: Prepared, reason: str) -> None:

@@ -165,14 +165,14 @@ def test_records_of_a_path_come_whole_and_can_be_written_under_another(store: St
     odd = "it's [2] 50%_sure.wav"
     store.upsert_records([record(odd, i, v[i], modality="audio", start=float(i), end=i + 1.0) for i in (2, 0, 1)])
     store.upsert_records([record("other.wav", 0, v[3], modality="audio", start=0.0, end=1.0)])
-    rows = store.records_of(odd)
-    assert [r["seg_index"] for r in rows] == [0, 1, 2] and store.records_of("it's [2] 50%_sure.wa") == []
+    rows = store.records_of([odd])
+    assert [r["seg_index"] for r in rows] == [0, 1, 2] and store.records_of(["it's [2] 50%_sure.wa"]) == []
     assert set(rows[0]) >= {"id", "path", "content_hash", "vector", "perceptual", "keywords", "encoder"}
     np.testing.assert_allclose(rows[1]["vector"], v[1], atol=1e-6)
     for r in rows:
         r["id"], r["path"] = f"copy.wav:{r['seg_index']}", "copy.wav"
     store.upsert_records(rows, new=True)
-    assert store.count() == 7 and [r["start"] for r in store.records_of("copy.wav")] == [0.0, 1.0, 2.0]
+    assert store.count() == 7 and [r["start"] for r in store.records_of(["copy.wav"])] == [0.0, 1.0, 2.0]
     assert [h["path"] for h in store.search_vectors(v[2], limit=2)] in (["copy.wav", odd], [odd, "copy.wav"])
 
 

@@ -275,3 +275,26 @@ def test_api_refuses_requests_without_the_token(served) -> None:
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(served.url + "/api/stats", timeout=10)
     assert exc.value.code == 401
+
+
+def test_index_tab_finds_a_resized_copy_of_a_photo(page, served, tmp_path: Path) -> None:
+    from PIL import Image
+
+    cat = Image.open(served.media / "cat-chelsea.png")
+    small = tmp_path / "cat-small.jpg"
+    cat.resize((cat.width // 2, cat.height // 2)).save(small, quality=80)
+    page.click("#tab-index")
+    page.fill("#index-paths", str(small))
+    page.click("#index-start")
+    page.wait_for_selector("#job[data-state='done'], #job[data-state='failed']")
+    assert page.get_attribute("#job", "data-state") == "done", page.text_content("#job-text")
+    page.click("#duplicates-find")
+    page.wait_for_function("() => /group|No near/.test(document.querySelector('#duplicates-status').textContent)")
+    groups = page.locator("#duplicates > li")
+    assert groups.count() == 1, page.text_content("#duplicates-status")
+    paths = groups.locator("li.duplicate").evaluate_all("els => els.map(e => e.dataset.path)")
+    assert [Path(p).name for p in paths] == ["cat-chelsea.png", "cat-small.jpg"]  # the larger file first
+    assert "similarity 0.9" in groups.locator("li.duplicate").nth(1).inner_text()
+    page.wait_for_function("() => [...document.querySelectorAll('#duplicates img')].every(i => i.complete)")
+    widths = groups.locator("img").evaluate_all("els => els.map(e => e.naturalWidth)")
+    assert all(w > 0 for w in widths), widths  # the thumbnails load with the token

@@ -483,11 +483,12 @@ def test_a_moved_renamed_or_copied_file_reuses_the_records_it_had(
     first = lib.index(folder)
     assert (first.indexed, first.reused) == (2, 0)
     store = lib.store()
-    before = {name: store.records_of(str(folder / name)) for name in ("cat.png", "talk.flac")}
+    before = {name: store.records_of([str(folder / name)]) for name in ("cat.png", "talk.flac")}
     assert all(before.values())
     (folder / "sorted").mkdir()
     os.rename(folder / "cat.png", folder / "sorted" / "kitten.png")
     shutil.copyfile(folder / "talk.flac", folder / "talk copy.flac")
+    shutil.copyfile(folder / "talk.flac", folder / "talk copy 2.flac")  # two copies of one file in one batch
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("decoded or encoded again")
@@ -496,9 +497,13 @@ def test_a_moved_renamed_or_copied_file_reuses_the_records_it_had(
         m.setattr(sensorium.ingest, "image_segments", refuse)
         m.setattr(OfflineAudioEncoder, "encode_file", refuse)
         second = lib.index(folder)
-    assert (second.indexed, second.reused, second.skipped, second.gone) == (2, 2, 1, 1)
-    for old, new in (("cat.png", "sorted/kitten.png"), ("talk.flac", "talk copy.flac")):
-        got = store.records_of(str(folder / new))
+    assert (second.indexed, second.reused, second.skipped, second.gone) == (3, 3, 1, 1)
+    for old, new in (
+        ("cat.png", "sorted/kitten.png"),
+        ("talk.flac", "talk copy.flac"),
+        ("talk.flac", "talk copy 2.flac"),
+    ):
+        got = store.records_of([str(folder / new)])
         assert [(r["seg_index"], r["start"], r["end"]) for r in got] == [
             (r["seg_index"], r["start"], r["end"]) for r in before[old]
         ]
@@ -510,8 +515,8 @@ def test_a_moved_renamed_or_copied_file_reuses_the_records_it_had(
     assert hits[0].path == str(folder / "sorted" / "kitten.png")  # the copy that exists speaks for the one gone
     third = lib.index(folder, prune=True)
     assert (third.pruned, third.indexed) == (1, 0)
-    assert not store.records_of(str(folder / "cat.png")) and store.records_of(str(folder / "sorted" / "kitten.png"))
-    assert len(store.records_of(str(folder / "talk.flac"))) == len(before["talk.flac"])
+    assert not store.records_of([str(folder / "cat.png")]) and store.records_of([str(folder / "sorted" / "kitten.png")])
+    assert len(store.records_of([str(folder / "talk.flac")])) == len(before["talk.flac"])
 
 
 def test_a_copy_of_a_file_rewritten_in_the_same_run_is_encoded_from_its_own_bytes(
@@ -528,7 +533,7 @@ def test_a_copy_of_a_file_rewritten_in_the_same_run_is_encoded_from_its_own_byte
     report = lib.index(folder)
     assert (report.indexed, report.reused) == (2, 0)
     store = lib.store()
-    assert {r["content_hash"] for r in store.records_of(str(folder / "z.png"))} == {cat_hash}
+    assert {r["content_hash"] for r in store.records_of([str(folder / "z.png")])} == {cat_hash}
     assert lib.search("a cat", min_score=0, limit=1)[0].path == str(folder / "z.png")
     assert lib.search("a rocket launch", min_score=0, limit=1)[0].path == str(folder / "a.png")
 

@@ -135,8 +135,8 @@ class Store(Protocol):
 
     def get_records(self, ids: Sequence[str]) -> list[dict[str, Any]]: ...
 
-    def records_of(self, path: str) -> list[dict[str, Any]]:
-        """Every record of ``path``, all columns, by segment index (to copy an identical file's)."""
+    def records_of(self, paths: Sequence[str]) -> list[dict[str, Any]]:
+        """Every record of ``paths``, all columns, by path and segment index (to copy identical files')."""
         ...
 
     def scan(self, columns: Sequence[str], where: Filter | None = None) -> list[dict[str, Any]]:

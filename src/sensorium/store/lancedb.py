@@ -367,9 +367,11 @@ class LanceStore:
                 found[row["id"]] = row
         return [found[i] for i in dict.fromkeys(ids) if i in found]
 
-    def records_of(self, path: str) -> list[dict[str, Any]]:
-        rows = self._rows(self._records.search().where(f"path = {sql_quote(escape_text(path))}").limit(None).to_arrow())
-        return sorted(rows, key=lambda r: r["seg_index"])
+    def records_of(self, paths: Sequence[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for clause in _in_clauses("path", paths):
+            rows += self._rows(self._records.search().where(clause).limit(None).to_arrow())
+        return sorted(rows, key=lambda r: (r["path"], r["seg_index"]))
 
     def scan(self, columns: Sequence[str], where: Filter | None = None) -> list[dict[str, Any]]:
         query = self._records.search()

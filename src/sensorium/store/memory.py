@@ -150,9 +150,10 @@ class MemoryStore:
     def get_records(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         return [_copy(self._records[i]) for i in dict.fromkeys(ids) if i in self._records]
 
-    def records_of(self, path: str) -> list[dict[str, Any]]:
-        rows = [_copy(r) for r in self._records.values() if r["path"] == path]
-        return sorted(rows, key=lambda r: r["seg_index"])
+    def records_of(self, paths: Sequence[str]) -> list[dict[str, Any]]:
+        wanted = set(paths)
+        rows = [_copy(r) for r in self._records.values() if r["path"] in wanted]
+        return sorted(rows, key=lambda r: (r["path"], r["seg_index"]))
 
     def scan(self, columns: Sequence[str], where: Filter | None = None) -> list[dict[str, Any]]:
         return [_copy({c: r[c] for c in columns}) for r in self._matching(where)]

@@ -689,6 +689,42 @@
 
   $("errors-refresh").addEventListener("click", loadErrors);
 
+  function sizeText(bytes) {
+    const units = ["B", "KB", "MB", "GB"];
+    let i = 0;
+    let n = Number(bytes) || 0;
+    while (n >= 1000 && i < units.length - 1) {
+      n /= 1000;
+      i += 1;
+    }
+    return i === 0 ? n + " B" : n.toFixed(1) + " " + units[i];
+  }
+
+  async function findDuplicates() {
+    if (!token) return;
+    setStatus("duplicates-status", "Comparing photos\u2026");
+    try {
+      const groups = await api("/api/duplicates");
+      $("duplicates").replaceChildren(...groups.map((g, k) => el("li", { class: "duplicate-group" },
+        el("ul", { "aria-label": "Group " + (k + 1) + ": " + g.files.length + " photos" }, ...g.files.map((f, i) => {
+          const q = encodeURIComponent(f.path);
+          return el("li", { class: "duplicate", "data-path": f.path },
+            el("a", { href: withToken("/api/media?path=" + q), target: "_blank", rel: "noopener", title: f.path },
+              el("img", { class: "thumb", src: withToken("/api/thumbnail?path=" + q), alt: "", loading: "lazy", decoding: "async" }),
+              el("span", { class: "name", text: baseName(f.path) })),
+            el("span", { class: "meta", text: sizeText(f.size) + (i === 0 ? ", largest" : ", similarity " + Number(f.similarity).toFixed(2)) }));
+        })))));
+      const extra = groups.reduce((n, g) => n + g.files.length - 1, 0);
+      setStatus("duplicates-status", groups.length
+        ? groups.length + (groups.length === 1 ? " group: " : " groups: ") + extra + (extra === 1 ? " photo" : " photos") + " beside the largest of each."
+        : "No near-duplicate photos.");
+    } catch (err) {
+      if (err.status !== 401) setStatus("duplicates-status", "Could not compare photos: " + err.message, true);
+    }
+  }
+
+  $("duplicates-find").addEventListener("click", findDuplicates);
+
   // ---------- keyboard ----------
 
   // Enter submits from the textareas too; Shift+Enter makes a new line there.
