@@ -202,7 +202,8 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
     """Embed in space ``name`` every indexed file it has not embedded with its current model.
 
     Returns counts: ``embedded``, ``unchanged``, ``dropped`` (forgotten by the library),
-    ``failed`` (with the reason kept in the space's files table), ``records``.
+    ``failed`` (with the reason kept in the space's files table), ``records``. A file moved or
+    copied takes the vectors of an identical file the space holds (``embedded`` counts it).
     """
     from sensorium.ingest import _file_row, record_rows
 
@@ -212,11 +213,6 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
     done = {p: r for p, r in lib.store().files().items() if r.get("status") == "done"}
     have = store.files()
     counts = {"embedded": 0, "unchanged": 0, "dropped": 0, "failed": 0, "records": 0}
-    gone = [p for p in have if p not in done]
-    if gone:
-        store.delete_paths(gone)
-        store.delete_files(gone)
-        counts["dropped"] = len(gone)
     todo = []
     for path, row in done.items():
         old = have.get(path)
@@ -225,6 +221,19 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
             counts["unchanged"] += 1
         else:
             todo.append(row)
+    copied, todo = _copies_of_twins(store, todo, have, enc.version_key)  # read before the moved-from paths go
+    gone = [p for p in have if p not in done]
+    if gone:
+        store.delete_paths(gone)
+        store.delete_files(gone)
+        counts["dropped"] = len(gone)
+    if copied:
+        rows, files = copied
+        store.delete_paths([f["path"] for f in files])
+        store.upsert_records(rows)
+        store.upsert_files(files)
+        counts["embedded"] += len(files)
+        counts["records"] += len(rows)
     photos: list[tuple[_Item, list[Segment]]] = []  # decoded photos waiting for a full batch
     batch = int(getattr(enc.model, "batch_size", 1) or 1)
 
@@ -297,6 +306,37 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
     store.optimize()
     lib.__dict__.get("_space_pending", {}).pop(name, None)
     return counts
+
+
+def _copies_of_twins(
+    store: Any, todo: list[dict[str, Any]], have: dict[str, dict[str, Any]], version: str
+) -> tuple[tuple[list[dict[str, Any]], list[dict[str, Any]]] | None, list[dict[str, Any]]]:
+    """The space's records and files rows for the files of ``todo`` identical to one it holds
+    (moved, renamed, copied), and what is left to embed. A CLIP tower re-embedded 3,000 moved photos
+    at 11 a second."""
+    from sensorium.ingest import _file_row, record_id
+
+    twins = {
+        r["content_hash"]: p
+        for p, r in have.items()
+        if r.get("status") == "done" and r.get("encoder") == version and r.get("content_hash")
+    }
+    wanted = [row for row in todo if twins.get(row.get("content_hash") or "") not in (None, row["path"])]
+    if not wanted:
+        return None, todo
+    by_twin: dict[str, list[dict[str, Any]]] = {}
+    for r in store.records_of([twins[row["content_hash"]] for row in wanted]):
+        by_twin.setdefault(r["path"], []).append(r)
+    asked = {row["path"] for row in wanted}
+    rows, files, left = [], [], [row for row in todo if row["path"] not in asked]
+    for row in wanted:
+        twin_rows = by_twin.get(twins[row["content_hash"]], [])
+        if not twin_rows or any(r["content_hash"] != row["content_hash"] for r in twin_rows):
+            left.append(row)
+            continue
+        rows += [{**r, "id": record_id(row["path"], r["seg_index"]), "path": row["path"]} for r in twin_rows]
+        files.append(_file_row(_Item(row["path"], row), "done", version))  # type: ignore[arg-type]
+    return ((rows, files) if files else None), left
 
 
 def _probed(path: str) -> str | None:

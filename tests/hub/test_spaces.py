@@ -85,6 +85,28 @@ def test_index_with_a_model_embeds_only_what_it_has_not_seen(env: Path, media: P
     assert len(rows) == 3  # no duplicate of the changed photo, nothing of the deleted note
 
 
+def test_a_moved_photo_takes_its_vectors_in_a_space_from_the_file_it_was(
+    env: Path, media: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = open_library(tmp_path / "lib")
+    lib.index([media], models=["openclip:tiny-a"])
+    store = spaces.space_store(lib, "clip")
+    photo = next(media.glob("*.png"))
+    before = store.records_of([str(photo)])
+    (media / "album").mkdir()
+    moved = media / "album" / photo.name
+    photo.rename(moved)
+    enc = spaces.space_encoder(lib, "clip")
+    monkeypatch.setattr(type(enc), "encode", lambda *a, **k: pytest.fail("embedded again"))
+    report = open_library(tmp_path / "lib").index([media], prune=True)
+    assert report.reused == 1 and report.spaces["clip"]["embedded"] == 1 and report.spaces["clip"]["dropped"] == 1
+    store = spaces.space_store(open_library(tmp_path / "lib"), "clip")
+    after = store.records_of([str(moved)])
+    assert len(after) == len(before) == 1 and not store.records_of([str(photo)])
+    np.testing.assert_array_equal(after[0]["vector"], before[0]["vector"])
+    assert spaces.pending_paths(open_library(tmp_path / "lib"), "clip") == set()
+
+
 def test_search_a_space_by_example_finds_the_same_picture_and_says_which_space(
     env: Path, media: Path, tmp_path: Path
 ) -> None:
