@@ -174,6 +174,30 @@ def test_bikes_cuts_mid_gop_are_found_by_decoding(bikes_fixed_gop: Path) -> None
     assert set(reader.keyframes) == {0.0, 2.0, 4.0, 6.0, 8.0}
 
 
+@pytest.fixture(scope="module")
+def bikes_in_a_black_frame(tmp_path_factory: pytest.TempPathFactory, bikes: Path) -> Path:
+    """bikes.mp4 at half size in the middle of a black 1280x720 frame (5% of it picture)."""
+    path = tmp_path_factory.mktemp("boxed") / "bikes-boxed.mp4"
+    with av.open(str(bikes)) as src, av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = 1280, 720, "yuv420p"
+        for i, frame in enumerate(src.decode(video=0)):
+            canvas = np.zeros((720, 1280, 3), np.uint8)
+            small = np.asarray(frame.to_image().resize((320, 136)))
+            canvas[292:428, 480:800] = small
+            fresh = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+            fresh.pts, fresh.time_base = i, Fraction(1, 25)
+            out.mux(vs.encode(fresh))
+        out.mux(vs.encode(None))
+    return path
+
+
+def test_cuts_of_a_picture_small_in_black_bars_are_found(bikes_in_a_black_frame: Path) -> None:
+    """Compared whole, the frames changed a twentieth as much as the picture: no cut was found."""
+    found, _ = _read(bikes_in_a_black_frame)
+    _assert_cuts(found, BIKES_CUTS)
+
+
 def test_city_mpeg2_program_stream_cut_on_the_container_clock(city: Path) -> None:
     found, reader = _read(city)
     assert reader.origin_s == pytest.approx(0.54, abs=0.01)

@@ -29,7 +29,7 @@ from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE, Segment
 log = logging.getLogger(__name__)
 
 ENCODER_ID = "offline-video-v1"
-RECIPE_VERSION = "1"  # bump when sampling, cut detection or the record layout changes
+RECIPE_VERSION = "2"  # bump when sampling, cut detection or the record layout changes
 PIECE_S = 6.0  # a shot gets one picture record per this many seconds; shots over 4x this are split in 2x parts
 CUT_THRESHOLD = 0.3  # sample distance (0..1) that sends the reader looking for a cut
 PICTURE_BATCH = 16  # pictures per image-encoder call
