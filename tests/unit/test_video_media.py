@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from sensorium.errors import MediaError
-from sensorium.media.video import Sample, SampleSpec, Shot, VideoReader, has_video_track, shots
+from sensorium.media.video import Sample, SampleSpec, Shot, VideoReader, has_video_track, inside_bars, shots
 from sensorium.models.files import package_dir
 
 BIKES_CUTS = [1.20, 3.04, 5.48, 7.48, 9.68]  # checked by eye, frame by frame
@@ -196,6 +196,10 @@ def test_cuts_of_a_picture_small_in_black_bars_are_found(bikes_in_a_black_frame:
     """Compared whole, the frames changed a twentieth as much as the picture: no cut was found."""
     found, _ = _read(bikes_in_a_black_frame)
     _assert_cuts(found, BIKES_CUTS)
+    sample = found[0].samples[0]
+    w, h = sample.image.size  # the picture the encoder sees is the one inside the bars
+    inner = inside_bars(sample).size
+    assert inner[0] == pytest.approx(w / 4, abs=w / 32) and inner[1] == pytest.approx(h * 136 / 720, abs=h / 18)
 
 
 def test_city_mpeg2_program_stream_cut_on_the_container_clock(city: Path) -> None:

@@ -185,6 +185,17 @@ def _hist_and_thumb(small: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     return hist, thumb
 
 
+def inside_bars(sample: Sample) -> Image.Image:
+    """The sample's picture without the black bars around it (the whole picture when it has none):
+    what the image encoder and the hits' thumbnails should see."""
+    if sample.box is None:
+        return sample.image
+    top, bottom, left, right = sample.box
+    w, h = sample.image.size
+    crop = (left * w // 64, top * h // 36, -(-right * w // 64), -(-bottom * h // 36))
+    return sample.image.crop(crop)
+
+
 def _picture_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of what lies inside black bars at the edges; None when there are no
     bars, or the picture left is too small to compare (a fade to black, a dark frame)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sensorium.config import Settings
 from sensorium.errors import MediaError
-from sensorium.media.video import Sample, SampleSpec, Shot, VideoReader, shots
+from sensorium.media.video import Sample, SampleSpec, Shot, VideoReader, inside_bars, shots
 from sensorium.models.base import Encoded, Encoder, EncoderInfo
 from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE, Segment
 
@@ -146,7 +146,7 @@ class OfflineVideoEncoder:
 
     def _emit_pictures(self, source: str, batch: list[tuple[float, float, Sample]], summary, emit: Emit) -> None:
         segs = [
-            Segment(source, "video", summary.pictures + i, sample.image, round(start, 3), round(end, 3))
+            Segment(source, "video", summary.pictures + i, inside_bars(sample), round(start, 3), round(end, 3))
             for i, (start, end, sample) in enumerate(batch)
         ]
         encoded = self.image_encoder.encode(segs)
