@@ -401,8 +401,8 @@ def _copy_twins(
     if replaced:
         store.delete_paths(replaced)
         thumbnails.forget(lib.path, replaced)
-    if rows:
-        store.upsert_records(rows, new=True)
+    if rows:  # merged on id, not appended: a run killed before the files rows below replays this batch
+        store.upsert_records(rows)
     for item in copied:
         thumbnails.copy(lib.path, item.twin or "", item.path)
     twin_files = [known[it.twin or ""] for it in copied]

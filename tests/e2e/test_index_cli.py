@@ -561,3 +561,27 @@ def test_a_folder_indexed_through_a_link_is_held_once(
     again = lib.index(real)
     assert (again.indexed, again.skipped) == (0, 2) and lib.store().count() == records
     assert len(lib.forget(link)) == 2 and lib.store().count() == 0
+
+
+def test_a_run_killed_while_copying_records_leaves_no_duplicates(
+    tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copyfile(samples / "cat-chelsea.png", folder / "cat.png")
+    lib = open_library(tmp_path / "lib")
+    lib.index(folder)
+    shutil.copyfile(folder / "cat.png", folder / "cat again.png")
+    store_type = type(lib.store())
+
+    def killed(self, rows):  # the records are written, the files rows that mark them done are not
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(store_type, "upsert_files", killed)
+        with pytest.raises(KeyboardInterrupt):
+            open_library(tmp_path / "lib").index(folder)
+    report = open_library(tmp_path / "lib").index(folder)
+    assert (report.indexed, report.reused) == (1, 1)
+    store = open_library(tmp_path / "lib").store()
+    assert len(store.records_of([str(folder / "cat again.png")])) == 1 and store.count() == 2
