@@ -268,7 +268,8 @@ def search(
             store, cal, sem, text, example, where, k, keyword_weight, words, matcher, away, qvec, like_weight
         )
         kept = [h for h in hits if h.score >= floor]
-        moments = fold_copies(combine_tracks(merge_moments(kept, gap=lib.settings.audio_hop_s)))
+        gap = lib.settings.audio_hop_s
+        moments = fold_copies(combine_tracks(join_touching(merge_moments(kept, gap=gap), gap=gap)))
         # Windows of one long recording, or copies of one photo, can fill the candidate list: widen it
         # until `limit` hits are found. Only then: when fewer than `limit` candidates clear the floor,
         # rows further out will not; and a wider list that found no more hits will not either (each
@@ -499,6 +500,50 @@ def merge_moments(hits: list[Hit], gap: float = 1.0, drop: float = MOMENT_DROP) 
             left -= absorbed
             out.append(_moment(parts, len(absorbed) if not grow else 0))
     return out
+
+
+def join_touching(moments: list[Hit], gap: float = 1.0, drop: float = MOMENT_DROP) -> list[Hit]:
+    """Moments of one file and one sound or speech track that touch (within ``gap`` seconds) and score
+    alike (within ``drop``) become one.
+
+    A moment stops growing at a weaker window; the next strong stretch then starts its own, and a
+    24-s speech came back as three hits, 1-6, 7-18 and 19-24 s, for "a man speaking". A strong
+    moment beside weak ones (a bark in the hiss of a walk) keeps its span. Shots (pictures) stay
+    apart: a cut is where a viewer's moment ends.
+    """
+    out = [m for m in moments if m.start is None or m.end is None or m.track == "picture"]
+    runs: dict[tuple[str, str], list[Hit]] = {}
+    for m in moments:
+        if m.start is not None and m.end is not None and m.track != "picture":
+            runs.setdefault((m.path, m.track), []).append(m)
+    for group in runs.values():
+        group.sort(key=lambda h: (h.start, h.end))
+        run = [group[0]]
+        for m in group[1:]:
+            scores = [h.score for h in (*run, m)]
+            if m.start <= max(h.end for h in run) + gap and min(scores) >= max(scores) - drop:  # type: ignore[operator, type-var]
+                run.append(m)
+            else:
+                out.append(_joined(run))
+                run = [m]
+        out.append(_joined(run))
+    return out
+
+
+def _joined(run: list[Hit]) -> Hit:
+    if len(run) == 1:
+        return run[0]
+    best = max(run, key=lambda h: h.score)
+    parts = sum(_parts(h) for h in run)
+    why = re.sub(r"; \d+ parts$", "", best.why)
+    start = min(h.start for h in run)  # type: ignore[type-var]
+    end = max(h.end for h in run)  # type: ignore[type-var]
+    return replace(best, start=start, end=end, why=f"{why}; {parts} parts")
+
+
+def _parts(hit: Hit) -> int:
+    found = re.search(r"; (\d+) parts$", hit.why)
+    return int(found.group(1)) if found else 1
 
 
 def best_passages(hits: list[Hit]) -> list[Hit]:

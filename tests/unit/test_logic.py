@@ -95,6 +95,38 @@ def test_merge_moments_joins_overlapping_windows_of_one_file() -> None:
     assert by[("photo.jpg", None)].start is None
 
 
+def test_touching_moments_that_score_alike_are_one_hit() -> None:
+    """A 24-s speech came back as three hits (1-6, 7-18, 19-24 s) for "a man speaking"."""
+    from sensorium.query import join_touching
+    from sensorium.types import Hit
+
+    def hit(start: float, end: float, score: float, why: str = "", path: str = "talk.wav") -> Hit:
+        return Hit(
+            path=path, score=score, modality="audio", start=start, end=end, why=why or f"w{start}", track="sound"
+        )
+
+    moments = [
+        hit(1.0, 6.0, 0.806, "sounds: speech; 3 parts"),
+        hit(7.0, 18.0, 0.804, "sounds: speech; 6 parts"),
+        hit(19.0, 24.0, 0.764, "sounds: speech; 3 parts"),
+        hit(25.0, 27.0, 0.5),  # touching, but far weaker: stays apart
+        hit(40.0, 42.0, 0.8),  # far away: apart
+        hit(24.5, 26.0, 0.8, path="other.wav"),
+    ]
+    out = sorted(join_touching(moments, gap=1.0), key=lambda h: (h.path, h.start))
+    assert [(h.path, h.start, h.end) for h in out] == [
+        ("other.wav", 24.5, 26.0),
+        ("talk.wav", 1.0, 24.0),
+        ("talk.wav", 25.0, 27.0),
+        ("talk.wav", 40.0, 42.0),
+    ]
+    assert out[1].score == 0.806 and out[1].why == "sounds: speech; 12 parts"
+    shots = [
+        Hit(path="v.mp4", score=0.8, modality="video", start=float(s), end=s + 2.0, track="picture") for s in (0, 2)
+    ]
+    assert len(join_touching(shots)) == 2  # a cut is where a viewer's moment ends
+
+
 def test_a_document_is_one_hit_its_best_passage() -> None:
     from sensorium.query import merge_moments
     from sensorium.types import Hit
