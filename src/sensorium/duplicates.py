@@ -2,7 +2,7 @@
 cropped or edited, found by the perceptual vectors indexing already keeps.
 
 Every photo is compared with every other (exact cosines, a block of rows at a time: 100k photos
-take about a minute on two cores); pairs at or above ``threshold`` join one group. A group lists its
+take 79 s on two cores); pairs at or above ``threshold`` join one group. A group lists its
 largest file first (likely the original) and each other file's similarity to it.
 
 The default threshold comes from the dev-set photos and six edits of each (`bench/eval_duplicates.py`):
