@@ -127,6 +127,36 @@ def test_touching_moments_that_score_alike_are_one_hit() -> None:
     assert len(join_touching(shots)) == 2  # a cut is where a viewer's moment ends
 
 
+def test_words_lean_to_sounds_or_to_things_seen_and_cut_the_other_track() -> None:
+    from types import SimpleNamespace
+
+    from sensorium.query import sound_lean, weigh_tracks
+    from sensorium.types import Hit
+
+    basis = np.eye(4, dtype=np.float32)
+    image = SimpleNamespace(space=SimpleNamespace(concepts=basis[:1], objects=basis[1:2].reshape(1, 1, 4)))
+    sound = SimpleNamespace(concepts=basis[2:3])
+    heard = sound_lean(basis[2], image, sound)
+    seen = sound_lean(basis[0], image, sound)
+    both = sound_lean(l2(basis[0] + basis[2]), image, sound)
+    assert heard is not None and seen is not None and both is not None
+    assert heard > 0.99 and seen < 0.01 and both == pytest.approx(0.5)
+    assert sound_lean(basis[2], SimpleNamespace(), sound) is None  # a hub image model names no concepts
+
+    hits = [
+        Hit(path="a.png", score=0.9, modality="image", track="picture"),
+        Hit(path="b.wav", score=0.6, modality="audio", track="sound"),
+    ]
+    cut = {h.path: h.score for h in weigh_tracks(hits, heard, prior=0.7)}
+    assert cut["b.wav"] == 0.6 and cut["a.png"] == pytest.approx(0.9 * 0.3, abs=0.01)
+    assert {h.path: h.score for h in weigh_tracks(hits, 0.5, prior=0.7)} == {"a.png": 0.9, "b.wav": 0.6}
+    assert weigh_tracks(hits[:1], heard, prior=0.7) == hits[:1]  # pictures alone keep their scores
+
+
+def l2(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x)
+
+
 def test_a_document_is_one_hit_its_best_passage() -> None:
     from sensorium.query import merge_moments
     from sensorium.types import Hit
