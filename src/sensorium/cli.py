@@ -121,6 +121,12 @@ def index(
     prune: Annotated[
         bool, typer.Option("--prune", help="Forget indexed files that no longer exist (a whole folder: see `forget`)")
     ] = False,
+    rehash: Annotated[
+        bool,
+        typer.Option(
+            "--rehash", help="Read every file to compare its content, even if its size and time are unchanged"
+        ),
+    ] = False,
     text_encoder: TextEncoderOpt = None,
     whisper_model: WhisperOpt = None,
     language: LanguageOpt = None,
@@ -149,6 +155,7 @@ def index(
                 include=include or (),
                 exclude=exclude or (),
                 prune=prune,
+                rehash=rehash,
                 on_progress=on_progress,
             )
         except KeyboardInterrupt:  # every committed batch is kept: say so, rather than exit in silence

@@ -109,9 +109,10 @@ def content_hash(path: Path) -> str:
 class _Preparer:
     """Reads and segments one file; runs in worker threads (decoders release the GIL)."""
 
-    def __init__(self, lib: Library, known: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, lib: Library, known: dict[str, dict[str, Any]], *, rehash: bool = False) -> None:
         self.lib = lib
         self.known = known
+        self.rehash = rehash  # read every file for its hash, whatever its size and modification time say
         self.twins: dict[str, str] = {}  # content hash -> a path indexed with it (a moved or copied file reuses it)
         for path, row in known.items():
             if row.get("status") == "done" and row.get("content_hash"):
@@ -138,7 +139,7 @@ class _Preparer:
             st = path.stat()
             item.size, item.mtime = st.st_size, st.st_mtime
             old = self.known.get(key)
-            if self._unchanged(old, item, fast=True):
+            if not self.rehash and self._unchanged(old, item, fast=True):
                 item.skip = True
                 return item
             item.content_hash = content_hash(path)
@@ -270,6 +271,7 @@ def index_paths(
     prune: bool = False,
     on_progress: Callable[[float, int, str], None] | None = None,
     batch_size: int | None = None,
+    rehash: bool = False,
 ) -> IndexReport:
     """Index files and folders into ``lib``.
 
@@ -278,6 +280,8 @@ def index_paths(
         on_progress: called as ``(done, total, path)`` after each file, and within a long recording
             or video as it is read, ``done`` then counting the share of that file read.
         batch_size: segments per encoder batch and committed write (default from settings).
+        rehash: compare every file's content hash, even where size and modification time are unchanged
+            (files restored or edited with their old times).
     """
     t0 = time.perf_counter()
     store = lib.store(create=True)
@@ -306,7 +310,7 @@ def index_paths(
     twins: list[Prepared] = []  # files whose records are copied from an identical one's, a batch at a time
     limit = batch_size or lib.settings.batch_size
     total = len(files)
-    prep = _Preparer(lib, known)
+    prep = _Preparer(lib, known, rehash=rehash)
     workers = max(1, min(4, (os.cpu_count() or 2)))
 
     def place(item: Prepared, done: int) -> None:

@@ -585,3 +585,23 @@ def test_a_run_killed_while_copying_records_leaves_no_duplicates(
     assert (report.indexed, report.reused) == (1, 1)
     store = open_library(tmp_path / "lib").store()
     assert len(store.records_of([str(folder / "cat again.png")])) == 1 and store.count() == 2
+
+
+def test_rehash_reads_a_file_whose_size_and_time_did_not_change(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    note = folder / "note.txt"
+    old, new = "A short note about a cat asleep on a sofa.", "A short note about a dog asleep on a sofa."
+    assert len(old) == len(new)
+    note.write_text(old)
+    lib = tmp_path / "lib"
+    assert index_json(lib, folder)[1]["indexed"] == 1
+    st = note.stat()
+    note.write_text(new)
+    os.utime(note, ns=(st.st_atime_ns, st.st_mtime_ns))  # restored with its old time: looks unchanged
+    assert index_json(lib, folder)[1]["skipped"] == 1
+    code, report = index_json(lib, folder, extra=("--rehash",))
+    assert code == 0 and (report["indexed"], report["skipped"]) == (1, 0)
+    [record] = open_library(lib).store().records_of([str(note)])
+    assert "dog" in record["text"] and "cat" not in record["text"]
+    assert index_json(lib, folder, extra=("--rehash",))[1]["skipped"] == 1  # read again, and unchanged
