@@ -566,7 +566,7 @@ def duplicates(
             table.add_row(
                 str(k) if i == 0 else "",
                 display_path(f.path),
-                _size_text(f.size),
+                _size(f.size),
                 "" if i == 0 else f"{f.similarity:.2f}",
                 end_section=i == len(group.files) - 1,
             )
@@ -574,14 +574,6 @@ def duplicates(
     extra = sum(len(g.files) - 1 for g in groups)
     groups_text = f"{len(groups)} group{'' if len(groups) == 1 else 's'}"
     err.print(f"{groups_text}: {extra} photo{'' if extra == 1 else 's'} beside the largest of each")
-
-
-def _size_text(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return ""
 
 
 @app.command()
@@ -639,8 +631,11 @@ def models(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 def _size(size: int | None) -> str:
+    """A file's size for people ("" when unknown): 950 B, 14.2 KB, 3.1 MB, 1.20 GB."""
     if not size:
         return ""
+    if size < 1e6:
+        return f"{size} B" if size < 1e3 else f"{size / 1e3:.1f} KB"
     return f"{size / 1e6:.1f} MB" if size < 1e9 else f"{size / 1e9:.2f} GB"
 
 

@@ -97,22 +97,17 @@ def find_duplicates(
     for i in range(n):
         members.setdefault(root(i), []).append(i)
     files = store.files()
+    sizes = [int(files.get(r["path"], {}).get("size") or 0) for r in rows]
     groups = []
     for idx in members.values():
         if len(idx) < 2:
             continue
-        idx.sort(key=lambda i: (-int(files.get(rows[i]["path"], {}).get("size") or 0), rows[i]["path"]))
-        first = vectors[idx[0]]
+        idx.sort(key=lambda i: (-sizes[i], rows[i]["path"]))
+        sims = np.clip(vectors[idx] @ vectors[idx[0]], -1.0, 1.0)
+        sims[0] = 1.0
         groups.append(
             DuplicateGroup(
-                tuple(
-                    DuplicateFile(
-                        rows[i]["path"],
-                        int(files.get(rows[i]["path"], {}).get("size") or 0),
-                        1.0 if k == 0 else float(np.clip(vectors[i] @ first, -1.0, 1.0)),
-                    )
-                    for k, i in enumerate(idx)
-                )
+                tuple(DuplicateFile(rows[i]["path"], sizes[i], float(s)) for i, s in zip(idx, sims, strict=True))
             )
         )
     groups.sort(key=lambda g: (-len(g.files), g.files[0].path))

@@ -153,9 +153,7 @@ class _Preparer:
             item.modality = probe(path)
             if item.modality == "video":  # fails early on a file with no picture; decoding streams later
                 item.modality = video_or_sound(path)  # a sound in a video container is indexed as sound
-            item.segments = self._segments(path, item.modality)
-            if item.modality in STREAMED_MODALITIES:
-                item.seconds = media_seconds(path)
+            self._read(path, item)
         except NotMedia:
             item.not_media = True
         except MediaError as exc:
@@ -173,18 +171,19 @@ class _Preparer:
             return old.get("size") == item.size and old.get("mtime") == item.mtime
         return old.get("content_hash") == item.content_hash
 
-    def _segments(self, path: Path, modality: str) -> list[Segment]:
+    def _read(self, path: Path, item: Prepared) -> None:
+        """A photo's or note's segments; a recording's or video's length (they are decoded as they stream)."""
         s = self.lib.settings
-        if modality == "image":
-            return image_segments(path, max_pixels=s.max_image_pixels, max_side=self.max_side)
-        if modality == "text":
-            return text_segments(path, max_bytes=s.max_text_bytes)
-        if modality == "audio":
-            audio_info(path)  # fails early and clearly on a file with no audio; decoding streams later
-            return []
-        if modality == "video":
-            return []  # checked by video_or_sound
-        raise MediaError(str(path), f"{modality} files are not indexed", "skip them with --exclude")
+        if item.modality == "image":
+            item.segments = image_segments(path, max_pixels=s.max_image_pixels, max_side=self.max_side)
+        elif item.modality == "text":
+            item.segments = text_segments(path, max_bytes=s.max_text_bytes)
+        elif item.modality == "audio":
+            item.seconds = audio_info(path).duration_s  # fails early and clearly on a file with no audio
+        elif item.modality == "video":
+            item.seconds = media_seconds(path)  # its picture track was checked by video_or_sound
+        else:
+            raise MediaError(str(path), f"{item.modality} files are not indexed", "skip them with --exclude")
 
 
 def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
@@ -388,18 +387,16 @@ def _copy_twins(
     decoding and encoding it again. A twin's records must still hold the content they held when the
     run began (it may have changed on disk meanwhile); one read and one write serve the whole batch.
     """
-    by_twin: dict[str, list[dict[str, Any]]] = {}
-    for row in store.records_of([it.twin for it in items if it.twin is not None]):
-        by_twin.setdefault(row["path"], []).append(row)
+    found = twin_records(
+        store, [(it.path, it.twin or "", it.content_hash, known[it.twin or ""]["encoder"]) for it in items]
+    )
     copied, rows, missed = [], [], []
     for item in items:
-        assert item.twin is not None
-        twin_rows, encoder = by_twin.get(item.twin, []), known[item.twin]["encoder"]
-        if not twin_rows or any(r["content_hash"] != item.content_hash or r["encoder"] != encoder for r in twin_rows):
+        if item.path not in found:
             missed.append(item)
             continue
-        rows += [{**r, "id": record_id(item.path, r["seg_index"]), "path": item.path} for r in twin_rows]
-        item.modality = twin_rows[0]["modality"]
+        rows += found[item.path]
+        item.modality = found[item.path][0]["modality"]
         copied.append(item)
     replaced = [it.path for it in copied if it.path in known]  # an older version of this path, or part of one
     if replaced:
@@ -421,6 +418,23 @@ def _copy_twins(
     report.reused += len(copied)
     report.records += len(rows)
     return missed
+
+
+def twin_records(store: Any, wanted: Sequence[tuple[str, str, str, str]]) -> dict[str, list[dict[str, Any]]]:
+    """For each ``(path, twin, content_hash, encoder)``, the twin's records renamed to ``path``, read at once.
+
+    A path is left out when its twin's records no longer hold that content from that model (the twin
+    changed or left since its files row was read): it is to be encoded instead.
+    """
+    by_twin: dict[str, list[dict[str, Any]]] = {}
+    for row in store.records_of([twin for _, twin, _, _ in wanted]):
+        by_twin.setdefault(row["path"], []).append(row)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for path, twin, digest, encoder in wanted:
+        rows = by_twin.get(twin, [])
+        if rows and all(r["content_hash"] == digest and r["encoder"] == encoder for r in rows):
+            out[path] = [{**r, "id": record_id(path, r["seg_index"]), "path": path} for r in rows]
+    return out
 
 
 def _record_failure(store: Any, report: IndexReport, item: Prepared, reason: str) -> None:
@@ -558,13 +572,13 @@ def _forget_mended_folders(
     A folder that could not be listed is recorded as failed; once it lists, its files are
     indexed and the old failure must not stay in ``sensorium errors``.
     """
-    prefixes = [os.path.abspath(r).rstrip(os.sep) for r in roots]
+    tops = [os.path.abspath(r) for r in roots]
     mended = [
         p
         for p, row in known.items()
         if row.get("status") == "failed"
         and p not in failed_now
-        and any(p == r or p.startswith(r + os.sep) for r in prefixes)
+        and any(under_root(p, r) for r in tops)
         and os.path.isdir(p)
     ]
     if mended:
@@ -602,10 +616,8 @@ def _gone(path: str) -> bool:
 
 def _gone_under(roots: Sequence[Path], known: dict[str, dict[str, Any]], walked: set[str]) -> list[str]:
     """Known paths under ``roots`` that the walk did not meet and that no longer exist."""
-    prefixes = [os.path.abspath(r).rstrip(os.sep) for r in roots]
-    return [
-        p for p in known if p not in walked and any(p == r or p.startswith(r + os.sep) for r in prefixes) and _gone(p)
-    ]
+    tops = [os.path.abspath(r) for r in roots]
+    return [p for p in known if p not in walked and any(under_root(p, r) for r in tops) and _gone(p)]
 
 
 def under_root(path: str, root: str) -> bool:

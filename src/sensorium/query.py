@@ -269,6 +269,7 @@ def search(
     lean = sound_lean(qvec, lib.image_encoder, matcher) if qvec is not None and matcher is not None else None
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     k = candidate_count(lib, limit)
+    gap = lib.settings.audio_hop_s
     found = -1
     while True:
         hits, saturated = _candidates(
@@ -277,7 +278,6 @@ def search(
         if lean is not None:
             hits = weigh_tracks(hits, lean)
         kept = [h for h in hits if h.score >= floor]
-        gap = lib.settings.audio_hop_s
         moments = fold_copies(combine_tracks(join_touching(merge_moments(kept, gap=gap), gap=gap)))
         # Windows of one long recording, or copies of one photo, can fill the candidate list: widen it
         # until `limit` hits are found. Only then: when fewer than `limit` candidates clear the floor,

@@ -314,7 +314,7 @@ def _copies_of_twins(
     """The space's records and files rows for the files of ``todo`` identical to one it holds
     (moved, renamed, copied), and what is left to embed. A CLIP tower re-embedded 3,000 moved photos
     at 11 a second."""
-    from sensorium.ingest import _file_row, record_id
+    from sensorium.ingest import _file_row, twin_records
 
     twins = {
         r["content_hash"]: p
@@ -324,18 +324,10 @@ def _copies_of_twins(
     wanted = [row for row in todo if twins.get(row.get("content_hash") or "") not in (None, row["path"])]
     if not wanted:
         return None, todo
-    by_twin: dict[str, list[dict[str, Any]]] = {}
-    for r in store.records_of([twins[row["content_hash"]] for row in wanted]):
-        by_twin.setdefault(r["path"], []).append(r)
-    asked = {row["path"] for row in wanted}
-    rows, files, left = [], [], [row for row in todo if row["path"] not in asked]
-    for row in wanted:
-        twin_rows = by_twin.get(twins[row["content_hash"]], [])
-        if not twin_rows or any(r["content_hash"] != row["content_hash"] for r in twin_rows):
-            left.append(row)
-            continue
-        rows += [{**r, "id": record_id(row["path"], r["seg_index"]), "path": row["path"]} for r in twin_rows]
-        files.append(_file_row(_Item(row["path"], row), "done", version))  # type: ignore[arg-type]
+    found = twin_records(store, [(r["path"], twins[r["content_hash"]], r["content_hash"], version) for r in wanted])
+    rows = [record for path in found for record in found[path]]
+    files = [_file_row(_Item(r["path"], r), "done", version) for r in wanted if r["path"] in found]  # type: ignore[arg-type]
+    left = [row for row in todo if row["path"] not in found]
     return ((rows, files) if files else None), left
 
 
