@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from sensorium import thumbnails
+from sensorium import thumbnails, timeline
 from sensorium.errors import MediaError, SensoriumError
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
@@ -653,4 +653,5 @@ def _prune(store: Any, gone: list[str], known: dict[str, dict[str, Any]], lib_pa
         store.delete_paths(gone)
         store.delete_files(gone + stale)
         thumbnails.forget(lib_path, gone)
+        timeline.forget_kept(lib_path, gone, known)
     return len(gone)

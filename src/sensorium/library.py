@@ -402,7 +402,7 @@ class Library:
         when ``index --prune`` holds it (every one of its files missing looks like a drive not mounted).
         Nothing on disk is touched.
         """
-        from sensorium import spaces, thumbnails
+        from sensorium import spaces, thumbnails, timeline
         from sensorium.ingest import under_root
         from sensorium.media.walk import canonical
 
@@ -412,11 +412,13 @@ class Library:
             return []
         with self.writing():
             store = self.store()
-            held = sorted(p for p in store.files() if any(under_root(p, r) for r in roots))
+            known = store.files()
+            held = sorted(p for p in known if any(under_root(p, r) for r in roots))
             if held:
                 store.delete_paths(held)
                 store.delete_files(held)
                 thumbnails.forget(self.path, held)
+                timeline.forget_kept(self.path, held, known)
                 for name in spaces.space_names(self):
                     space = spaces.space_store(self, name)
                     space.delete_paths(held)

@@ -18,7 +18,9 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import textwrap
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,21 +156,48 @@ def _kept_path(lib: Library, path: Path, min_score: float, speech: bool) -> Path
     models = [lib.version_key("audio"), lib.version_key("video"), lib.settings.speech, lib.settings.speech_language]
     key = json.dumps([digest, __version__, *models, round(min_score, 6), speech])
     name = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
-    return lib.path / CACHE_FOLDER / f"{name}.json"
+    return lib.path / CACHE_FOLDER / _safe(digest) / f"{name}.json"
+
+
+def _safe(digest: str) -> str:
+    return "".join(c for c in str(digest) if c.isalnum())[:64] or "unknown"
+
+
+def forget_kept(library: Path, gone: Iterable[str], known: Mapping[str, Mapping[str, Any]]) -> None:
+    """Drop the kept timelines of files forgotten or pruned (``known``: the store's file rows, before).
+
+    A timeline holds what was said in a recording: forgetting the file forgets it too, unless an
+    identical copy is still indexed.
+    """
+    gone = set(gone)
+    still = {row.get("content_hash") for path, row in known.items() if path not in gone}
+    for path in gone:
+        digest = (known.get(path) or {}).get("content_hash")
+        if digest and digest not in still:
+            shutil.rmtree(library / CACHE_FOLDER / _safe(digest), ignore_errors=True)
 
 
 def _keep(kept: Path, desc: Description) -> None:
     """Write a timeline atomically, then drop the least recently used beyond :data:`CACHE_KEEP`."""
     try:
-        kept.parent.mkdir(exist_ok=True)
+        kept.parent.mkdir(parents=True, exist_ok=True)
         tmp = kept.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(asdict(desc)), encoding="utf-8")
         os.replace(tmp, kept)
-        old = sorted(kept.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-CACHE_KEEP]
+        old = sorted(kept.parent.parent.glob("*/*.json"), key=_mtime)[:-CACHE_KEEP]
         for p in old:
             p.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                p.parent.rmdir()  # its content's last timeline
     except OSError:
         pass  # a library on a read-only disk still describes, only not faster next time
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # dropped meanwhile by another process
+        return 0.0
 
 
 def _from_kept(data: dict[str, Any]) -> Description:

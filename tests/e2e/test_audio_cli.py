@@ -274,6 +274,24 @@ def test_a_described_recording_is_kept_in_the_library_until_it_changes(
     assert code == 0 and calls == ["walk.wav", "walk.wav"] and changed != first
 
 
+def test_forgetting_a_recording_forgets_its_kept_timeline_unless_a_copy_is_indexed(sounds, tmp_path: Path) -> None:
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    one, two = folder / "dog.mp3", folder / "copy.mp3"
+    shutil.copyfile(sounds[0] / "dog.mp3", one)
+    shutil.copyfile(one, two)
+    lib = str(tmp_path / "lib")
+    assert cli("index", str(folder), "--library", lib)[0] == 0
+    assert cli("describe", str(one), "--no-speech", "--json", "--library", lib)[0] == 0
+    kept = list((tmp_path / "lib" / "described").glob("*/*.json"))
+    assert len(kept) == 1 and "dog" in kept[0].read_text()
+    assert cli("forget", str(one), "--library", lib)[0] == 0
+    assert kept[0].is_file()  # the copy holds the same sound
+    two.unlink()
+    assert cli("index", str(folder), "--prune", "--library", lib)[0] == 0
+    assert not kept[0].parent.exists()
+
+
 def test_usage_errors_exit_2(sounds) -> None:
     dog = str(sounds[0] / "dog.mp3")
     for args in (
