@@ -2,8 +2,9 @@
 cropped or edited, found by the perceptual vectors indexing already keeps.
 
 Every photo is compared with every other (exact cosines, a block of rows at a time: 100k photos
-take 79 s on two cores); pairs at or above ``threshold`` join one group. A group lists its
-largest file first (likely the original) and each other file's similarity to it.
+take 79 s on two cores); pairs at or above ``threshold`` link, and linked photos are grouped so
+that every file of a group reaches ``threshold`` with its first, the largest file (likely the
+original); each file's similarity to it is listed.
 
 The default threshold comes from the dev-set photos and six edits of each (`bench/eval_duplicates.py`):
 at 0.85, 93% of the pairs of a photo and its resized, recompressed, cropped (5% a side), brightened
@@ -99,16 +100,38 @@ def find_duplicates(
     files = store.files()
     sizes = [int(files.get(r["path"], {}).get("size") or 0) for r in rows]
     groups = []
-    for idx in members.values():
-        if len(idx) < 2:
-            continue
-        idx.sort(key=lambda i: (-sizes[i], rows[i]["path"]))
-        sims = np.clip(vectors[idx] @ vectors[idx[0]], -1.0, 1.0)
-        sims[0] = 1.0
-        groups.append(
-            DuplicateGroup(
-                tuple(DuplicateFile(rows[i]["path"], sizes[i], float(s)) for i, s in zip(idx, sims, strict=True))
+    for linked in members.values():
+        linked.sort(key=lambda i: (-sizes[i], rows[i]["path"]))
+        for idx in split_chains(vectors, linked, threshold):
+            if len(idx) < 2:
+                continue
+            sims = np.clip(vectors[idx] @ vectors[idx[0]], -1.0, 1.0)
+            sims[0] = 1.0
+            groups.append(
+                DuplicateGroup(
+                    tuple(DuplicateFile(rows[i]["path"], sizes[i], float(s)) for i, s in zip(idx, sims, strict=True))
+                )
             )
-        )
     groups.sort(key=lambda g: (-len(g.files), g.files[0].path))
+    return groups
+
+
+def split_chains(vectors: np.ndarray, linked: list[int], threshold: float) -> list[list[int]]:
+    """Split photos linked pair by pair into groups whose every file is like the group's first.
+
+    Pairs chain: a burst of shots, each a step from the last, links its first and last frames,
+    which look nothing alike. Taken in order (largest file first), each photo joins the first
+    group whose first photo it reaches ``threshold`` with, or starts a group of its own.
+    """
+    leaders: list[int] = []
+    groups: list[list[int]] = []
+    for i in linked:
+        if leaders:
+            sims = vectors[leaders] @ vectors[i]
+            best = int(np.argmax(sims >= threshold)) if (sims >= threshold).any() else -1
+            if best >= 0:
+                groups[best].append(i)
+                continue
+        leaders.append(i)
+        groups.append([i])
     return groups

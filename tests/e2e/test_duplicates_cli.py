@@ -58,3 +58,23 @@ def test_edited_copies_and_a_stereo_pair_are_found_and_different_photos_are_not(
     bad = runner.invoke(app, ["duplicates", "--library", str(lib), "--threshold", "0"])
     assert isinstance(bad.exception, QueryError)  # the command line prints it as one line, exit status 1
     assert str(bad.exception).startswith("threshold 0.0: give a similarity above 0 and at most 1")
+
+
+def test_a_burst_of_shifting_shots_is_not_chained_into_one_group(tmp_path: Path, samples: Path) -> None:
+    """Six frames panning across one photo: neighbours alike (0.90-0.94), the two ends not (0.68)."""
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    photo = Image.open(samples / "astronaut-eileen-collins.png").convert("RGB")
+    width = int(photo.width * 0.6)
+    for k in range(6):
+        x = (photo.width - width) * k // 5
+        photo.crop((x, 0, x + width, photo.height)).save(folder / f"frame-{k}.png")
+    lib = tmp_path / "lib"
+    assert runner.invoke(app, ["index", str(folder), "--library", str(lib)]).exit_code == 0
+
+    result = runner.invoke(app, ["duplicates", "--library", str(lib), "--json"])
+    assert result.exit_code == 0, result.stderr
+    groups = [[(Path(f["path"]).name, f["similarity"]) for f in g["files"]] for g in json.loads(result.stdout)]
+    assert groups and all(s >= 0.85 for g in groups for _, s in g)  # every file like its group's first
+    assert not any({"frame-0.png", "frame-5.png"} <= {n for n, _ in g} for g in groups)
+    assert sum(len(g) for g in groups) >= 4  # the neighbours still group
