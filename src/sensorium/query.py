@@ -697,7 +697,9 @@ def _score_row(
         parts.append(f"looks alike {p / like_share:.2f}")
         high, low = max(score, p), min(score, p)
         score = high + LOOKS_BOOST * low * (1.0 - high)
-    if kw.get(row["id"], 0.0) > 0:
+    if kw.get(row["id"], 0.0) > 0 and track != "sound":
+        # A sound's keywords are its tag names, which tag matching has already read for meaning:
+        # "cats" in "roaring cats (lions, tigers)" lifted a forest walk (meaning 0.14) over a cat's meow.
         k = kw[row["id"]]
         parts.append(f"keywords {k:.2f}")
         score = score + keyword_weight * k * (1.0 - score)

@@ -64,6 +64,18 @@ def test_sound_found_by_words(audio_lib: Path, query: str, expected: str) -> Non
     assert expected in names, hits
 
 
+def test_a_sound_scores_by_its_tags_meaning_not_again_by_their_words(audio_lib: Path) -> None:
+    """Tag names are a sound's keywords, and tag matching reads them already: no second boost.
+
+    Counted twice, "cats" in a forest walk's weak tag "roaring cats" lifted it over a cat's meow.
+    """
+    hits = search(audio_lib, "a dog barking", "--modality", "audio", "--min-score", "0", "--limit", "5")
+    sounds = [h for h in hits if "sounds:" in h["why"]]
+    assert sounds and all("keywords" not in h["why"] for h in sounds), hits
+    for h in sounds:  # one track, no example: the score is the meaning
+        assert f"meaning {h['score']:.2f}" in h["why"], h
+
+
 @pytest.mark.parametrize("query", ["a rabbit in the grass", "skyscrapers at night", "a spreadsheet of numbers"])
 def test_words_that_name_no_sound_find_no_confident_sound(audio_lib: Path, query: str) -> None:
     """Tag matching has a "no sound" option: the least bad tag ("Pig" for a rabbit) is not a confident answer."""
