@@ -326,3 +326,33 @@ def test_a_frame_of_the_shot_outranks_shots_that_only_share_its_concepts() -> No
     assert hit["same"].score > hit["other"].score, hit
     weak = _score_row(row("weak"), 0.3, Calibrator, perc, {}, 0.3, set())
     assert weak.score < 0.5, weak  # two weak signals stay under the default floor
+
+
+def test_batches_are_written_in_order_one_at_a_time_and_a_failed_write_is_not_lost() -> None:
+    import threading
+    import time
+
+    from sensorium.ingest import _Writer
+
+    writer, done, inside = _Writer(), [], []
+
+    def write(k: int) -> None:
+        inside.append(k)
+        assert len(inside) == 1, "two writes at once"
+        time.sleep(0.02)
+        done.append((k, threading.current_thread().name))
+        inside.remove(k)
+
+    for k in range(4):
+        writer.submit(lambda k=k: write(k))
+    writer.settle()
+    assert [k for k, _ in done] == [0, 1, 2, 3] and all(name.startswith("sensorium-write") for _, name in done)
+
+    def broken() -> None:
+        raise OSError("disk full")
+
+    writer.submit(broken)
+    with pytest.raises(OSError, match="disk full"):  # raised where the next write waits
+        writer.submit(lambda: write(9))
+    writer.close()
+    assert 9 not in [k for k, _ in done]
