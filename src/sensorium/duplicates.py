@@ -126,12 +126,10 @@ def split_chains(vectors: np.ndarray, linked: list[int], threshold: float) -> li
     leaders: list[int] = []
     groups: list[list[int]] = []
     for i in linked:
-        if leaders:
-            sims = vectors[leaders] @ vectors[i]
-            best = int(np.argmax(sims >= threshold)) if (sims >= threshold).any() else -1
-            if best >= 0:
-                groups[best].append(i)
-                continue
+        near = np.flatnonzero(vectors[leaders] @ vectors[i] >= threshold) if leaders else ()
+        if len(near):
+            groups[near[0]].append(i)
+            continue
         leaders.append(i)
         groups.append([i])
     return groups
