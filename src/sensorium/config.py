@@ -123,6 +123,7 @@ class Settings(BaseSettings):
     image_encoder: str = "offline-image-v1"
     audio_encoder: str = "offline-audio-v1"
     image_backbone: Literal["lite0", "lite1", "lite2"] = "lite0"
+    image_precision: Literal["int8", "float32"] = "int8"  # int8: the classifier quantised (models/quantize.py)
     ocr: Literal["auto", "always", "never"] = "auto"
     detector: bool = True
     detector_side: int = (

@@ -9,6 +9,9 @@ Preprocessing follows the TensorFlow EfficientNet-Lite evaluation code the weigh
 RGB, ``(x - 127) / 128``, a fixed square input per variant. The crop is configurable: the
 official centre crop (``size / (size + 32)`` of the shorter side) or the whole picture squashed
 to a square, which keeps the sides of wide scenes and measures better for search.
+
+By default the exported network is then quantised to int8 (:mod:`sensorium.models.quantize`)
+with activation ranges shipped in the package, and checked against the float network before use.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from PIL import Image
 
 from sensorium.config import Settings
 from sensorium.errors import ModelMissing
-from sensorium.models.files import ModelFile, cache_dir, package_dir, resolve
+from sensorium.models import quantize
+from sensorium.models.files import ModelFile, cache_dir, package_dir, resolve, sha256_of
 from sensorium.models.onnx_export import onnx_session
 
 log = logging.getLogger(__name__)
 
 Crop = Literal["squash", "center"]
+Precision = Literal["int8", "float32"]
 N_CLASSES = 1000
 FEATURE_DIM = 1280
 
@@ -156,13 +161,20 @@ class ImageNetClassifier:
         variant: overrides ``settings.image_backbone``.
         crop: ``"squash"`` (default) or ``"center"``.
         threads: ONNX Runtime intra-op threads; default ``settings.threads`` (0: all cores).
+        precision: ``"int8"`` or ``"float32"``; default ``settings.image_precision``. ``self.precision``
+            says which runs: int8 falls back to float32, with a warning, where it cannot be had.
 
     Raises:
         ModelMissing: the weights package is absent or its file fails the checksum.
     """
 
     def __init__(
-        self, settings: Settings, variant: str | None = None, crop: Crop = "squash", threads: int | None = None
+        self,
+        settings: Settings,
+        variant: str | None = None,
+        crop: Crop = "squash",
+        threads: int | None = None,
+        precision: Precision | None = None,
     ) -> None:
         name = variant or settings.image_backbone
         if name not in VARIANTS:
@@ -172,8 +184,53 @@ class ImageNetClassifier:
         self.preprocess = Preprocess(self.variant.image_size, crop=crop)
         self.batch_size = max(1, settings.batch_size)
         folder = cache_dir(settings.models, settings.cache, f"efficientnet-{name}-{self.variant.weights.sha256[:12]}")
+        self.float_model = folder / "model.onnx"
         export = lambda out: _export(self.variant, weights, out)  # noqa: E731
-        self._session = onnx_session(folder / "model.onnx", export, settings.threads if threads is None else threads)
+        threads = settings.threads if threads is None else threads
+        self.precision: Precision = precision or settings.image_precision
+        self.model_key = "float32"  # which network runs: part of the image encoder's version
+        self._session = None
+        if self.precision == "int8":
+            self._session = self._int8_session(folder, export, threads)
+        if self._session is None:
+            self.precision = "float32"
+            self._session = onnx_session(self.float_model, export, threads)
+
+    def _int8_session(self, folder: Path, export, threads: int):  # -> InferenceSession | None
+        """The int8 network, quantised once from the float export; None where it cannot be had.
+
+        Its file name carries the recipe and the ranges' checksum, so new ranges make a new file.
+        A fresh quantisation must agree with the float network on a probe (cosine of features at
+        least :data:`~sensorium.models.quantize.MIN_PROBE_COSINE`) or it is deleted, unused.
+        """
+        ranges = quantize.calibration_cache(f"efficientnet-{self.variant.name}")
+        if not ranges.is_file():
+            log.warning("efficientnet-%s: no int8 activation ranges shipped; running float32", self.variant.name)
+            return None
+        key = sha256_of(ranges)[:8] + "-" + quantize.RECIPE
+        path = folder / f"model-int8-{key}.onnx"
+        self.model_key = f"int8-{key}"
+        if path.is_file():
+            return onnx_session(path, None, threads)
+        float_path = self.float_model
+        try:
+            reference = onnx_session(float_path, export, threads)
+            build = lambda out: quantize.quantize_int8(float_path, out, ranges)  # noqa: E731
+            session = onnx_session(path, build, threads, doing="quantising {} to int8")
+            cos = quantize.probe_cosine(reference, session, self.variant.image_size)
+            if cos < quantize.MIN_PROBE_COSINE:
+                raise ValueError(f"its features differ from float32 (cosine {cos:.3f} on the probe)")
+            return session
+        except Exception as exc:  # quantisation fails in many ways; float32 still works
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log.warning(
+                'efficientnet-%s: int8 not usable (%s); running float32 (image_precision = "float32" says so for good)',
+                self.variant.name,
+                reason[:300],
+            )
+            path.unlink(missing_ok=True)
+            self.model_key = "float32"
+            return None
 
     @property
     def weights_sha256(self) -> str:

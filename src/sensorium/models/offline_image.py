@@ -107,6 +107,7 @@ class OfflineImageEncoder:
             ocr = "rapidocr-missing"
         parts = [
             self.classifier.weights_sha256,
+            self.classifier.model_key,
             self.detector.weights_sha256 if self.detector else "no-detector",
             f"{ocr}:{self.ocr_mode}",
             self.text_encoder.info.weights_sha256,

@@ -29,8 +29,12 @@ def session_options(threads: int):  # -> onnxruntime.SessionOptions
     return opts
 
 
-def onnx_session(path: Path, export: Callable[[Path], None] | None, threads: int = 0):  # -> InferenceSession
+def onnx_session(
+    path: Path, export: Callable[[Path], None] | None, threads: int = 0, doing: str = "exporting {} to ONNX Runtime"
+):  # -> InferenceSession
     """Open ``path`` with ONNX Runtime, exporting it first with ``export(tmp_path)`` when absent.
+
+    ``doing`` is what the one line logged before an export says (``{}``: the model's folder name).
 
     The export writes to a temporary file that is renamed into place, so a crash never
     leaves a half-written model behind.
@@ -42,7 +46,7 @@ def onnx_session(path: Path, export: Callable[[Path], None] | None, threads: int
             raise FileNotFoundError(path)
         # One line, so a first run's pause has a reason; the exporter's own tracer and constant-folding
         # warnings say nothing a user can act on, so they are kept off the console.
-        log.warning("first use: exporting %s to ONNX Runtime, once", path.parent.name or path.name)
+        log.warning("first use: %s, once", doing.format(path.parent.name or path.name))
         fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
         os.close(fd)
         try:
