@@ -23,7 +23,7 @@ def catalog() -> list[tuple[str, str, ModelFile]]:
         ("e5-small-v1", "text encoder: multilingual space (about 100 languages)", E5_SMALL),
     ]
     rows += [
-        (f"efficientnet-{v.name}", "image: ImageNet-1k concepts + perceptual vector", v.weights)
+        (f"efficientnet-{v.name}", "image: ImageNet-1k concepts + perceptual vector (run in int8)", v.weights)
         for v in VARIANTS.values()
     ]
     rows.append(("yolox-nano", "image: COCO objects (80 classes, fills 'person')", YOLOX_NANO))
