@@ -736,6 +736,23 @@ def test_walk_follows_symlinks_and_reports_loops(tree: Path, tmp_path: Path) -> 
     ]
 
 
+def test_walk_reports_pipes_and_sockets_inside_folders(tree: Path) -> None:
+    import socket
+
+    os.mkfifo(tree / "sub" / "pipe.jpg")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tree / "sub" / "agent.sock"))
+    try:
+        found, errors = collect([tree], skip_dirs=[tree / "lib"])
+        excluded, quiet = collect([tree], skip_dirs=[tree / "lib"], exclude=["*.sock", "*.jpg"])
+    finally:
+        sock.close()
+    assert found == [tree / "a.jpg", tree / "b.txt", tree / "sub/c.png", tree / "sub/deeper/d.md"]  # never opened
+    reason = "not a regular file (device, pipe or socket); skipped"
+    assert errors == [(str(tree / "sub/agent.sock"), reason), (str(tree / "sub/pipe.jpg"), reason)]
+    assert quiet == [] and excluded == [tree / "b.txt", tree / "sub/c.png", tree / "sub/deeper/d.md"]
+
+
 def test_walk_missing_top_and_unlistable_folder(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_scandir = os.scandir
 

@@ -106,6 +106,7 @@ def walk(
     Hidden entries (``.git``, ``.DS_Store``) inside folders, the folders in ``skip_dirs``
     (the library itself) and any other library found inside (:func:`is_library`) are skipped
     silently; a path named explicitly is never skipped for being hidden.
+    A pipe, socket or device inside a folder is reported, not read (reading a pipe waits forever).
     ``include``/``exclude`` are case-sensitive shell globs matched against the file name,
     the path as yielded and the path relative to its top-level folder; a folder matching
     ``exclude`` is not entered.
@@ -196,6 +197,8 @@ class _Walker:
                         subdirs.append((path, est, inside))
                 elif stat.S_ISREG(est.st_mode):
                     yield from self._file(path, top, est)
+                elif self.filters.wants_file(path, top):  # a pipe named photo.jpg would block a reader
+                    self.report(path, "not a regular file (device, pipe or socket); skipped")
             stack.extend(reversed(subdirs))
 
     def _entries(self, folder: Path, inside: frozenset[_Inode]) -> Iterator[tuple[Path, os.stat_result]]:
