@@ -102,11 +102,10 @@ def evaluate(
         enc = lib.audio_encoder
         tags = np.stack([enc.clip_vectors(Path(r["path"])).probs for r in rows])
         probs = softmax_rows(enc.tag_scores(tags, vecs) / TAG_TEMPERATURE)
+    elif modality in ("video", "image"):  # exactly as `classify` does (pictures: concept votes; videos: sound too)
+        probs = np.stack([mix_tracks(file_tracks(lib, Path(r["path"]), vecs, multi_label=False)) for r in rows])
     else:
-        if modality == "video":  # pictures and sound, exactly as `classify` does
-            probs = np.stack([mix_tracks(file_tracks(lib, Path(r["path"]), vecs, multi_label=False)) for r in rows])
-        else:
-            probs = distribution(np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]), vecs)
+        probs = distribution(np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]), vecs)
     ranks = np.argsort(-probs, axis=1)
     top1 = float((ranks[:, 0] == truth).mean())
     top5 = float((ranks[:, :5] == truth[:, None]).any(1).mean())

@@ -53,6 +53,7 @@ class Example:
     modality: str = "image"
     tags: np.ndarray | None = None  # sound: pooled tag probabilities (for tag matching)
     window_tags: np.ndarray | None = None  # sound: (n, C) per window, for "is it anywhere in the file"
+    concepts: np.ndarray | None = None  # picture: the classifier's concept probabilities (classification votes)
 
 
 def example_problem(exc: MediaError) -> str:
@@ -82,7 +83,8 @@ def encode_example(lib: Library, path: Path, modality: str | None = None) -> Exa
             )
             enc = lib.image_encoder.encode(segs)
             perc = enc.perceptual[0] if enc.perceptual is not None else None
-            return Example(enc.semantic[0], perc)
+            concepts = enc.concept_probs[0] if enc.concept_probs is not None else None
+            return Example(enc.semantic[0], perc, concepts=concepts)
         if kind == "text":
             segs = text_segments(path, max_bytes=s.max_text_bytes)
             vecs = lib.text_vectors([x.payload for x in segs])
@@ -112,12 +114,14 @@ def _video_example(lib: Library, path: Path) -> Example:
     """A video as an example: its shots' pictures pooled, each weighed by how long it shows."""
     from sensorium.models.offline_video import OfflineVideoEncoder
 
-    semantic, perceptual, weights = [], [], []
+    semantic, perceptual, concepts, weights = [], [], [], []
 
     def collect(segs: list, encoded: Any) -> None:
         semantic.append(encoded.semantic)
         if encoded.perceptual is not None:
             perceptual.append(encoded.perceptual)
+        if encoded.concept_probs is not None:
+            concepts.append(encoded.concept_probs)
         weights.extend(max((s.end_s or 0.0) - (s.start_s or 0.0), 1e-3) for s in segs)
 
     OfflineVideoEncoder(lib.settings, lib.image_encoder, None).encode_file(path, collect)
@@ -126,7 +130,8 @@ def _video_example(lib: Library, path: Path) -> Example:
     w = np.asarray(weights, dtype=np.float32)[:, None]
     sem = l2_normalise((np.concatenate(semantic) * w).sum(0))
     perc = l2_normalise((np.concatenate(perceptual) * w).sum(0)) if perceptual else None
-    return Example(sem, perc, "image")
+    seen = (np.concatenate(concepts) * w).sum(0) / w.sum() if len(concepts) == len(semantic) else None
+    return Example(sem, perc, "image", concepts=seen)
 
 
 def _why(row: dict[str, Any], query_words: set[str], parts: list[str], track: str, facts: dict[str, Any]) -> str:

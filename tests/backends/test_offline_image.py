@@ -202,6 +202,30 @@ def classifier_names() -> list[tuple[str, ...]]:
     return [c.lemmas for c in imagenet_classes()]
 
 
+def test_concept_votes_go_to_the_label_the_classifier_sees(encoder, text_encoder) -> None:
+    from sensorium.zero_shot import concept_votes
+
+    space = encoder.space
+    probs = encoder.encode(segments("chelsea.png", "coffee.png")).concept_probs
+    assert probs is not None and probs.shape == (2, len(space.vocabulary.names))
+
+    def votes(p: np.ndarray, labels: list[str]) -> dict[str, float]:
+        vecs = label_vectors(text_encoder, labels, space=space)
+        return dict(zip(labels, concept_votes(p[None, :], vecs, space.concepts)[0].tolist(), strict=True))
+
+    cat = votes(probs[0], ["a cat", "a tiger", "a lion", "a dog", "an animal"])
+    assert max(cat, key=cat.get) == "a cat" and cat["a cat"] > cat["an animal"] + 2  # breadth earns nothing
+    coffee = votes(probs[1], ["espresso", "a cup", "a drink", "a car"])
+    assert max(coffee, key=coffee.get) == "espresso" and coffee["a car"] < 0
+    uniform = np.full(len(space.vocabulary.names), 1 / len(space.vocabulary.names), np.float32)
+    assert max(abs(v) for v in votes(uniform, ["a cat", "a car", "fog"]).values()) < 1e-3  # a log ratio
+    # ImageNet has four parrots and one toucan: mixed, a toucan's vector leans to "parrot"; voted, it does not
+    toucan = np.zeros_like(uniform)
+    toucan[space.vocabulary.names.index("toucan")] = 1.0
+    birds = votes(toucan, ["a toucan", "a parrot", "a bird"])
+    assert max(birds, key=birds.get) == "a toucan"
+
+
 def test_ocr_reads_a_sign(settings) -> None:
     from sensorium.models.ocr import TextReader
 

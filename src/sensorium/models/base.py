@@ -50,11 +50,14 @@ class Encoded:
 
     ``semantic`` is (n, dim) float32 L2-normalised, in ``info.space``; ``perceptual`` is
     (n, perceptual_dim) float32 L2-normalised or ``None``; ``facts`` has n entries.
+    ``concept_probs``: (n, C) the picture classifier's probabilities over its concepts, where
+    the encoder has one (classification lets each concept vote for a label; nothing stores them).
     """
 
     semantic: np.ndarray
     perceptual: np.ndarray | None
     facts: list[Facts]
+    concept_probs: np.ndarray | None = None
 
 
 @runtime_checkable
