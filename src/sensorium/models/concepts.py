@@ -198,7 +198,13 @@ def label_vectors(text_encoder: TextEncoder, labels: Sequence[str], space: Conce
         return np.zeros((0, text_encoder.info.dim), dtype=np.float32)
     clean = [label.replace("_", " ").strip() for label in labels]
     texts = [t.format(c) for c in clean for t in PROMPT_TEMPLATES]
-    vectors = text_encoder.encode_text(texts, query=True).reshape(len(clean), len(PROMPT_TEMPLATES), -1).mean(1)
+    shows_foreign = getattr(text_encoder, "shows_foreign", None)
+    if shows_foreign is not None:  # "a photo of a eine Katze." reads as English: the label shows what it is
+        languages = [("other" if shows_foreign(c) else None) for c in clean for _ in PROMPT_TEMPLATES]
+        encoded = text_encoder.encode_text(texts, query=True, languages=languages)  # type: ignore[call-arg]
+    else:
+        encoded = text_encoder.encode_text(texts, query=True)
+    vectors = encoded.reshape(len(clean), len(PROMPT_TEMPLATES), -1).mean(1)
     space = space or _SPACES.get(text_encoder)
     if space is None:
         # Search rankings are unaffected (images hold no common component), but label-to-label
