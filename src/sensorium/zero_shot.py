@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sensorium.errors import MediaError, QueryError
+from sensorium.models.base import shares_with_none
 from sensorium.models.concepts import label_vectors
 from sensorium.models.offline_audio import TAG_TEMPERATURE
 from sensorium.scoring import Calibrator
@@ -96,11 +97,7 @@ def concept_votes(probs: np.ndarray, label_vecs: np.ndarray, concepts: np.ndarra
     word) would collect votes from any picture; dividing by its votes under uniform concepts
     leaves what this picture adds.
     """
-    cos = concepts @ label_vecs.T
-    logits = np.concatenate([cos, np.full((len(cos), 1), VOTE_NONE_COS, cos.dtype)], axis=1) / VOTE_TAU
-    logits -= logits.max(axis=1, keepdims=True)
-    share = np.exp(logits)
-    share = (share / share.sum(axis=1, keepdims=True))[:, :-1]
+    share = shares_with_none(concepts @ label_vecs.T, VOTE_NONE_COS, VOTE_TAU)
     return np.log(probs @ share + 1e-4) - np.log(share.mean(axis=0) + 1e-4)
 
 

@@ -84,6 +84,15 @@ def valid_utf8(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+def shares_with_none(cos: np.ndarray, none_cos: float, tau: float) -> np.ndarray:
+    """Row-wise softmax of ``cos / tau`` with one more option, "none of these", at cosine ``none_cos``;
+    the none share is dropped, so a row far from every column keeps little weight on any."""
+    logits = np.concatenate([cos, np.full((len(cos), 1), none_cos, cos.dtype)], axis=1) / tau
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return (e / e.sum(axis=1, keepdims=True))[:, :-1]
+
+
 def l2_normalise(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Unit-length rows (zero rows stay zero), float32."""
     x = np.asarray(x, dtype=np.float32)

@@ -26,7 +26,7 @@ import numpy as np
 
 from sensorium.config import Settings
 from sensorium.errors import ConfigError, MediaError
-from sensorium.models.base import Encoded, EncoderInfo, TextEncoder, l2_normalise
+from sensorium.models.base import Encoded, EncoderInfo, TextEncoder, l2_normalise, shares_with_none
 from sensorium.models.files import cache_dir
 from sensorium.types import SPEECH_INDEX_BASE, Concept, Facts, Segment
 
@@ -364,11 +364,7 @@ class OfflineAudioEncoder:
         :data:`TAG_SPREAD` of each tag's weight passes to the tags nearest that tag's name
         (:func:`_tag_spread`), so a label also means its tags' near neighbours, a little.
         """
-        cos = label_vecs @ self.concepts.T
-        logits = np.concatenate([cos, np.full((len(cos), 1), TAG_NONE_COS, cos.dtype)], axis=1) / TAG_TAU
-        logits -= logits.max(axis=1, keepdims=True)
-        a = np.exp(logits)
-        a = (a / a.sum(axis=1, keepdims=True))[:, :-1]
+        a = shares_with_none(label_vecs @ self.concepts.T, TAG_NONE_COS, TAG_TAU)
         return ((1.0 - TAG_SPREAD) * a + TAG_SPREAD * (a @ self._spread)).astype(np.float32)
 
     def heard_scores(self, heard: Sequence[Sequence[tuple[str, float]]], query: np.ndarray) -> np.ndarray:
