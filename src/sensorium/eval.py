@@ -103,7 +103,9 @@ def evaluate(
         tags = np.stack([enc.clip_vectors(Path(r["path"])).probs for r in rows])
         probs = softmax_rows(enc.tag_scores(tags, vecs) / TAG_TEMPERATURE)
     elif modality in ("video", "image"):  # exactly as `classify` does (pictures: concept votes; videos: sound too)
-        probs = np.stack([mix_tracks(file_tracks(lib, Path(r["path"]), vecs, multi_label=False)) for r in rows])
+        probs = np.stack(
+            [mix_tracks(file_tracks(lib, Path(r["path"]), vecs, multi_label=False, labels=labels)) for r in rows]
+        )
     else:
         probs = distribution(np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]), vecs)
     ranks = np.argsort(-probs, axis=1)

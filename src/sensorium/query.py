@@ -26,6 +26,7 @@ from sensorium.media.probe import probe
 from sensorium.media.text import text_segments
 from sensorium.media.video import video_or_sound
 from sensorium.models.base import l2_normalise, valid_utf8
+from sensorium.models.hierarchy import Kind, kind_of
 from sensorium.scoring import Calibrator, sigmoid
 from sensorium.store.base import Filter, pad_perceptual
 from sensorium.types import KEYWORD_WEIGHT, LIKE_WEIGHT, MAX_LIMIT, MODALITIES, Hit, track_of
@@ -272,13 +273,14 @@ def search(
     matcher = lib.audio_encoder if sounds_matter and has_sound(lib) else None
     words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
     lean = sound_lean(qvec, lib.image_encoder, matcher) if qvec is not None and matcher is not None else None
+    kind = picture_kind(lib, text)
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     k = candidate_count(lib, limit)
     gap = lib.settings.audio_hop_s
     found = -1
     while True:
         hits, saturated = _candidates(
-            store, cal, sem, text, example, where, k, keyword_weight, words, matcher, away, qvec, like_weight
+            store, cal, sem, text, example, where, k, keyword_weight, words, matcher, away, qvec, like_weight, kind
         )
         if lean is not None:
             hits = weigh_tracks(hits, lean)
@@ -357,6 +359,7 @@ def _candidates(
     away: np.ndarray | None = None,
     qvec: np.ndarray | None = None,
     like_weight: float = 0.5,
+    kind: Kind | None = None,
 ) -> tuple[list[Hit], bool]:
     """Scored hits for the best ``k`` rows of each index; ``saturated`` when an index gave all ``k``.
 
@@ -364,6 +367,10 @@ def _candidates(
     on the example apart, each on its own calibrated scale, mixed by ``like_weight``: an example's
     vector is a whole picture or sound, far closer to its kind than any words are, so the words'
     scale would call every row a perfect match.
+
+    Words that name a kind of thing the classifier knows (``kind``: "dog", the 118 breeds under it)
+    also rank pictures by how much of what they show is of that kind, and bring in the pictures that
+    keep its names.
     """
     rows_by_id: dict[str, dict[str, Any]] = {}
     found = store.search_vectors(sem, limit=k, where=where)
@@ -386,6 +393,9 @@ def _candidates(
         for r in rows:
             rows_by_id.setdefault(r["id"], r)
             kw_scores[r["id"]] = r["_score"] / top if top > 0 else 0.0
+    if kind is not None:
+        for r in store.search_keywords(kind.terms, limit=k, where=where):
+            rows_by_id.setdefault(r["id"], r)
     rows = list(rows_by_id.values())
     if not rows:
         return [], saturated
@@ -394,16 +404,25 @@ def _candidates(
     heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
     w = 0.0 if example is None else 1.0 if qvec is None else min(max(like_weight, 0.0), 1.0)
     meaning = np.zeros(len(rows), dtype=np.float64)
+    shares = kind_shares(kind, rows) if text and qvec is not None else {}
     if text and qvec is not None:  # the words' vector: there are words whenever there is text
+        # A kind the words name (models.hierarchy) moves each picture's cosine by what it adds over
+        # chance; and a picture that is mostly of that kind matches at least that much: "an animal" is
+        # far from the name "Egyptian cat", and the cat photo (97% animal) scored 0.45.
+        share = np.array([shares.get(r["id"], 0.0) for r in rows])
+        shift = np.array([kind.shift(shares[r["id"]]) if r["id"] in shares else 0.0 for r in rows])  # type: ignore[union-attr]
         if away is not None and example is None:
             # Words steered away from words: each row scores on the words as written, cut by how much
             # closer it is to the avoided words than to them ("an animal" without "a dog" keeps the lion,
             # drops the dogs; the words pushed off the negative kept the dogs at 0.80).
-            said = cal.scores((vectors @ qvec)[:, None], qvec[None, :])[:, 0]
+            said = np.maximum(cal.scores((vectors @ qvec + shift)[:, None], qvec[None, :])[:, 0], share)
             said *= 1.0 - sigmoid(((vectors @ away) - (vectors @ qvec)) / NEGATIVE_TEMPERATURE)
         else:
             worded = qvec if away is None else l2_normalise(qvec - 0.5 * away)
-            said = cal.scores((vectors @ worded)[:, None], worded[None, :])[:, 0]  # background stats once per query
+            said = cal.scores((vectors @ worded + shift)[:, None], worded[None, :])[
+                :, 0
+            ]  # background stats once per query
+            said = np.maximum(said, share)
         if sounds:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
             # The words as written (a vector pushed off them names odd tags); the avoided words cut the
             # calibrated score by their own match, as for an example (:func:`_steered`).
@@ -420,7 +439,7 @@ def _candidates(
             shown = cal.example_score(cos)
         meaning += w * shown
     hits = [
-        _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words, w)
+        _score_row(r, float(m), cal, perc_scores, kw_scores, keyword_weight, words, w, shares.get(r["id"]), text)
         for r, m in zip(rows, meaning, strict=True)
     ]
     if not text and away is not None:
@@ -454,12 +473,34 @@ def _steered(
     return out
 
 
+KIND_SHOWN = 0.1  # a picture's share of the kind the words name is given as a reason from this much
 LOOKS_BOOST = 0.5  # share of the weaker of meaning and looks that adds to the stronger (_score_row)
 MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most this much below its peak
 
 
 CANDIDATES_STILL = 2  # rows asked of each index per hit wanted, in a library of stills and text...
 CANDIDATES_TIMED = 5  # ...and where windows of recordings and videos merge into fewer moments
+
+
+def picture_kind(lib: Library, text: str | None) -> Kind | None:
+    """The kind of thing ``text`` names among what the offline image models see ("dogs"), if any."""
+    enc = lib.image_encoder
+    classes = getattr(enc, "class_ids", None)
+    space = getattr(enc, "space", None)
+    if not text or classes is None or space is None:
+        return None
+    return kind_of(text, classes, space.vocabulary.names)
+
+
+def kind_shares(kind: Kind | None, rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Each picture row's share of ``kind`` (its kept concepts under it, or a detected object of it)."""
+    if kind is None:
+        return {}
+    return {
+        r["id"]: kind.share(json.loads(r.get("concepts") or "[]"), json.loads(r.get("objects") or "[]"))
+        for r in rows
+        if _track(r) == "picture"
+    }
 
 
 def candidate_count(lib: Library, limit: int) -> int:
@@ -687,6 +728,8 @@ def _score_row(
     keyword_weight: float,
     words: set[str],
     like_share: float = 1.0,
+    kind_share: float | None = None,
+    text: str | None = None,
 ) -> Hit:
     """One row as a hit; looking like the example counts by ``like_share`` (``like_weight`` beside words).
 
@@ -697,6 +740,8 @@ def _score_row(
     """
     track = _track(row)
     parts = [f"meaning {score:.2f}"]
+    if kind_share is not None and kind_share >= KIND_SHOWN:
+        parts.append(f"seen as {text} {kind_share:.2f}")
     if row["id"] in perc and like_share > 0:
         p = like_share * cal.perceptual_score(perc[row["id"]])
         parts.append(f"looks alike {p / like_share:.2f}")

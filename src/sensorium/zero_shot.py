@@ -22,6 +22,7 @@ import numpy as np
 from sensorium.errors import MediaError, QueryError
 from sensorium.models.base import shares_with_none
 from sensorium.models.concepts import label_vectors
+from sensorium.models.hierarchy import class_steps
 from sensorium.models.offline_audio import TAG_TEMPERATURE
 from sensorium.scoring import Calibrator
 from sensorium.types import CLASSIFY_MARGIN, Classification, LabelScore
@@ -38,6 +39,9 @@ VOTE_TAU = 0.1
 VOTE_NONE_COS = 0.5
 VOTE_WEIGHT = 1.0
 VOTED_SCALE = 0.75  # logits with votes are sharper: scaled so mean top probability ≈ top-1 accuracy again
+# A concept votes as if at cosine 1 - KIND_STEP × steps for the labels WordNet says it is a kind of
+# (models.hierarchy): a borzoi for "dog" at 0.96, for "animal" at 0.84; the nearer kind wins.
+KIND_STEP = 0.02
 DEFAULT_MARGIN = CLASSIFY_MARGIN
 
 
@@ -84,20 +88,29 @@ def distribution(
     return softmax_rows(logits if votes is None else (logits + VOTE_WEIGHT * votes) * VOTED_SCALE)
 
 
-def concept_votes(probs: np.ndarray, label_vecs: np.ndarray, concepts: np.ndarray) -> np.ndarray:
+def concept_votes(
+    probs: np.ndarray, label_vecs: np.ndarray, concepts: np.ndarray, steps: np.ndarray | None = None
+) -> np.ndarray:
     """(n, L) how much more of the concept votes each label gets than under uniform concepts (log ratio).
 
     Args:
         probs: (n, C) the classifier's probabilities over its concepts.
         label_vecs: (L, d) the labels, in the space of ``concepts``.
         concepts: (C, d) the concepts' text embeddings (``ConceptSpace.concepts``).
+        steps: (C, L) WordNet steps up from each concept to what each label names (inf where it is
+            not a kind of it; :func:`sensorium.models.hierarchy.class_steps`), or ``None``.
 
     Each concept splits its probability among the labels, sharply by cosine, keeping a share for
     "none of them" where no label is near its name. A label that many concepts are near (a broad
     word) would collect votes from any picture; dividing by its votes under uniform concepts
-    leaves what this picture adds.
+    leaves what this picture adds. A concept's names are only so near a broader word ("borzoi",
+    "dog"): where WordNet says it is a kind of a label, it votes as if its name were the label's.
+    On the objects dev set: top-1 0.545 -> 0.566, top-5 0.715 -> 0.732; scenes 0.433 either way.
     """
-    share = shares_with_none(concepts @ label_vecs.T, VOTE_NONE_COS, VOTE_TAU)
+    cos = concepts @ label_vecs.T
+    if steps is not None:
+        cos = np.maximum(cos, 1.0 - KIND_STEP * steps)
+    share = shares_with_none(cos, VOTE_NONE_COS, VOTE_TAU)
     return np.log(probs @ share + 1e-4) - np.log(share.mean(axis=0) + 1e-4)
 
 
@@ -174,7 +187,7 @@ def classify_files(
     results: list[Classification] = []
     for path in paths:
         try:
-            tracks = file_tracks(lib, path, vecs, multi_label=multi_label)
+            tracks = file_tracks(lib, path, vecs, multi_label=multi_label, labels=labels)
         except QueryError as exc:
             results.append(Classification(str(path), (), error=str(exc).removeprefix("example ")))
             continue
@@ -188,8 +201,12 @@ def classify_files(
 Track = tuple[np.ndarray, float]  # (L,) scores (a distribution, or calibrated for multi-label), best calibrated
 
 
-def file_tracks(lib: Library, path: Path, vecs: np.ndarray, *, multi_label: bool) -> list[Track]:
+def file_tracks(
+    lib: Library, path: Path, vecs: np.ndarray, *, multi_label: bool, labels: Sequence[str] = ()
+) -> list[Track]:
     """Each track's scores for the labels ``vecs``: a sound's, a picture's or note's, a video's pictures and sound.
+
+    ``labels``: the labels' words, for what WordNet says the concepts are kinds of (pictures).
 
     Raises:
         QueryError: the file cannot be read or is not a supported example.
@@ -199,14 +216,14 @@ def file_tracks(lib: Library, path: Path, vecs: np.ndarray, *, multi_label: bool
     example = encode_example(lib, path)
     if example.tags is not None:
         return [_heard(lib, example, vecs, multi_label)]
-    tracks = [_seen(lib, example, vecs, multi_label)]
+    tracks = [_seen(lib, example, vecs, multi_label, labels)]
     sound = _sound_track(lib, path) if example.modality == "image" else None
     if sound is not None:
         tracks.append(_heard(lib, sound, vecs, multi_label))
     return tracks
 
 
-def _seen(lib: Library, example: Example, vecs: np.ndarray, multi_label: bool) -> Track:
+def _seen(lib: Library, example: Example, vecs: np.ndarray, multi_label: bool, labels: Sequence[str] = ()) -> Track:
     """Pictures and notes: the semantic vector against each label, calibrated like a search.
 
     One label among several (a distribution) also counts the picture's concept votes.
@@ -218,7 +235,9 @@ def _seen(lib: Library, example: Example, vecs: np.ndarray, multi_label: bool) -
     space = getattr(lib.image_encoder, "space", None)
     votes = None
     if example.concepts is not None and space is not None and len(vecs) > 1:
-        votes = concept_votes(example.concepts[None, :], vecs, space.concepts)
+        classes = getattr(lib.image_encoder, "class_ids", None)
+        steps = class_steps(labels, classes) if labels and classes is not None else None
+        votes = concept_votes(example.concepts[None, :], vecs, space.concepts, steps)
     return distribution(example.semantic[None, :], vecs, votes=votes)[0], float(calibrated.max())
 
 

@@ -227,6 +227,21 @@ def test_concept_votes_go_to_the_label_the_classifier_sees(encoder, text_encoder
     assert max(birds, key=birds.get) == "a toucan"
 
 
+def test_concepts_vote_for_what_wordnet_says_they_are_kinds_of(encoder, text_encoder) -> None:
+    from sensorium.models.hierarchy import class_steps
+    from sensorium.zero_shot import concept_votes
+
+    space = encoder.space
+    probs = encoder.encode(segments("chelsea.png")).concept_probs
+    labels = ["an animal", "a machine", "a plant"]
+    vecs = label_vectors(text_encoder, labels, space=space)
+    steps = class_steps(labels, encoder.class_ids)
+    assert steps is not None
+    by_name, by_kind = (concept_votes(probs, vecs, space.concepts, s)[0] for s in (None, steps))
+    # "an animal" is far from the name "tabby cat"; WordNet says a tabby is an animal
+    assert by_kind[0] - by_kind[1:].max() > by_name[0] - by_name[1:].max() + 1.0
+
+
 def test_ocr_reads_a_sign(settings) -> None:
     from sensorium.models.ocr import TextReader
 

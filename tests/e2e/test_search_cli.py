@@ -45,6 +45,16 @@ def test_search_ranks_the_right_photo_first(indexed, query: str, expected: str) 
     assert Path(hits[0]["path"]).name == expected
 
 
+def test_a_word_for_a_kind_of_thing_finds_what_is_seen_as_one(indexed) -> None:
+    # "an animal" is far from the names "Egyptian cat, tabby cat" that the cat photo is mixed from
+    # (0.45 by meaning alone, under the default minimum); WordNet says both are animals.
+    hits = search_json(indexed, "an animal")
+    assert hits and Path(hits[0]["path"]).name == "cat-chelsea.png" and hits[0]["score"] >= 0.9
+    assert "seen as an animal" in hits[0]["why"]
+    people = search_json(indexed, "people", "--limit", "3")  # not a kind the classes cover: by meaning
+    assert all("seen as" not in h["why"] for h in people)
+
+
 def test_search_json_schema(indexed) -> None:
     hits = search_json(indexed, "a cat", "--min-score", "0", "--limit", "3")
     assert len(hits) == 3

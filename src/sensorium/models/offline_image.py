@@ -79,6 +79,7 @@ class OfflineImageEncoder:
         self._settings = settings
         self._reader: TextReader | None = None
         classes = imagenet_classes()
+        self.class_ids = tuple(c.wnid for c in classes)  # WordNet ids in output order (models.hierarchy)
         self._text_index = np.array([i for i, c in enumerate(classes) if c.wnid in TEXT_CONCEPTS], dtype=np.int64)
         vocabulary = Vocabulary.build(classes, self.detector.labels if self.detector else ())
         tinfo = text_encoder.info
