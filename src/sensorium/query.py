@@ -55,6 +55,7 @@ class Example:
     tags: np.ndarray | None = None  # sound: pooled tag probabilities (for tag matching)
     window_tags: np.ndarray | None = None  # sound: (n, C) per window, for "is it anywhere in the file"
     concepts: np.ndarray | None = None  # picture: the classifier's concept probabilities (classification votes)
+    objects: tuple[tuple[str, float], ...] = ()  # picture: the detector's objects and scores (kinds of thing)
 
 
 def example_problem(exc: MediaError) -> str:
@@ -85,7 +86,8 @@ def encode_example(lib: Library, path: Path, modality: str | None = None) -> Exa
             enc = lib.image_encoder.encode(segs)
             perc = enc.perceptual[0] if enc.perceptual is not None else None
             concepts = enc.concept_probs[0] if enc.concept_probs is not None else None
-            return Example(enc.semantic[0], perc, concepts=concepts)
+            objects = tuple((o.name, o.score) for o in enc.facts[0].objects)
+            return Example(enc.semantic[0], perc, concepts=concepts, objects=objects)
         if kind == "text":
             segs = text_segments(path, max_bytes=s.max_text_bytes)
             vecs = lib.text_vectors([x.payload for x in segs])

@@ -229,6 +229,15 @@ def _seen(lib: Library, example: Example, vecs: np.ndarray, multi_label: bool, l
     One label among several (a distribution) also counts the picture's concept votes.
     """
     cos = example.semantic[None, :] @ vecs.T
+    if multi_label and example.concepts is not None and labels:
+        # each label on its own, as a search for it scores the picture (query.kind_shares)
+        from sensorium.query import picture_kind
+
+        kinds = [picture_kind(lib, label) for label in labels]
+        shares = np.array([k.share_of(example.concepts, example.objects) if k else 0.0 for k in kinds])
+        cos = cos + np.array([k.shift(x) if k else 0.0 for k, x in zip(kinds, shares, strict=True)])[None, :]
+        calibrated = np.maximum(Calibrator.for_library(lib).scores(cos, vecs)[0], shares)
+        return calibrated, float(calibrated.max())
     calibrated = Calibrator.for_library(lib).scores(cos, vecs)[0]
     if multi_label:
         return calibrated, float(calibrated.max())

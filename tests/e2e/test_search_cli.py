@@ -181,6 +181,17 @@ def test_classify_picks_the_right_label(indexed, samples: Path) -> None:
         assert abs(sum(x["score"] for x in r["labels"]) - 1.0) < 1e-3
 
 
+def test_a_closed_question_about_a_kind_of_thing(indexed, samples: Path) -> None:
+    # one label is a yes/no question, scored as a search for it: "an animal" is the cat (97% animal
+    # to the classifier; 0.45 by meaning alone, which said no) and not the motorcycle
+    files = [samples / n for n in ("cat-chelsea.png", "motorcycle.png")]
+    code, out, _ = cli("classify", *map(str, files), "--labels", "an animal", "--library", str(indexed.path), "--json")
+    assert code == 0
+    cat, bike = json.loads(out)
+    assert not cat["abstained"] and cat["labels"][0]["score"] >= 0.9
+    assert bike["abstained"] and bike["labels"][0]["score"] < 0.3
+
+
 def test_classify_labels_file(indexed, samples: Path, tmp_path: Path) -> None:
     labels = tmp_path / "labels.txt"
     labels.write_text("a dog\na cat\n\n# comment\na car\n", encoding="utf-8")

@@ -98,6 +98,14 @@ class Kind:
             found = max((s for label, s in objects if label in self.objects), default=0.0)
         return 1.0 - (1.0 - estimate) * (1.0 - found)
 
+    def share_of(self, probs: np.ndarray, objects: Iterable[Sequence]) -> float:
+        """:meth:`share` from all the classifier's probabilities (an example file, not a stored record)."""
+        seen = float(probs[np.isfinite(self.classes)].sum())
+        found = 0.0
+        if self.prior < OBJECTS_BELOW_PRIOR:
+            found = max((s for label, s in objects if label in self.objects), default=0.0)
+        return 1.0 - (1.0 - seen) * (1.0 - found)
+
     def shift(self, share: float) -> float:
         """What a picture with this ``share`` adds to its cosine to the word (negative: less than chance).
 
