@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from sensorium.library import Library
 
 CACHE = Path.home() / ".cache/sensorium/bench"
-RECIPE = "v2"  # bump when the way the library is made changes (v2: the 4-bit ANN index)
+RECIPE = "v3"  # bump when the way the library is made changes (v2: the 4-bit ANN index; v3: facts jittered)
 BATCH = 10_000  # synthetic rows per upsert
 MEDIA_EVERY = 10  # under load, one request in this many is a media range request
 RANGE_BYTES = 64 * 1024
@@ -87,6 +87,16 @@ def _noisy(base: np.ndarray, cosine: np.ndarray, rng: np.random.Generator) -> np
     return np.where(np.any(base != 0, axis=1, keepdims=True), moved, base)
 
 
+def _jittered(facts: str, rng: np.random.Generator) -> str:
+    """A photo's (name, probability) facts with each probability scaled by 0.5-1: another photo of the kind.
+
+    Rows that keep the very facts of one photo are identical copies to a search (``query.fold_copies``),
+    which folds them into one hit and widens its candidates to find others: a library of copies.
+    """
+    pairs = json.loads(facts or "[]")
+    return json.dumps([[name, round(p * float(rng.uniform(0.5, 1.0)), 4)] for name, p in pairs])
+
+
 def _synthetic(
     real: list[dict[str, Any]], first: int, count: int, root: Path, rng: np.random.Generator
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -109,7 +119,9 @@ def _synthetic(
         scene = SCENES[int(rng.integers(len(SCENES)))]
         records.append(
             {
-                **{k: src[k] for k in ("concepts", "objects", "ocr_text", "text", "encoder")},
+                **{k: src[k] for k in ("ocr_text", "text", "encoder")},
+                "concepts": _jittered(src["concepts"], rng),
+                "objects": _jittered(src["objects"], rng),
                 "id": record_id(path, 0),
                 "path": path,
                 "content_hash": digest,

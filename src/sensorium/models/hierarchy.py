@@ -21,8 +21,8 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -68,43 +68,43 @@ class Kind:
     objects: frozenset[str]  # COCO labels at or under a synset named
     broader_objects: frozenset[str]  # COCO labels above a synset named ("car" for "race car")
     names: tuple[str, ...] = ()  # the concept names in classifier order, as records keep them
+    prior: float = field(init=False)  # the share of the classes under it
+    under: frozenset[str] = field(init=False)  # the names of the classes under it
 
-    @property
-    def prior(self) -> float:
-        return float(np.isfinite(self.classes).mean())
+    def __post_init__(self) -> None:
+        mask = np.isfinite(self.classes)
+        object.__setattr__(self, "prior", float(mask.mean()))
+        object.__setattr__(self, "under", frozenset(n for n, m in zip(self.names, mask, strict=False) if m))
 
     @property
     def terms(self) -> str:
         """The names under this kind as keywords, to find the records that hold them."""
-        under = [n for n, s in zip(self.names, self.classes, strict=True) if np.isfinite(s)] + sorted(self.objects)
+        under = sorted(self.under) + sorted(self.objects)
         return " ".join(dict.fromkeys(w for name in under for w in re.findall(r"[a-z0-9]+", name.lower())))
 
     def share(self, concepts: Iterable[Sequence], objects: Iterable[Sequence]) -> float:
         """How much of a picture is this kind: its concepts' probability under it (or a detected object).
 
         ``concepts``: (name, probability) pairs a record keeps (its most likely few; the rest of
-        the probability is spread as the classes are); ``objects``: (COCO label, score) pairs.
+        the probability is spread as the classes are); ``objects``: (COCO label, score) pairs. A
+        name two classes share ("crane": the bird, the machine) counts if either is under it.
         """
-        index = _name_index(self.names)
-        under = np.isfinite(self.classes)
         seen = total = 0.0
         for name, p in concepts:
             total += p
-            if any(under[i] for i in index.get(name, ())):
+            if name in self.under:
                 seen += p
-        estimate = seen + max(0.0, 1.0 - total) * self.prior
-        found = 0.0
-        if self.prior < OBJECTS_BELOW_PRIOR:
-            found = max((s for label, s in objects if label in self.objects), default=0.0)
-        return 1.0 - (1.0 - estimate) * (1.0 - found)
+        return self._with_objects(seen + max(0.0, 1.0 - total) * self.prior, objects)
 
-    def share_of(self, probs: np.ndarray, objects: Iterable[Sequence]) -> float:
-        """:meth:`share` from all the classifier's probabilities (an example file, not a stored record)."""
-        seen = float(probs[np.isfinite(self.classes)].sum())
+    def _with_objects(self, seen: float, objects: Iterable[Sequence]) -> float:
         found = 0.0
         if self.prior < OBJECTS_BELOW_PRIOR:
             found = max((s for label, s in objects if label in self.objects), default=0.0)
         return 1.0 - (1.0 - seen) * (1.0 - found)
+
+    def share_of(self, probs: np.ndarray, objects: Iterable[Sequence]) -> float:
+        """:meth:`share` from all the classifier's probabilities (an example file, not a stored record)."""
+        return self._with_objects(float(probs[np.isfinite(self.classes)].sum()), objects)
 
     def shift(self, share: float) -> float:
         """What a picture with this ``share`` adds to its cosine to the word (negative: less than chance).
@@ -161,7 +161,8 @@ class Hierarchy:
         }
         return {w for form in forms for w in self.lemmas.get(form, ())}
 
-    def kind(self, text: str, names: Sequence[str] = ()) -> Kind | None:
+    @lru_cache(maxsize=1024)  # noqa: B019 (one hierarchy per process)
+    def kind(self, text: str, names: tuple[str, ...] = ()) -> Kind | None:
         """What ``text`` names among the classes and objects; ``None`` when it names none of them.
 
         ``names``: the concept names in classifier order (for :meth:`Kind.share`).
@@ -201,15 +202,6 @@ def class_steps(labels: Sequence[str], classes: Sequence[str]) -> np.ndarray | N
     return out
 
 
-@cache
-def _name_index(names: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
-    """Concept name → its classes (two ImageNet classes are each called "crane", two "maillot")."""
-    index: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        index.setdefault(name, []).append(i)
-    return {name: tuple(ids) for name, ids in index.items()}
-
-
 def kind_of(text: str | None, classes: Sequence[str], names: Sequence[str]) -> Kind | None:
     """The kind ``text`` names, if the hierarchy covers these classes (WordNet ids in classifier order).
 
@@ -221,4 +213,4 @@ def kind_of(text: str | None, classes: Sequence[str], names: Sequence[str]) -> K
     if tuple(classes) != hierarchy.classes:
         log.debug("hierarchy: the classifier's classes are not the hierarchy's; words are read by meaning only")
         return None
-    return hierarchy.kind(text, names)
+    return hierarchy.kind(text, tuple(names))
