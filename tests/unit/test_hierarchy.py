@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from sensorium.models import hierarchy
 from sensorium.models.hierarchy import DATA_FILE, Hierarchy, class_steps, kind_of
 from sensorium.models.imagenet import imagenet_classes
 
@@ -19,7 +23,7 @@ def names() -> tuple[list[str], tuple[str, ...]]:
 
 def test_the_shipped_hierarchy_is_the_classifiers_and_carries_its_licence() -> None:
     h = Hierarchy.load()
-    assert h.classes == tuple(c.wnid for c in imagenet_classes())
+    assert h is not None and h.classes == tuple(c.wnid for c in imagenet_classes())
     assert "Princeton University" in (DATA_FILE.parent / "LICENSE").read_text(encoding="utf-8")
     assert set(h.objects) >= {"person", "dog", "giraffe", "cell phone"}
 
@@ -37,7 +41,8 @@ def test_a_word_names_all_the_breeds_under_it(word: str, names) -> None:
 
 def test_plurals_and_misses(names) -> None:
     classes, labels = names
-    assert Hierarchy.load().named("geese") == Hierarchy.load().named("goose") != set()
+    h = Hierarchy.load()
+    assert h is not None and h.named("geese") == h.named("goose") != set()
     assert kind_of("a castle on a hill", classes, labels) is None  # a sentence is read by meaning only
     assert kind_of("sunset", classes, labels) is None  # no class is a kind of sunset
     assert kind_of("dog", classes[::-1], labels) is None  # another classifier's classes: not used
@@ -65,3 +70,18 @@ def test_steps_prefer_the_nearest_kind(names) -> None:
     borzoi = labels.index("borzoi")
     assert steps[borzoi, 2] == 0 < steps[borzoi, 0] < steps[borzoi, 1] < np.inf
     assert np.isinf(steps[:, 3]).all()
+
+
+def test_an_unreadable_hierarchy_leaves_words_to_meaning(names, tmp_path: Path, monkeypatch, caplog) -> None:
+    classes, labels = names
+    broken = tmp_path / "hierarchy.json"
+    broken.write_text('{"classes": [', encoding="utf-8")  # a truncated install
+    monkeypatch.setattr(hierarchy, "DATA_FILE", broken)
+    Hierarchy.load.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="sensorium.models.hierarchy"):
+            assert kind_of("a dog", classes, labels) is None
+            assert class_steps(["a dog"], classes) is None
+        assert "hierarchy.json cannot be read" in caplog.text and "by meaning only" in caplog.text
+    finally:
+        Hierarchy.load.cache_clear()

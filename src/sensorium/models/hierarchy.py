@@ -133,8 +133,13 @@ class Hierarchy:
 
     @classmethod
     @cache
-    def load(cls) -> Hierarchy:
-        return cls(json.loads(DATA_FILE.read_text(encoding="utf-8")))
+    def load(cls) -> Hierarchy | None:
+        """The shipped hierarchy; ``None`` (words read by meaning only, with a warning) if it cannot be read."""
+        try:
+            return cls(json.loads(DATA_FILE.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            log.warning("%s cannot be read (%s); words are read by meaning only: reinstall sensorium", DATA_FILE, exc)
+            return None
 
     def ancestors(self, wnid: str) -> dict[str, int]:
         """Each synset at or above ``wnid`` with the fewest steps up to it."""
@@ -192,7 +197,7 @@ def class_steps(labels: Sequence[str], classes: Sequence[str]) -> np.ndarray | N
     ``None`` if the hierarchy does not cover ``classes`` (WordNet ids in classifier order).
     """
     hierarchy = Hierarchy.load()
-    if tuple(classes) != hierarchy.classes:
+    if hierarchy is None or tuple(classes) != hierarchy.classes:
         return None
     out = np.full((len(hierarchy.classes), len(labels)), np.inf)
     for j, label in enumerate(labels):
@@ -210,6 +215,8 @@ def kind_of(text: str | None, classes: Sequence[str], names: Sequence[str]) -> K
     if not text:
         return None
     hierarchy = Hierarchy.load()
+    if hierarchy is None:
+        return None
     if tuple(classes) != hierarchy.classes:
         log.debug("hierarchy: the classifier's classes are not the hierarchy's; words are read by meaning only")
         return None
