@@ -118,8 +118,12 @@ def _video_example(lib: Library, path: Path) -> Example:
     from sensorium.models.offline_video import OfflineVideoEncoder
 
     semantic, perceptual, concepts, weights = [], [], [], []
+    objects: dict[str, float] = {}  # each object at its best score in any shot
 
     def collect(segs: list, encoded: Any) -> None:
+        for facts in encoded.facts:
+            for o in facts.objects:
+                objects[o.name] = max(objects.get(o.name, 0.0), o.score)
         semantic.append(encoded.semantic)
         if encoded.perceptual is not None:
             perceptual.append(encoded.perceptual)
@@ -134,7 +138,7 @@ def _video_example(lib: Library, path: Path) -> Example:
     sem = l2_normalise((np.concatenate(semantic) * w).sum(0))
     perc = l2_normalise((np.concatenate(perceptual) * w).sum(0)) if perceptual else None
     seen = (np.concatenate(concepts) * w).sum(0) / w.sum() if len(concepts) == len(semantic) else None
-    return Example(sem, perc, "image", concepts=seen)
+    return Example(sem, perc, "image", concepts=seen, objects=tuple(objects.items()))
 
 
 def _why(row: dict[str, Any], query_words: set[str], parts: list[str], track: str, facts: dict[str, Any]) -> str:
