@@ -399,11 +399,13 @@ def _candidates(
         for r in rows:
             rows_by_id.setdefault(r["id"], r)
             kw_scores[r["id"]] = r["_score"] / top if top > 0 else 0.0
-    if kind is not None and sum(x >= KIND_FOUND for x in kind_shares(kind, found).values()) < k // 2:
+    shares = kind_shares(kind, found)  # empty without a kind
+    if kind is not None and sum(x >= KIND_FOUND for x in shares.values()) < k // 2:
         # few of the nearest rows are of the kind: the rows keeping its names (5-10 ms on 100k rows)
         for r in store.search_keywords(kind.terms, limit=k, where=where):
             rows_by_id.setdefault(r["id"], r)
     rows = list(rows_by_id.values())
+    shares.update(kind_shares(kind, [r for r in rows if r["id"] not in shares]))
     if not rows:
         return [], saturated
     vectors = np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
@@ -411,7 +413,6 @@ def _candidates(
     heard = [json.loads(rows[i].get("objects") or "[]") for i in sounds]
     w = 0.0 if example is None else 1.0 if qvec is None else min(max(like_weight, 0.0), 1.0)
     meaning = np.zeros(len(rows), dtype=np.float64)
-    shares = kind_shares(kind, rows) if text and qvec is not None else {}
     if text and qvec is not None:  # the words' vector: there are words whenever there is text
         # A kind the words name (models.hierarchy) moves each picture's cosine by what it adds over
         # chance; and a picture that is mostly of that kind matches at least that much: "an animal" is
@@ -426,10 +427,8 @@ def _candidates(
             said *= 1.0 - sigmoid(((vectors @ away) - (vectors @ qvec)) / NEGATIVE_TEMPERATURE)
         else:
             worded = qvec if away is None else l2_normalise(qvec - 0.5 * away)
-            said = cal.scores((vectors @ worded + shift)[:, None], worded[None, :])[
-                :, 0
-            ]  # background stats once per query
-            said = np.maximum(said, share)
+            cos = vectors @ worded + shift
+            said = np.maximum(cal.scores(cos[:, None], worded[None, :])[:, 0], share)  # background stats once per query
         if sounds:  # sounds: tag matching beats ConSE for words (offline_audio.TAG_TAU)
             # The words as written (a vector pushed off them names odd tags); the avoided words cut the
             # calibrated score by their own match, as for an example (:func:`_steered`).
