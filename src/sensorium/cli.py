@@ -265,7 +265,7 @@ def _clock(seconds: float | None) -> str:
 
 @app.command()
 def describe(
-    files: Annotated[list[Path], typer.Argument(help="Sound recordings and videos to describe", metavar="FILE")],
+    files: Annotated[list[Path], typer.Argument(help="Recordings, videos and pictures to describe", metavar="FILE")],
     fmt: Annotated[DescribeFormat, typer.Option("--format", "-f", case_sensitive=False)] = "json",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file")] = False,
@@ -278,7 +278,10 @@ def describe(
     library: LibraryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A timeline of shots (what they show), sound events and speech, as JSON, SRT or WebVTT captions."""
+    """A timeline of shots (what they show), sound events and speech, as JSON, SRT or WebVTT captions.
+
+    A picture gets its tags (what it shows, its kinds, the objects in it), an alt-text and the text
+    read in it, as JSON."""
     from sensorium.errors import QueryError
     from sensorium.timeline import describe_file, to_srt, to_vtt
 

@@ -1,5 +1,7 @@
 """Describe a recording or video (`sensorium describe`): a timeline of shots, sound events and speech.
 
+(A picture has no timeline: :mod:`sensorium.pictures` describes it in tags and alt-text.)
+
 Output as JSON, SRT or WebVTT. A video's shots are described by what their pictures show
 (objects and concepts, in parentheses in captions).
 
@@ -92,21 +94,30 @@ class Event:
 
 @dataclass
 class Description:
-    """What a file holds, over time. ``tags`` are the whole file's most likely sounds."""
+    """What a file holds, over time. ``tags`` are the whole file's most likely sounds and sights.
+
+    A picture (:mod:`sensorium.pictures`) has no duration or events; it has an ``alt_text`` and the
+    ``text`` OCR read in it.
+    """
 
     path: str
     duration: float
     tags: list[tuple[str, float]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    alt_text: str = ""
+    text: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        """The stable ``describe --json`` schema."""
-        return {
+        """The stable ``describe --json`` schema (``alt_text`` and ``text`` for pictures only)."""
+        out: dict[str, Any] = {
             "path": self.path,
             "duration": round(self.duration, 3),
             "tags": [{"label": t, "score": round(s, 4)} for t, s in self.tags],
             "events": [e.to_json() for e in self.events],
         }
+        if self.alt_text:
+            out.update(alt_text=self.alt_text, text=self.text)
+        return out
 
 
 _DESCRIBABLE = "give a recording or video that plays"
@@ -122,9 +133,15 @@ def describe_file(
     is one), keyed by the file's content, the models and the options: a two-hour recording took
     48 s each time it was described, and the web page's captions waited as long.
 
+    A picture is described by what it shows, without a timeline (:func:`sensorium.pictures.describe_picture`).
+
     Raises:
-        QueryError: the file is not a recording or video, or cannot be decoded.
+        QueryError: the file is not a recording, video or picture, or cannot be decoded.
     """
+    if _is_picture(path):
+        from sensorium.pictures import describe_picture
+
+        return describe_picture(lib, path)
     kept = _kept_path(lib, path, min_score, speech)
     if kept is not None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
@@ -135,6 +152,13 @@ def describe_file(
     if kept is not None:
         _keep(kept, desc)
     return desc
+
+
+def _is_picture(path: Path) -> bool:
+    try:
+        return probe(path) == "image"
+    except (MediaError, OSError):
+        return False  # describing it says why
 
 
 def _kept_path(lib: Library, path: Path, min_score: float, speech: bool) -> Path | None:
@@ -217,8 +241,8 @@ def _describe(lib: Library, path: Path, *, min_score: float, speech: bool) -> De
     except OSError as exc:
         raise QueryError(f"{path}: cannot read ({exc.strerror or exc}); check the path and its permissions") from exc
     if modality not in ("audio", "video"):
-        kind = {"image": "an image", "text": "a text file"}.get(modality, f"a {modality} file")
-        raise QueryError(f"{path}: it is {kind}, and describe reads sound recordings and videos; {_DESCRIBABLE}")
+        kind = {"text": "a text file"}.get(modality, f"a {modality} file")
+        raise QueryError(f"{path}: it is {kind}, and describe reads recordings, videos and pictures; {_DESCRIBABLE}")
     events: list[Event] = []
     tags: list[tuple[str, float]] = []
     duration = 0.0
@@ -360,6 +384,10 @@ def _timestamp(seconds: float, sep: str) -> str:
 def _cues(desc: Description) -> list[tuple[float, float, str, str]]:
     """Caption cues ``(start, end, text, kind)``: one bracketed cue per sound (:func:`same_sounds`),
     a shot's description in parentheses, speech wrapped to two-line cues."""
+    if desc.alt_text:
+        raise QueryError(
+            f"{desc.path}: a picture has no timeline to caption; use --format json (its alt-text and tags)"
+        )
     cues = [(s, e, "[" + ", ".join(names) + "]", "sound") for s, e, names in same_sounds(desc.events)]
     cues += [(e.start, e.end, f"({e.text})", "shot") for e in desc.events if e.kind == "shot"]
     for e in desc.events:

@@ -192,6 +192,43 @@ def test_a_closed_question_about_a_kind_of_thing(indexed, samples: Path) -> None
     assert bike["abstained"] and bike["labels"][0]["score"] < 0.3
 
 
+def test_describe_a_picture_in_tags_and_alt_text(indexed, samples: Path) -> None:
+    code, out, _ = cli("describe", str(samples / "cat-chelsea.png"), "--library", str(indexed.path))
+    assert code == 0
+    cat = json.loads(out)
+    assert cat["duration"] == 0 and cat["events"] == [] and cat["text"] == ""
+    tags = {t["label"]: t["score"] for t in cat["tags"]}
+    assert tags["animal"] >= 0.9 and tags["cat"] >= 0.9 and "Egyptian cat" in tags  # kinds, and the concept
+    assert cat["alt_text"] == "A picture of an Egyptian cat (a cat)."
+    # a scanned page leads with what it says (the classifier calls it a pill bottle)
+    page = json.loads(cli("describe", str(samples / "scanned-page.png"), "--library", str(indexed.path))[1])
+    assert "segmentation" in page["text"] and page["alt_text"].startswith('A picture, with the text "Region-based')
+    people = json.loads(cli("describe", str(samples / "grace-hopper.jpg"), "--library", str(indexed.path))[1])
+    assert people["alt_text"].startswith("A picture of a person")
+
+
+def test_a_picture_has_no_captions(indexed, samples: Path, tmp_path: Path) -> None:
+    from sensorium.errors import QueryError
+
+    with pytest.raises(QueryError, match="a picture has no timeline to caption; use --format json"):
+        cli("describe", str(samples / "coins.png"), "--format", "vtt", "--library", str(indexed.path))
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not a real jpeg")
+    code, out, _ = cli("describe", str(samples / "coins.png"), str(broken), "--library", str(indexed.path))
+    coins, bad = json.loads(out)
+    assert code == 3 and coins["alt_text"] and bad["path"] == str(broken) and bad["error"]
+
+
+def test_alt_text_grammar() -> None:
+    from sensorium.pictures import alt_text
+
+    assert alt_text([], [], [], "") == "A picture."
+    assert alt_text([("tripod", 0.95)], [], [("person", 0.86)], "") == "A picture of a tripod, with a person."
+    assert alt_text([("bubble", 0.09)], [], [], "") == "A picture that may show a bubble."
+    long = "word " * 40
+    assert alt_text([("pill bottle", 0.55)], [], [], long.strip()).endswith('…".')
+
+
 def test_classify_labels_file(indexed, samples: Path, tmp_path: Path) -> None:
     labels = tmp_path / "labels.txt"
     labels.write_text("a dog\na cat\n\n# comment\na car\n", encoding="utf-8")

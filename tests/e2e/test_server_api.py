@@ -389,7 +389,9 @@ def test_describe_indexed_sound(client: TestClient, media_dir: Path) -> None:
     assert srt.headers["content-type"].startswith("application/x-subrip")
     assert client.get(f"/api/describe?path={quote(path)}&format=pdf").status_code == 422
     image = client.get(f"/api/describe?path={quote(str(media_dir / 'coins.png'))}")
-    assert image.status_code == 400 and "describe reads sound recordings and videos" in image.json()["error"]
+    assert image.status_code == 200 and image.json()["alt_text"].startswith("A picture") and image.json()["tags"]
+    image = client.get(f"/api/describe?path={quote(str(media_dir / 'coins.png'))}&format=vtt")
+    assert image.status_code == 400 and "a picture has no timeline" in image.json()["error"]
 
 
 # -- index jobs -------------------------------------------------------------------------------------
