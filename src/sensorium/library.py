@@ -353,7 +353,8 @@ class Library:
     def describe(  # -> Description (sensorium.timeline, imported when used)
         self, path: str | Path, *, min_score: float = DESCRIBE_MIN_SCORE, speech: bool = True
     ):
-        """The timeline of a recording or video: shots, sound events (at least ``min_score``) and speech.
+        """The timeline of a recording or video: shots, sound events (at least ``min_score``) and speech;
+        a picture's tags, alt-text and OCR text (:mod:`sensorium.pictures`).
 
         ``.to_json()`` gives ``describe --json``; ``sensorium.timeline.to_srt``/``to_vtt`` give captions.
         """
