@@ -35,7 +35,8 @@ EVERYDAY_KINDS = (
 )  # fmt: skip
 MASS_NOUNS = frozenset({"clothing", "food", "furniture", "footwear", "sports equipment", "electronic equipment"})
 KIND_MIN = 0.5  # a kind is named when at least this much of the picture is of it
-SURE = 0.4  # the best concept is named plainly from this probability; below it, the picture "may show" it
+SURE = 0.4  # the best concept is named plainly from this probability; below it, the picture "may show" it...
+MAYBE = 0.15  # ...down to this: a leatherback turtle at 0.12 in a portrait is not worth a listener's time
 OBJECT_MIN = 0.5  # detected objects named in tags and alt-text
 TAGS = 10
 PAGE_WORDS = 8  # OCR text of this many words is what a picture shows, unless a concept is VERY_SURE
@@ -93,7 +94,7 @@ def alt_text(
     motorcycle, seen as a moped at 0.56 and detected at 0.90), or a kind where neither is sure;
     a picture holding a page of text leads with the text.
     """
-    best = concepts[0] if concepts else None
+    best = concepts[0] if concepts and concepts[0][1] >= MAYBE else None
     thing = max(objects, key=lambda o: o[1]) if objects else None
     if thing is not None and thing[0] != "person" and (best is None or thing[1] >= best[1] + 0.2):
         best = thing
