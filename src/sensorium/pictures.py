@@ -10,10 +10,9 @@ cat)."), hedged where the classifier is unsure ("may show"), as a screen reader 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.image import image_segments
@@ -61,7 +60,7 @@ def describe_picture(lib: Library, path: Path) -> Description:
     concepts = [(c.name, c.score) for c in facts.concepts]
     objects = [(o.name, o.score) for o in facts.objects if o.score >= OBJECT_MIN]
     probs = encoded.concept_probs[0] if encoded.concept_probs is not None else None
-    kinds = _kinds(lib, probs, objects) if probs is not None else []
+    kinds = _kinds(lib, lambda kind: kind.share_of(probs, objects)) if probs is not None else []
     tags: dict[str, float] = {}
     for name, score in [*concepts, *((k.word, s) for k, s in kinds), *objects]:
         tags[name] = max(tags.get(name, 0.0), round(score, 4))
@@ -70,19 +69,34 @@ def describe_picture(lib: Library, path: Path) -> Description:
     return Description(str(path), 0.0, ranked, [], alt_text=alt_text(concepts, kinds, objects, text), text=text)
 
 
-def _kinds(lib: Library, probs: np.ndarray, objects: list[tuple[str, float]]) -> list[tuple[Kind, float]]:
-    """The everyday kinds holding at least :data:`KIND_MIN` of the picture, narrowest first."""
-    from sensorium.query import picture_kind
+def stored_alt_text(lib: Library, facts: dict) -> str:
+    """The alt-text of a picture from what a search hit keeps of it (its few likeliest concepts, objects, OCR text).
 
-    found: list[tuple[Kind, float]] = []
-    for word in EVERYDAY_KINDS:
-        kind = picture_kind(lib, word)
-        if kind is not None:
-            share = kind.share_of(probs, objects)
-            if share >= KIND_MIN:
-                found.append((kind, share))
+    No decoding: the web page gives its thumbnails this text. The kinds are read from the kept
+    concepts alone, so they can differ a little from :func:`describe_picture`'s.
+    """
+    concepts = [(str(n), float(p)) for n, p in facts.get("concepts") or []]
+    objects = [(str(n), float(s)) for n, s in facts.get("objects") or [] if s >= OBJECT_MIN]
+    kinds = _kinds(lib, lambda kind: kind.share(concepts, objects))
+    return alt_text(concepts, kinds, objects, " ".join(str(facts.get("ocr_text") or "").split()))
+
+
+def _kinds(lib: Library, share_of: Callable[[Kind], float]) -> list[tuple[Kind, float]]:
+    """The everyday kinds holding at least :data:`KIND_MIN` of the picture, narrowest first."""
+    found = [(kind, share) for kind in _everyday(lib) if (share := share_of(kind)) >= KIND_MIN]
     found.sort(key=lambda ks: (ks[0].prior if ks[0].prior > 0 else 1.0, -ks[1]))
     return found
+
+
+def _everyday(lib: Library) -> list[Kind]:
+    """:data:`EVERYDAY_KINDS` as kinds of this library's classifier, built once per library."""
+    from sensorium.query import picture_kind
+
+    kinds = getattr(lib, "_everyday_kinds", None)
+    if kinds is None:
+        kinds = [k for k in (picture_kind(lib, word) for word in EVERYDAY_KINDS) if k is not None]
+        lib._everyday_kinds = kinds  # type: ignore[attr-defined]
+    return kinds
 
 
 def alt_text(

@@ -51,6 +51,7 @@ def test_words_find_the_cat_photo(page) -> None:
     thumb = first.locator("img.thumb")
     thumb.wait_for()
     assert "token=" in thumb.get_attribute("src")
+    assert thumb.get_attribute("alt") == "A picture of an Egyptian cat (a cat)."  # what a screen reader says
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
     assert first.locator(".score").inner_text().startswith("score ")
     assert first.locator(".why").inner_text().strip() != ""

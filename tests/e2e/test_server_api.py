@@ -158,7 +158,8 @@ def test_search_by_words(client: TestClient) -> None:
     hits = search(client, text="a cat", limit=5)
     top = hits[0]
     assert Path(top["path"]).name == "cat-chelsea.png", hits
-    assert set(top) == HIT_KEYS | {"id", "media_url", "thumbnail_url"}
+    assert set(top) == HIT_KEYS | {"id", "media_url", "thumbnail_url", "alt_text"}
+    assert top["alt_text"] == "A picture of an Egyptian cat (a cat)."  # for the thumbnail's alt, from its facts
     assert top["id"] and top["start"] is None and 0.5 <= top["score"] <= 1.0
     assert top["media_url"] == media_url(top["path"])
     assert top["thumbnail_url"].startswith(f"/api/thumbnail?path={quote(top['path'], safe='')}")
@@ -169,6 +170,7 @@ def test_sound_hits_have_no_thumbnail(client: TestClient) -> None:
     hits = search(client, text="a dog barking", modality="audio", min_score=0, limit=3)
     assert Path(hits[0]["path"]).name == "dog.mp3", hits
     assert hits[0]["thumbnail_url"] is None and hits[0]["end"] > hits[0]["start"]
+    assert hits[0]["alt_text"] is None  # a sound is not a picture
 
 
 def test_word_searches_side_by_side_answer_as_one_at_a_time(client: TestClient) -> None:

@@ -223,7 +223,7 @@ def create_app(
                 warm_for_words()
                 hits = search()
         page = hits[q.offset : q.offset + q.limit]
-        return {"hits": [hit_json(h) for h in page], "offset": q.offset, "limit": q.limit}
+        return {"hits": [hit_json(h, lib) for h in page], "offset": q.offset, "limit": q.limit}
 
     @app.post("/api/search")
     def search(body: SearchBody) -> dict[str, Any]:
@@ -380,9 +380,13 @@ def create_app(
     return app
 
 
-def hit_json(hit: Hit) -> dict[str, Any]:
-    """The CLI's hit object plus ``id`` and the URLs the page loads the media and its picture from."""
+def hit_json(hit: Hit, lib: Library | None = None) -> dict[str, Any]:
+    """The CLI's hit object plus ``id``, the URLs the page loads the media and its picture from, and
+    ``alt_text`` for a picture (a photo, a video's shot), made from what the hit keeps of it."""
+    from sensorium.pictures import stored_alt_text
+
     quoted = quote(hit.path, safe="")
+    alt = stored_alt_text(lib, hit.facts) if lib is not None and hit.track == "picture" else None
     thumb = None
     if hit.modality == "image":
         thumb = f"/api/thumbnail?path={quoted}"
@@ -390,7 +394,8 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         start = hit.start or 0.0
         mid = (start + (hit.end if hit.end is not None else start)) / 2
         thumb = f"/api/thumbnail?path={quoted}&t={mid:.3f}"
-    return {**hit.to_json(), "id": hit.id, "media_url": f"/api/media?path={quoted}", "thumbnail_url": thumb}
+    media_url = f"/api/media?path={quoted}"
+    return {**hit.to_json(), "id": hit.id, "media_url": media_url, "thumbnail_url": thumb, "alt_text": alt}
 
 
 def parse_labels(text: str) -> list[str]:
