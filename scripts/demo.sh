@@ -17,6 +17,7 @@ run search "galaxies in space" --limit 3
 run search --like "$samples/cat-chelsea.png" --limit 3
 run classify "$samples/cat-chelsea.png" "$samples/motorcycle.png" "$samples/rocket-launch.jpg" \
     --labels "cat, motorcycle, rocket, coffee"
+run describe "$samples/cat-chelsea.png"
 run search "hot coffee at the summit" --modality text --limit 1
 run search "a dog barking" --modality audio --limit 3
 run search "where they discuss the budget" --limit 1
