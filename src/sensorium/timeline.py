@@ -120,7 +120,7 @@ class Description:
         return out
 
 
-_DESCRIBABLE = "give a recording or video that plays"
+_DESCRIBABLE = "give a recording, video or picture that opens"
 
 
 def describe_file(

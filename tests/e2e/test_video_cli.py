@@ -222,7 +222,7 @@ def test_describe_says_why_a_video_cannot_be_read_and_goes_on(videos) -> None:
     assert code == EXIT_SOME_FAILED
     bad, desc, empty = json.loads(out)
     assert "without its index" in bad["error"] and "empty file" in empty["error"]
-    assert empty["error"].endswith("; give a recording or video that plays")  # the error line says what to do
+    assert empty["error"].endswith("; give a recording, video or picture that opens")  # the error line says what to do
     assert desc["path"] == good and desc["duration"] > 5 and desc["events"]
 
 
