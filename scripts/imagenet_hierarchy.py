@@ -48,6 +48,10 @@ COCO_SENSES = {
 }
 
 
+# Plurals WordNet's exception list leaves out because it files them as nouns of their own.
+EXTRA_PLURALS = {"people": "person"}
+
+
 def parse(folder: Path) -> tuple[dict[str, tuple[list[str], list[str]]], dict[str, list[str]], dict[str, str]]:
     """WordNet nouns: synset → (lemmas, hypernyms), lemma → synsets by frequency, plural → lemma."""
     synsets: dict[str, tuple[list[str], list[str]]] = {}
@@ -106,7 +110,11 @@ def main(folder: Path, coco: Path) -> None:
         "classes": classes,
         "objects": objects,
         "nodes": nodes,
-        "plurals": {p: s for p, s in sorted(plurals.items()) if s in lemmas and re.fullmatch(r"[a-z_'-]+", p)},
+        "plurals": {
+            p: s
+            for p, s in sorted({**plurals, **EXTRA_PLURALS}.items())
+            if s in lemmas and re.fullmatch(r"[a-z_'-]+", p)
+        },
     }
     DATA_FILE.write_text(json.dumps(out, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{DATA_FILE}: {len(nodes)} synsets, {len(out['plurals'])} plurals, {DATA_FILE.stat().st_size} bytes")

@@ -51,8 +51,12 @@ def test_a_word_for_a_kind_of_thing_finds_what_is_seen_as_one(indexed) -> None:
     hits = search_json(indexed, "an animal")
     assert hits and Path(hits[0]["path"]).name == "cat-chelsea.png" and hits[0]["score"] >= 0.9
     assert "seen as an animal" in hits[0]["why"]
-    people = search_json(indexed, "people", "--limit", "3")  # not a kind the classes cover: by meaning
-    assert all("seen as" not in h["why"] for h in people)
+    sunset = search_json(indexed, "a sunset", "--limit", "3")  # not a kind the classes cover: by meaning
+    assert all("seen as" not in h["why"] for h in sunset)
+    people = search_json(indexed, "people", "--limit", "3")  # the detector's persons (WordNet: "person")
+    names = {Path(h["path"]).name for h in people}
+    assert names == {"grace-hopper.jpg", "astronaut-eileen-collins.png", "cameraman.png"}, people
+    assert all("seen as people" in h["why"] for h in people)
 
 
 def test_search_json_schema(indexed) -> None:

@@ -43,6 +43,7 @@ def test_plurals_and_misses(names) -> None:
     classes, labels = names
     h = Hierarchy.load()
     assert h is not None and h.named("geese") == h.named("goose") != set()
+    assert h.named("people") == h.named("person") != set()  # not in WordNet's exception list
     assert kind_of("a castle on a hill", classes, labels) is None  # a sentence is read by meaning only
     assert kind_of("sunset", classes, labels) is None  # no class is a kind of sunset
     assert kind_of("dog", classes[::-1], labels) is None  # another classifier's classes: not used
