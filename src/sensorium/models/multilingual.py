@@ -166,10 +166,6 @@ class MultilingualTextEncoder:
         a German note at 0.55)."""
         return l2_normalise((mapped - self._mapped_mean) @ self._align + self._english_mean)
 
-    def language_of(self, text: str) -> str:
-        """:func:`language_guess` of ``text``: ``"en"``, ``"other"`` or ``"unsure"``."""
-        return language_guess(text, self.english.tokenizer)
-
     @staticmethod
     def shows_foreign(text: str) -> bool:
         """Plain signs of another language (accented letters, its function words in a phrase)."""
@@ -182,7 +178,9 @@ class MultilingualTextEncoder:
         in the label's language, though "a photo of a" reads as English); ``None``: guessed here."""
         out = self.english.encode_text(texts, query=query)
         given = list(languages) if languages is not None else [None] * len(texts)
-        guesses = [g if g is not None else self.language_of(t) for g, t in zip(given, texts, strict=True)]
+        guesses = [
+            g if g is not None else language_guess(t, self.english.tokenizer) for g, t in zip(given, texts, strict=True)
+        ]
         todo = [i for i, g in enumerate(guesses) if g != "en"]
         if todo:
             mapped = l2_normalise(self.multi.encode_text([texts[i] for i in todo], query=query) @ self.map)
