@@ -234,14 +234,6 @@ def test_probe_names_formats_we_do_not_index_yet(hopper: Image.Image) -> None:
     with pytest.raises(MediaError) as exc:
         probe_bytes(svg, "logo.svg")  # valid UTF-8, but indexing path data as prose would be noise
     assert reason_of(exc).endswith("looks like an SVG drawing, not supported yet)")
-    from PIL import features
-
-    if features.check("avif"):
-        avif = io.BytesIO()
-        hopper.save(avif, format="AVIF")
-        with pytest.raises(MediaError) as exc:
-            probe_bytes(avif.getvalue(), "photo.avif")
-        assert reason_of(exc).endswith("looks like a HEIF/AVIF image, not supported yet)")
 
 
 def test_probe_binary_junk(tmp_path: Path) -> None:
@@ -445,6 +437,66 @@ def test_exif_orientation_is_applied(tmp_path: Path, hopper: Image.Image) -> Non
     assert small.size == (100, 85)
 
 
+def test_avif_photos_decode(tmp_path: Path, hopper: Image.Image) -> None:
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow was built without AVIF")
+    path = tmp_path / "photo.avif"
+    hopper.save(path, quality=90)
+    assert (probe(path), image_format(path.read_bytes())) == ("image", "avif")
+    img = load_image(path, max_pixels=LIMIT)
+    assert img.size == hopper.size and img.mode == "RGB"
+    assert diff(img, hopper) < 4  # the same picture, through a lossy codec
+    assert load_image(path, max_pixels=LIMIT, max_side=100).size == (85, 100)
+    with pytest.raises(MediaError) as exc:
+        load_image(path, max_pixels=512 * 599)  # the limit holds before any pixel is decoded
+    assert "over the limit" in reason_of(exc)
+
+
+def test_heic_photos_decode_upright(tmp_path: Path, hopper: Image.Image) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    path = tmp_path / "IMG_0001.HEIC"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # as a phone held upright writes it: stored sideways, turned when shown
+    pillow_heif.from_pillow(hopper.transpose(Image.Transpose.ROTATE_90)).save(path, quality=90, exif=exif.tobytes())
+    assert (probe(path), image_format(path.read_bytes())) == ("image", "heif")
+    img = load_image(path, max_pixels=LIMIT)
+    assert img.size == hopper.size  # turned back upright (stored 600x512)
+    assert diff(img, hopper) < 4
+    cut = tmp_path / "cut.heic"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(MediaError) as exc:
+        load_image(cut, max_pixels=LIMIT)
+    assert reason_of(exc).startswith("truncated HEIF image")
+
+
+def test_heic_without_pillow_heif_says_what_to_install(
+    tmp_path: Path, hopper: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    path = tmp_path / "IMG_0002.heic"
+    pillow_heif.from_pillow(hopper).save(path, quality=50)
+    monkeypatch.setitem(__import__("sys").modules, "pillow_heif.as_plugin", None)
+    with pytest.raises(MediaError) as exc:
+        load_image(path, max_pixels=LIMIT)
+    assert reason_of(exc) == "a HEIC/HEIF image, and reading one needs pillow-heif"
+    assert str(exc.value).endswith("; pip install 'sensorium[heic]'")
+
+
+def test_heif_brands() -> None:
+    def ftyp(major: bytes, *compatible: bytes) -> bytes:
+        body = major + b"\0\0\0\0" + b"".join(compatible)
+        return (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body + b"\0\0\0\x08meta"
+
+    assert image_format(ftyp(b"heic", b"mif1", b"heic")) == "heif"
+    assert image_format(ftyp(b"avif", b"mif1", b"miaf")) == "avif"
+    assert image_format(ftyp(b"mif1", b"avif", b"miaf")) == "avif"  # generic major brand: the compatible say AV1
+    assert image_format(ftyp(b"mif1", b"heic")) == "heif"
+    assert image_format(ftyp(b"isom", b"avc1")) is None  # a video
+    assert probe_bytes(ftyp(b"isom", b"avc1") + bytes(64), "clip.mp4") == "video"
+
+
 def test_image_segments_and_bytes(hopper_path: Path) -> None:
     [segment] = image_segments(hopper_path, max_pixels=LIMIT, max_side=64)
     assert (segment.source, segment.modality, segment.index) == (str(hopper_path), "image", 0)
@@ -521,7 +573,7 @@ def test_not_an_image(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as exc:
         load_image(text, max_pixels=LIMIT)
     assert str(exc.value) == (
-        f"{text}: not a supported image (content looks like text); index JPEG, PNG, WebP, GIF, BMP or TIFF"
+        f"{text}: not a supported image (content looks like text); index JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF or HEIC"
     )
     with pytest.raises(MediaError) as exc:
         load_image_bytes(b"%PDF-1.7\n", "scan.jpg", max_pixels=LIMIT)

@@ -99,16 +99,41 @@ def _not_an_image(fp: BinaryIO, name: str) -> MediaError:
     fp.seek(0)
     head = fp.read(8192)
     kind = sniff(head) or describe(head)
-    hint = "index JPEG, PNG, WebP, GIF, BMP or TIFF"
+    hint = "index JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF or HEIC"
     return MediaError(name, f"not a supported image (content looks like {kind})", hint)
 
 
 def _open_header(fp: BinaryIO, fmt: str, name: str) -> ImageFile.ImageFile:
     """Parse the header only; no pixel is decoded yet."""
+    plugin = _PLUGINS.get(fmt) or _optional_plugin(fmt, name)
     try:
-        return _PLUGINS[fmt](fp, name)
+        return plugin(fp, name)
     except _DECODE_ERRORS as exc:
         raise _decode_error(name, fmt, exc) from exc
+
+
+def _optional_plugin(fmt: str, name: str) -> type[ImageFile.ImageFile]:
+    """The reader of a format that needs more than Pillow's core: AVIF (libavif) and HEIC (pillow-heif).
+
+    HEIC, what phones write, is read by pillow-heif (libheif with libde265), an optional extra:
+    its wheel also bundles the x265 encoder, which is GPL-2.0.
+
+    Raises:
+        MediaError: the reader is not installed, naming what to install.
+    """
+    if fmt == "avif":
+        from PIL import AvifImagePlugin, features
+
+        if not features.check("avif"):
+            raise MediaError(name, "an AVIF image, and this Pillow was built without AVIF", "convert it to JPEG or PNG")
+        return AvifImagePlugin.AvifImageFile
+    try:
+        from pillow_heif.as_plugin import HeifImageFile
+    except ImportError as exc:
+        raise MediaError(
+            name, "a HEIC/HEIF image, and reading one needs pillow-heif", "pip install 'sensorium[heic]'"
+        ) from exc
+    return HeifImageFile
 
 
 def check_pixels(size: tuple[int, int], name: str, max_pixels: int) -> None:
@@ -135,7 +160,7 @@ def _decode_error(name: str, fmt: str, exc: BaseException) -> MediaError:
     low = detail.lower()
     if "unknown" in low or "unsupported" in low or "not supported" in low:
         return MediaError(name, f"unsupported {fmt.upper()} variant ({detail})", "convert it to PNG or JPEG")
-    state = "truncated" if "truncated" in low else "corrupt"
+    state = "truncated" if "truncated" in low or "end of file" in low else "corrupt"
     return MediaError(name, f"{state} {fmt.upper()} image ({detail})", "re-export or re-download it")
 
 

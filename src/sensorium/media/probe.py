@@ -25,7 +25,10 @@ NOTE_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})  # read as notes when the
 _AUDIO_ONLY_SUFFIXES = frozenset({".m4a", ".m4b", ".mka", ".weba", ".wma"})
 # Names that promise a picture, a recording or a video: text behind one is an error page or a
 # mix-up to report, not a note to index.
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif")
+_IMAGE_SUFFIXES = (
+    *(".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"),
+    *(".heic", ".heif", ".hif", ".avif"),
+)
 _SOUND_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".m4b", ".aac", ".aif", ".aiff", ".wma")
 _VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".3gp", ".ogv")
 MEDIA_SUFFIXES = frozenset((*_IMAGE_SUFFIXES, *_SOUND_SUFFIXES, *_VIDEO_SUFFIXES, ".mka", ".weba", ".wmv", ".flv"))
@@ -53,7 +56,11 @@ _AV_MAGIC: tuple[tuple[bytes, Modality], ...] = (
 )
 _RIFF_FORMS: dict[bytes, Modality] = {b"WAVE": "audio", b"AVI ": "video"}
 _AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "})
-_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"})
+# ISO base media brands of still images (HEIF): AV1-coded (AVIF), HEVC-coded (HEIC, what phones
+# write), and the generic ones whose compatible brands say which.
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"})
+_HEIF_BRANDS = _AVIF_BRANDS | _HEIC_BRANDS | {b"mif1", b"msf1", b"mif2"}
 
 # Formats we name in the error so the user knows what they hold; checked before the text
 # test because some (RTF, PostScript) are plain ASCII.
@@ -204,7 +211,19 @@ def image_format(head: bytes) -> str | None:
         return "webp"
     if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
         return "bmp"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return _heif_format(head)
     return None
+
+
+def _heif_format(head: bytes) -> str:
+    """ "avif" or "heif" (HEIC and other HEIF) from an ``ftyp`` box's major and compatible brands."""
+    major = head[8:12]
+    if major in _AVIF_BRANDS or major in _HEIC_BRANDS:
+        return "avif" if major in _AVIF_BRANDS else "heif"
+    size = int.from_bytes(head[:4], "big")
+    compatible = {head[i : i + 4] for i in range(16, min(size, len(head)) - 3, 4)}
+    return "avif" if compatible & _AVIF_BRANDS else "heif"
 
 
 def _av_kind(head: bytes, suffix: str) -> Modality | None:
@@ -253,8 +272,6 @@ def _unsupported_name(head: bytes) -> str | None:
     for magic, what in _UNSUPPORTED:
         if head.startswith(magic):
             return what
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return "a HEIF/AVIF image, not supported yet"
     return None
 
 

@@ -1,0 +1,73 @@
+"""What phones and the web write (HEIC, AVIF), indexed, searched and classified end to end."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image, features
+from typer.testing import CliRunner
+
+from sensorium.cli import EXIT_SOME_FAILED, app
+
+runner = CliRunner()
+pillow_heif = pytest.importorskip("pillow_heif")
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def phone_folder(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
+    """The sample photos as a phone's camera roll: HEIC, one AVIF from the web, one HEIC cut short."""
+    if not features.check("avif"):
+        pytest.skip("this Pillow was built without AVIF")
+    folder = tmp_path_factory.mktemp("camera-roll")
+    for name, out in [
+        ("cat-chelsea.png", "IMG_0001.HEIC"),
+        ("cup-of-coffee.png", "IMG_0002.HEIC"),
+        ("rocket-launch.jpg", "IMG_0003.HEIC"),
+    ]:
+        with Image.open(samples / name) as im:
+            pillow_heif.from_pillow(im.convert("RGB")).save(folder / out, quality=80)
+    with Image.open(samples / "motorcycle.png") as im:
+        im.convert("RGB").save(folder / "motorbike.avif", quality=80)
+    data = (folder / "IMG_0001.HEIC").read_bytes()
+    (folder / "IMG_0004.HEIC").write_bytes(data[: len(data) // 2])  # a copy cut short
+    return folder
+
+
+def test_a_camera_roll_of_heic_and_avif(phone_folder: Path, tmp_path: Path) -> None:
+    lib = str(tmp_path / "lib")
+    code, out, _ = cli("index", str(phone_folder), "--library", lib, "--json")
+    assert code == EXIT_SOME_FAILED  # the cut copy failed; every other photo is indexed
+    report = json.loads(out)
+    assert (report["indexed"], report["failed"]) == (4, 1)
+    [(path, reason)] = [(f["path"], f["error"]) for f in report["failures"]]
+    assert Path(path).name == "IMG_0004.HEIC" and reason.startswith("truncated HEIF image")
+    expected_first = {"a cat": "IMG_0001.HEIC", "a motorbike": "motorbike.avif", "a rocket": "IMG_0003.HEIC"}
+    for query, expected in expected_first.items():
+        code, out, _ = cli("search", query, "--library", lib, "--json", "--min-score", "0")
+        assert code == 0
+        assert Path(json.loads(out)[0]["path"]).name == expected, query
+    files = [str(phone_folder / n) for n in ("IMG_0001.HEIC", "IMG_0002.HEIC", "motorbike.avif")]
+    code, out, _ = cli("classify", *files, "--labels", "cat, coffee, motorcycle", "--library", lib, "--json")
+    assert code == 0
+    assert [r["labels"][0]["label"] for r in json.loads(out)] == ["cat", "coffee", "motorcycle"]
+
+
+def test_the_web_page_gets_a_jpeg_thumbnail_of_a_heic(phone_folder: Path, tmp_path: Path) -> None:
+    from sensorium.server.media import content_type, thumbnail
+
+    path = phone_folder / "IMG_0001.HEIC"
+    assert content_type(path.read_bytes()[:64], path.name) == "image/heif"
+    data = thumbnail(tmp_path / "lib", str(path), 0.0, max_pixels=100_000_000)
+    assert data is not None and data[:3] == b"\xff\xd8\xff"
+    with Image.open(io.BytesIO(data)) as im:
+        assert max(im.size) <= 320 and im.size[0] > im.size[1]  # the cat photo is landscape
