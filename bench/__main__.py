@@ -4,7 +4,8 @@ Every figure is printed with its baseline from the same run, as a ratio:
 
 1. images/s indexing (decode + all encoders + write) of ``sensorium index`` against the naive
    path (one image at a time, PyTorch eager, no batching);
-2. peak RSS of the indexing process;
+2. peak RSS of the indexing process, and the time to decode one 12 MP photo by format (JPEG,
+   HEIC, AVIF, camera RAW; ``bench/bench_decode.py``);
 3. query latency p50/p95 and recall@10 of the ANN index against exact search at 100k and 1M
    synthetic vectors;
 4. sound: indexing speed as a multiple of real time for sound events and for speech, and peak
@@ -180,6 +181,18 @@ def server_section() -> None:
         out.print(f"[red]server log:[/red] {s['server_log_errors']} error lines")
 
 
+def decode_section() -> None:
+    from bench.bench_decode import SIZE
+    from bench.bench_decode import run as bench_decode
+
+    out.rule(f"decoding one {SIZE[0]}x{SIZE[1]} photo for the encoders (longer side 512), by format")
+    t = Table("format", "file (MB)", "ms per photo", "against the JPEG")
+    for row in bench_decode():
+        t.add_row(row["format"], f"{row['mb']:.1f}", f"{row['ms']:.0f}", f"{row['x_jpeg']:.1f}x")
+    out.print(t)
+    out.print("the same picture in each; the JPEG decodes at reduced scale, HEIC and AVIF at full size; best of 5")
+
+
 def hub_section() -> None:
     from bench.bench_hub import run as bench_hub
 
@@ -229,6 +242,7 @@ def main() -> None:
         f"{r['images']} photos in {r['seconds']:.1f} s, including process start and model load"
         f" ({r['startup_s']:.1f} s with the first four photos, timed alone)"
     )
+    decode_section()
     out.rule("sound and speech (multiple of real time; 2 cores)")
     from bench.bench_audio import run as bench_audio
 
