@@ -18,6 +18,10 @@ run search --like "$samples/cat-chelsea.png" --limit 3
 run classify "$samples/cat-chelsea.png" "$samples/motorcycle.png" "$samples/rocket-launch.jpg" \
     --labels "cat, motorcycle, rocket, coffee"
 run describe "$samples/cat-chelsea.png"
+roll="$PWD/demo-library/camera-roll"  # the same photos as HEIC, AVIF and a camera's RAW, one HEIC cut short
+rm -rf "$roll" && .venv/bin/python scripts/camera_roll.py "$samples" "$roll"
+run index "$roll" -l "$PWD/demo-library/camera-library" || echo "(exit $?: one file failed, as it should)"
+run search "a rocket" -l "$PWD/demo-library/camera-library" --limit 1
 run search "hot coffee at the summit" --modality text --limit 1
 run search "a dog barking" --modality audio --limit 3
 run search "where they discuss the budget" --limit 1

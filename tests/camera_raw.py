@@ -52,3 +52,22 @@ def write_dng(path: Path, rgb8: np.ndarray, *, preview: np.ndarray | None = None
             tif.write(preview, photometric="rgb", subfiletype=1, subifds=1, extratags=camera, metadata=None)
             tif.write(bayer(rgb8), photometric=32803, subfiletype=0, extratags=sensor, metadata=None)
     return path
+
+
+def write_camera_roll(samples: Path, dest: Path) -> Path:
+    """Sample photos (``python -m sensorium.samples``) as a camera roll: two HEICs (a phone), an AVIF
+    (the web), a NEF (a camera: a DNG, TIFF inside, named as Nikon does) and a HEIC cut short."""
+    import pillow_heif
+    from PIL import Image
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, out in [("cat-chelsea.png", "IMG_0001.HEIC"), ("cup-of-coffee.png", "IMG_0002.HEIC")]:
+        with Image.open(samples / name) as im:
+            pillow_heif.from_pillow(im.convert("RGB")).save(dest / out, quality=80)
+    with Image.open(samples / "motorcycle.png") as im:
+        im.convert("RGB").save(dest / "motorbike.avif", quality=80)
+    with Image.open(samples / "rocket-launch.jpg") as im:
+        write_dng(dest / "DSC_0003.NEF", np.asarray(im.convert("RGB")))
+    data = (dest / "IMG_0001.HEIC").read_bytes()
+    (dest / "IMG_0004.HEIC").write_bytes(data[: len(data) // 2])
+    return dest

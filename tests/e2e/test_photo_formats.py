@@ -27,26 +27,11 @@ def cli(*args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def phone_folder(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
     """The sample photos as a phone's camera roll (HEIC, one cut short), a camera's RAW and an AVIF from the web."""
-    import numpy as np
-
-    from camera_raw import write_dng
+    from camera_raw import write_camera_roll
 
     if not features.check("avif"):
         pytest.skip("this Pillow was built without AVIF")
-    folder = tmp_path_factory.mktemp("camera-roll")
-    for name, out in [
-        ("cat-chelsea.png", "IMG_0001.HEIC"),
-        ("cup-of-coffee.png", "IMG_0002.HEIC"),
-    ]:
-        with Image.open(samples / name) as im:
-            pillow_heif.from_pillow(im.convert("RGB")).save(folder / out, quality=80)
-    with Image.open(samples / "motorcycle.png") as im:
-        im.convert("RGB").save(folder / "motorbike.avif", quality=80)
-    with Image.open(samples / "rocket-launch.jpg") as im:
-        write_dng(folder / "DSC_0003.NEF", np.asarray(im.convert("RGB")))
-    data = (folder / "IMG_0001.HEIC").read_bytes()
-    (folder / "IMG_0004.HEIC").write_bytes(data[: len(data) // 2])  # a copy cut short
-    return folder
+    return write_camera_roll(samples, tmp_path_factory.mktemp("camera-roll"))
 
 
 def test_a_camera_roll_of_heic_and_avif(phone_folder: Path, tmp_path: Path) -> None:
