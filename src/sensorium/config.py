@@ -132,7 +132,8 @@ class Settings(BaseSettings):
     batch_size: int = 16  # images per encoder batch and committed write: bounds memory (about 0.8 GB)
     threads: int = 0  # 0: all cores
     max_image_pixels: int = 180_000_000
-    max_text_bytes: int = 20_000_000
+    max_text_bytes: int = 20_000_000  # a note's size; a PDF's text (characters) past this is left out
+    max_pdf_pages: int = 2000  # pages of a PDF read at most
     # Sound and speech.
     audio_taggers: Literal["mn04", "yamnet", "both"] = "both"  # AudioSet taggers whose tags are mixed
     audio_window_s: float = 2.0  # window of sound-event tagging in long recordings...

@@ -28,7 +28,6 @@ from sensorium.errors import MediaError, SensoriumError
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
 from sensorium.media.probe import NotMedia, probe
-from sensorium.media.text import text_segments
 from sensorium.media.video import media_seconds, video_or_sound
 from sensorium.media.walk import canonical, display_path, skipped_by, walk
 from sensorium.models.base import Encoded
@@ -177,7 +176,7 @@ class _Preparer:
         if item.modality == "image":
             item.segments = image_segments(path, max_pixels=s.max_image_pixels, max_side=self.max_side)
         elif item.modality == "text":
-            item.segments = text_segments(path, max_bytes=s.max_text_bytes)
+            item.segments = self.lib.note_segments(path)  # a PDF too
         elif item.modality == "audio":
             item.seconds = audio_info(path).duration_s  # fails early and clearly on a file with no audio
         elif item.modality == "video":

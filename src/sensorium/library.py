@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -28,7 +29,15 @@ from sensorium.models.base import Encoder, TextEncoder
 from sensorium.models.registry import Registry
 from sensorium.store.base import SCHEMA_VERSION, Store
 from sensorium.store.registry import open_store
-from sensorium.types import CLASSIFY_MARGIN, DESCRIBE_MIN_SCORE, KEYWORD_WEIGHT, LIKE_WEIGHT, Classification, Hit
+from sensorium.types import (
+    CLASSIFY_MARGIN,
+    DESCRIBE_MIN_SCORE,
+    KEYWORD_WEIGHT,
+    LIKE_WEIGHT,
+    Classification,
+    Hit,
+    Segment,
+)
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -54,6 +63,8 @@ class Library:
         self._image: Encoder | None = None
         self._audio: Encoder | None = None
         self._video: Encoder | None = None
+        self._page_reader: Callable[[Any], str] | None = None
+        self._lock = threading.Lock()
         self._store: Store | None = None
         self.manifest = self._read_manifest()
 
@@ -155,6 +166,29 @@ class Library:
             sound = self.audio_encoder if self.settings.video_sound else None
             self._video = OfflineVideoEncoder(self.settings, self.image_encoder, sound)
         return self._video
+
+    def note_segments(self, path: Path) -> list[Segment]:
+        """The passages of a note or a PDF (a PDF's scanned pages read by OCR unless ``ocr = "never"``)."""
+        from sensorium.media.pdf import pdf_segments
+        from sensorium.media.probe import is_pdf, read_head
+        from sensorium.media.text import text_segments
+
+        s = self.settings
+        if not is_pdf(read_head(path, 8)):
+            return text_segments(path, max_bytes=s.max_text_bytes)
+        return pdf_segments(path, max_pages=s.max_pdf_pages, max_chars=s.max_text_bytes, read_page=self._read_page())
+
+    def _read_page(self) -> Callable[[Any], str] | None:
+        """OCR for a scanned page (longer side :data:`~sensorium.media.pdf.OCR_SIDE`), built once, on first use."""
+        if self.settings.ocr == "never":
+            return None
+        with self._lock:  # indexing prepares files in several threads
+            if self._page_reader is None:
+                from sensorium.media.pdf import OCR_SIDE
+                from sensorium.models.ocr import TextReader
+
+                self._page_reader = TextReader(self.settings, max_side=OCR_SIDE).read
+        return self._page_reader
 
     def text_vectors(self, texts: list[str]) -> np.ndarray:
         """Documents in the shared space, centred as image vectors are so that both rank together."""

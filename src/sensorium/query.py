@@ -22,8 +22,8 @@ from sensorium import thumbnails
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
 from sensorium.media.image import image_segments
+from sensorium.media.pdf import PAGE_MARK
 from sensorium.media.probe import probe
-from sensorium.media.text import text_segments
 from sensorium.media.video import video_or_sound
 from sensorium.models.base import l2_normalise, valid_utf8
 from sensorium.models.hierarchy import Kind, kind_of
@@ -89,7 +89,7 @@ def encode_example(lib: Library, path: Path, modality: str | None = None) -> Exa
             objects = tuple((o.name, o.score) for o in enc.facts[0].objects)
             return Example(enc.semantic[0], perc, concepts=concepts, objects=objects)
         if kind == "text":
-            segs = text_segments(path, max_bytes=s.max_text_bytes)
+            segs = lib.note_segments(path)
             vecs = lib.text_vectors([x.payload for x in segs])
             return Example(l2_normalise(vecs.mean(0)), None, "text")
         if kind == "video" and video_or_sound(path) == "video":
@@ -150,7 +150,11 @@ def _why(row: dict[str, Any], query_words: set[str], parts: list[str], track: st
     if objects and track == "picture":  # a sound's "objects" are its tags for matching, not things seen
         why.append("objects: " + ", ".join(objects))
     for field, label in (("ocr_text", "text in image"), ("text", "said" if track == "speech" else "text")):
-        snippet = _snippet(row.get(field) or "", query_words)
+        text = row.get(field) or ""
+        page = PAGE_MARK.match(text) if track == "text" else None
+        if page:  # a PDF's passage says where it is, whichever words the snippet shows
+            text, label = text[page.end() :], f"text, page {page.group(1)}"
+        snippet = _snippet(text, query_words)
         if snippet:
             why.append(f'{label}: "{snippet}"')
     return "; ".join(why)

@@ -32,7 +32,6 @@ from sensorium.errors import LibraryError, MediaError, QueryError, SensoriumErro
 from sensorium.media.audio import stream_audio
 from sensorium.media.image import image_segments
 from sensorium.media.probe import probe
-from sensorium.media.text import text_segments
 from sensorium.media.video import video_or_sound
 from sensorium.models import hub
 from sensorium.models.base import Encoded, EncoderInfo, l2_normalise
@@ -363,7 +362,7 @@ def _encode_file(
         segs = image_segments(path, max_pixels=s.max_image_pixels)
         yield segs, enc.encode(segs)
     elif modality == "text":
-        segs = text_segments(path, max_bytes=s.max_text_bytes)
+        segs = lib.note_segments(path)
         for i in range(0, len(segs), 64):
             yield segs[i : i + 64], enc.encode(segs[i : i + 64])
     elif modality == "audio":

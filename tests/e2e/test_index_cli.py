@@ -73,7 +73,7 @@ def messy(tmp_path: Path, samples: Path) -> Path:
     os.symlink(d, d / "loop")
     bad_name = os.fsencode(str(d)) + b"/caf\xe9-latin1.png"
     shutil.copyfile(samples / "coins.png", bad_name)
-    (d / "report.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)))  # not media, and not named as media
+    (d / "report.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)))  # a document whose body is gone
     (d / "notes.zip").write_bytes(b"PK\x03\x04" + bytes(100))
     return d
 
@@ -89,8 +89,9 @@ def test_bad_files_are_recorded_and_the_run_completes(tmp_path: Path, messy: Pat
     assert "30000x30000" in reasons["bomb.png"] and "raise SENSORIUM_MAX_IMAGE_PIXELS" in reasons["bomb.png"]
     assert any("loop" in r for r in reasons.values())
     assert report["indexed"] == 3  # cat, rocket, and the photo with a non-UTF-8 name
-    # a PDF or an archive beside the photos is passed over, not failed again in every run
-    assert report["not_media"] == 2 and not {"report.pdf", "notes.zip"} & set(reasons)
+    assert reasons["report.pdf"].startswith("corrupt or truncated PDF")
+    # an archive beside the photos is passed over, not failed again in every run
+    assert report["not_media"] == 1 and "notes.zip" not in reasons
     errors = json.loads(runner.invoke(app, ["errors", "--library", str(lib), "--json"]).stdout)
     assert {Path(e["path"]).name for e in errors} >= {"empty.jpg", "not-an-image.jpg", "truncated.jpg", "bomb.png"}
 

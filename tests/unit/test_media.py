@@ -206,15 +206,16 @@ def test_probe_empty_file(tmp_path: Path) -> None:
     assert str(exc.value) == f"{path}: empty file (0 bytes); re-create or re-download it, or exclude it"
 
 
-def test_probe_names_pdf_and_zip(tmp_path: Path) -> None:
-    pdf = tmp_path / "paper.pdf"
+def test_probe_pdf_and_names_zip(tmp_path: Path) -> None:
+    pdf = tmp_path / "paper"
     pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    assert probe(pdf) == "text"  # a document, by its bytes: its text layer or OCR (media/pdf.py)
+    junk = tmp_path / "report.pdf"
+    junk.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(MediaError) as exc:
-        probe(pdf)
-    assert str(exc.value) == (
-        f"{pdf}: not a supported media type (content starts with 25 50 44 46 2d 31 2e 34, looks like a PDF); "
-        "skip it with --exclude '*.pdf'"
-    )
+        probe(junk)
+    assert not isinstance(exc.value, probe_module.NotMedia)  # named as a document: a failure, not passed over
+    assert reason_of(exc).endswith("though named .pdf: damaged, or not what its name says")
     archive = tmp_path / "bundle"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("a.txt", "hello")

@@ -30,7 +30,7 @@ from PIL import (
 )
 
 from sensorium.errors import MediaError
-from sensorium.media.probe import describe, image_format, open_regular, sniff
+from sensorium.media.probe import describe, image_format, is_pdf, open_regular, sniff
 from sensorium.media.walk import display_path
 from sensorium.types import Segment
 
@@ -170,7 +170,7 @@ def _raw_preview(raw, name: str, min_side: int) -> Image.Image | None:  # raw: r
 def _not_an_image(fp: BinaryIO, name: str) -> MediaError:
     fp.seek(0)
     head = fp.read(8192)
-    kind = sniff(head) or describe(head)
+    kind = describe(head) if is_pdf(head) else sniff(head) or describe(head)
     hint = "index JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF, HEIC or camera RAW"
     return MediaError(name, f"not a supported image (content looks like {kind})", hint)
 

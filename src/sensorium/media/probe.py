@@ -25,6 +25,7 @@ NOTE_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})  # read as notes when the
 _AUDIO_ONLY_SUFFIXES = frozenset({".m4a", ".m4b", ".mka", ".weba", ".wma"})
 # Names that promise a picture, a recording or a video: text behind one is an error page or a
 # mix-up to report, not a note to index.
+_DOCUMENT_SUFFIXES = (".pdf",)
 _IMAGE_SUFFIXES = (
     *(".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"),
     *(".heic", ".heif", ".hif", ".avif"),
@@ -49,7 +50,8 @@ _RAW_MAGIC: tuple[tuple[int, bytes], ...] = (
 _SOUND_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".m4b", ".aac", ".aif", ".aiff", ".wma")
 _VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".3gp", ".ogv")
 MEDIA_SUFFIXES = frozenset(
-    (*_IMAGE_SUFFIXES, *RAW_SUFFIXES, *_SOUND_SUFFIXES, *_VIDEO_SUFFIXES, ".mka", ".weba", ".wmv", ".flv")
+    {*_DOCUMENT_SUFFIXES, *_IMAGE_SUFFIXES, *RAW_SUFFIXES, *_SOUND_SUFFIXES, *_VIDEO_SUFFIXES}
+    | {".mka", ".weba", ".wmv", ".flv"}
 )
 
 _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -212,6 +214,8 @@ def sniff(head: bytes, suffix: str = "", *, complete: bool = False) -> Modality 
     av = _av_kind(head, suffix)
     if av is not None:
         return av
+    if is_pdf(head):
+        return "text"  # a document: its text layer, or OCR of its scanned pages (media/pdf.py)
     if _unsupported_name(head) is not None:
         return None
     if _decode_head(head, suffix, complete=complete) is not None:
@@ -219,6 +223,10 @@ def sniff(head: bytes, suffix: str = "", *, complete: bool = False) -> Modality 
     if _is_mpeg_audio(head):
         return "audio"
     return None
+
+
+def is_pdf(head: bytes) -> bool:
+    return head.startswith(b"%PDF-")
 
 
 def image_format(head: bytes, suffix: str = "") -> str | None:

@@ -270,6 +270,7 @@ def create_app(
             error = r.error
             for p, n in by_path.items():
                 error = error.replace(p, n) if error else error
+            error = error.removeprefix(f"{name}: ") if error else error  # the result's path names it already
             out.append(dataclasses.replace(r, path=name, error=error).to_json())
         return {"results": out}
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sensorium import thumbnails
 from sensorium.media.image import load_image_bytes
-from sensorium.media.probe import HEAD_BYTES, image_format, sniff
+from sensorium.media.probe import HEAD_BYTES, image_format, is_pdf, sniff
 from sensorium.media.walk import display_path
 
 log = logging.getLogger(__name__)
@@ -284,6 +284,8 @@ def content_type(head: bytes, name: str) -> str:
     for magic, at, mime in _AV_TYPES:
         if head[at : at + len(magic)] == magic:
             return mime
+    if is_pdf(head):
+        return "application/pdf"  # a browser shows it
     kind = sniff(head, suffix, complete=len(head) < HEAD_BYTES)
     if head[:4] == b"OggS":
         return "video/ogg" if kind == "video" else "audio/ogg"

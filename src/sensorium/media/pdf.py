@@ -1,0 +1,138 @@
+"""PDF documents as notes: each page's text, from its text layer or, on a scanned page, from OCR.
+
+A PDF is indexed as text (modality ``text``): passages of its words, embedded and in the keyword
+index, like a note. Most PDFs carry their text (a report, a paper, an exported letter); a scan
+carries pictures of its pages, which PDFium (through pypdfium2) renders for OCR to read. A
+passage never spans two pages, and each starts with where it is ("p. 3: ..."), which the hit's
+reason shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from sensorium.errors import MediaError
+from sensorium.media.probe import open_regular
+from sensorium.media.text import chunk_text
+from sensorium.media.walk import display_path
+from sensorium.types import Segment
+
+log = logging.getLogger(__name__)
+
+MIN_PAGE_CHARS = 20  # a page whose text layer holds fewer characters is read by OCR (a scanned page)
+OCR_SIDE = 1600  # a scanned page is rendered with its longer side this many pixels for OCR
+MAX_RENDER_PIXELS = 16_000_000  # ...and never more pixels than this, whatever size the page claims
+PageReader = Callable[[Image.Image], str]
+PAGE_MARK = re.compile(r"p\. (\d+): ")  # how each passage starts: "p. 3: ..."
+
+
+def pdf_segments(
+    path: Path,
+    *,
+    max_pages: int,
+    max_chars: int,
+    read_page: PageReader | None = None,
+    chunk_chars: int = 1000,
+    overlap_chars: int = 200,
+) -> list[Segment]:
+    """Passages of a PDF's text as segments, ``index`` counting from 0, page by page.
+
+    Args:
+        max_pages: pages read at most (a longer document is indexed up to there, with a warning).
+        max_chars: characters of text kept at most, likewise.
+        read_page: OCR for a page with no text layer (``None``: such pages are skipped).
+
+    Raises:
+        MediaError: not a PDF PDFium opens (corrupt, cut short, encrypted), or no text on any page.
+    """
+    name = display_path(path)
+    pages, scanned = _page_texts(path, name, max_pages=max_pages, max_chars=max_chars, read_page=read_page)
+    segments: list[Segment] = []
+    for number, text in pages:
+        for chunk in chunk_text(text, chunk_chars, overlap_chars):
+            segments.append(
+                Segment(source=str(path), modality="text", index=len(segments), payload=f"p. {number}: {chunk}")
+            )
+    if not segments:
+        why = f"{scanned} scanned page{'s' if scanned != 1 else ''} without a text layer"
+        if read_page is None:
+            raise MediaError(name, f"no text in PDF ({why}, and OCR is off)", 'set ocr = "auto" to read scans')
+        raise MediaError(name, f"no text in PDF ({why}, where OCR read nothing)", "exclude it")
+    return segments
+
+
+def _page_texts(
+    path: Path, name: str, *, max_pages: int, max_chars: int, read_page: PageReader | None
+) -> tuple[list[tuple[int, str]], int]:
+    """``(page number, text)`` of each page with text, and how many pages had no text layer."""
+    import pypdfium2 as pdfium
+
+    with open_regular(path) as fp:
+        data = fp.read()
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise _open_error(name, exc) from exc
+    try:
+        total = len(doc)
+        if total == 0:
+            raise MediaError(name, "PDF with no pages", "exclude it")
+        if total > max_pages:
+            log.warning("%s: %d pages; indexing the first %d (raise SENSORIUM_MAX_PDF_PAGES)", name, total, max_pages)
+        out: list[tuple[int, str]] = []
+        scanned = kept = 0
+        for i in range(min(total, max_pages)):
+            page = doc[i]
+            try:
+                text = _layer_text(page)
+                if len(text.strip()) < MIN_PAGE_CHARS:
+                    scanned += 1
+                    text = read_page(_render(page)) if read_page is not None else ""
+            except pdfium.PdfiumError as exc:
+                log.warning("%s: page %d left out: %s", name, i + 1, exc)
+                continue
+            finally:
+                page.close()
+            text = " ".join(text.split())  # lines as the page sets them; passages split by sentence
+            if text:
+                out.append((i + 1, text[: max_chars - kept]))
+                kept += len(out[-1][1])
+            if kept >= max_chars:
+                log.warning("%s: text beyond %d characters left out (raise SENSORIUM_MAX_TEXT_BYTES)", name, max_chars)
+                break
+        return out, scanned
+    finally:
+        doc.close()
+
+
+def _layer_text(page) -> str:  # page: pypdfium2.PdfPage
+    textpage = page.get_textpage()
+    try:
+        return textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+    finally:
+        textpage.close()
+
+
+def _render(page) -> Image.Image:  # page: pypdfium2.PdfPage
+    """The page as a picture for OCR: longer side :data:`OCR_SIDE`, at most :data:`MAX_RENDER_PIXELS`."""
+    width, height = page.get_size()  # in points
+    scale = OCR_SIDE / max(width, height, 1.0)
+    pixels = width * height * scale * scale
+    if pixels > MAX_RENDER_PIXELS:  # a long strip of a page
+        scale *= (MAX_RENDER_PIXELS / pixels) ** 0.5
+    return page.render(scale=scale, grayscale=True).to_pil().convert("RGB")
+
+
+def _open_error(name: str, exc: Exception) -> MediaError:
+    code = getattr(exc, "err_code", None)
+    if code == 4:  # FPDF_ERR_PASSWORD
+        return MediaError(name, "encrypted PDF: it needs a password", "save a copy without the password, or exclude it")
+    if code == 5:  # FPDF_ERR_SECURITY
+        return MediaError(name, "PDF with a security handler PDFium does not support", "save a plain copy of it")
+    detail = " ".join(str(exc).split())
+    return MediaError(name, f"corrupt or truncated PDF ({detail})", "copy or download it again")

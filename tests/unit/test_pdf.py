@@ -1,0 +1,75 @@
+"""PDF documents: text layers page by page, scanned pages through OCR, and every way a PDF goes bad."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from documents import scanned_pdf, text_pdf
+from sensorium.errors import MediaError
+from sensorium.media.pdf import OCR_SIDE, pdf_segments
+from sensorium.media.probe import probe
+
+pytest.importorskip("pypdfium2")
+
+
+def test_text_layer_page_by_page(tmp_path: Path) -> None:
+    path = text_pdf(tmp_path / "minutes", ["The quarterly budget was discussed at length.", "Our cat sleeps all day."])
+    assert probe(path) == "text"  # by its bytes: no .pdf needed
+    segs = pdf_segments(path, max_pages=100, max_chars=10_000)
+    assert [s.payload for s in segs] == [
+        "p. 1: The quarterly budget was discussed at length.",
+        "p. 2: Our cat sleeps all day.",
+    ]
+    assert [(s.modality, s.index) for s in segs] == [("text", 0), ("text", 1)]
+    [first] = pdf_segments(path, max_pages=1, max_chars=10_000)  # a long document: the first pages
+    assert first.payload.startswith("p. 1:")
+    [cut] = pdf_segments(path, max_pages=100, max_chars=20)
+    assert cut.payload == "p. 1: The quarterly budget"  # its first 20 characters
+
+
+def test_a_scanned_page_is_read_by_ocr(tmp_path: Path) -> None:
+    from sensorium.config import Settings
+    from sensorium.models.ocr import TextReader
+
+    path = scanned_pdf(tmp_path / "scan.pdf")
+    with pytest.raises(MediaError) as exc:
+        pdf_segments(path, max_pages=100, max_chars=10_000)
+    assert exc.value.reason == "no text in PDF (1 scanned page without a text layer, and OCR is off)"
+    reader = TextReader(Settings(), max_side=OCR_SIDE)
+    [seg] = pdf_segments(path, max_pages=100, max_chars=10_000, read_page=reader.read)
+    assert seg.payload.startswith("p. 1: Region-based segmentation")
+    assert "markers of the coins" in seg.payload
+    with pytest.raises(MediaError) as exc:
+        pdf_segments(path, max_pages=100, max_chars=10_000, read_page=lambda image: "")
+    assert exc.value.reason == "no text in PDF (1 scanned page without a text layer, where OCR read nothing)"
+
+
+def test_bad_pdfs(tmp_path: Path) -> None:
+    good = text_pdf(tmp_path / "good.pdf", ["A page of text that is long enough to keep."])
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(good.read_bytes()[:900])
+    with pytest.raises(MediaError) as exc:
+        pdf_segments(cut, max_pages=100, max_chars=10_000)
+    assert exc.value.reason.startswith("corrupt or truncated PDF (")
+    assert str(exc.value).startswith(f"{cut}: ") and str(exc.value).endswith("; copy or download it again")
+    pypdf = pytest.importorskip("pypdf")
+    writer = pypdf.PdfWriter(clone_from=str(good))
+    writer.encrypt("secret")
+    locked = tmp_path / "locked.pdf"
+    with locked.open("wb") as fp:
+        writer.write(fp)
+    with pytest.raises(MediaError) as exc:
+        pdf_segments(locked, max_pages=100, max_chars=10_000)
+    assert exc.value.reason == "encrypted PDF: it needs a password"
+    blank = tmp_path / "blank.pdf"
+    buf = io.BytesIO()
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.write(buf)
+    blank.write_bytes(buf.getvalue())
+    with pytest.raises(MediaError) as exc:
+        pdf_segments(blank, max_pages=100, max_chars=10_000, read_page=lambda image: "")
+    assert exc.value.reason.startswith("no text in PDF (1 scanned page")
