@@ -769,6 +769,7 @@ def _score_row(
         "objects": json.loads(row.get("objects") or "[]"),
         "ocr_text": row.get("ocr_text") or "",
     }
+    page = PAGE_MARK.match(row.get("text") or "") if track == "text" else None
     return Hit(
         path=row["path"],
         score=score,
@@ -779,4 +780,5 @@ def _score_row(
         id=row["id"],
         track=track,
         facts=facts,
+        page=int(page.group(1)) if page else None,
     )

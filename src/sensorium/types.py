@@ -90,6 +90,7 @@ class Hit:
     thumbnail: str | None = None  # a video hit's picture (JPEG in the library), else None
     space: str = ""  # the vector space that answered (the library's own, or a hub model's: "clip", "clap")
     copies: tuple[str, ...] = ()  # other files identical to this one in what was matched (query.fold_copies)
+    page: int | None = None  # a PDF's passage: the page it is on (from 1)
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``search --json`` schema."""
@@ -103,6 +104,7 @@ class Hit:
             "thumbnail": self.thumbnail,
             "space": self.space,
             "copies": list(self.copies),
+            "page": self.page,
         }
 
 

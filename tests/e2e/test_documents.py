@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from documents import scanned_pdf, text_pdf
@@ -39,7 +41,29 @@ def test_reports_and_scans_are_searched_with_the_photos(tmp_path: Path, samples:
 
     [hit] = search(lib, "where they talked about money for next year", "--modality", "text", "--limit", "1")
     assert Path(hit["path"]).name == "minutes.pdf"
-    assert hit["start"] is None and 'text, page 2: "' in hit["why"]  # the page it is on
+    assert hit["start"] is None and hit["page"] == 2 and 'text, page 2: "' in hit["why"]  # the page it is on
     [hit] = search(lib, "markers of the coins", "--limit", "1")  # words OCR read on a scanned page
     assert Path(hit["path"]).name == "textbook-scan.pdf"
-    assert Path(search(lib, "a cat", "--limit", "1")[0]["path"]).name == "cat-chelsea.png"
+    [cat] = search(lib, "a cat", "--limit", "1")
+    assert Path(cat["path"]).name == "cat-chelsea.png" and cat["page"] is None
+
+    # over HTTP: the page's picture as the hit's thumbnail, and the file served as a PDF
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    from sensorium.library import open_library
+    from sensorium.server import create_app
+
+    client = TestClient(create_app(open_library(lib), token="t"), headers={"Authorization": "Bearer t"})
+    r = client.post("/api/search", json={"text": "the budget for next year", "limit": 1, "modality": "text"})
+    assert r.status_code == 200, r.text
+    [api_hit] = r.json()["hits"]
+    assert api_hit["page"] == 2 and api_hit["thumbnail_url"].endswith("&page=2")
+    thumb = client.get(api_hit["thumbnail_url"])
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(thumb.content)) as im:
+        assert max(im.size) == 320 and im.size[1] > im.size[0]  # an A4 page, standing
+    assert client.get(f"/api/thumbnail?path={quote(api_hit['path'], safe='')}&page=3").status_code == 404
+    media = client.get(api_hit["media_url"])
+    assert media.status_code == 200 and media.headers["content-type"] == "application/pdf"

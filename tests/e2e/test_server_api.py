@@ -30,7 +30,18 @@ from sensorium.server import create_app, load_token
 from sensorium.server.api import STATIC
 
 TOKEN = "test-token-0123456789"
-HIT_KEYS = {"path", "start", "end", "score", "modality", "why", "thumbnail", "space", "copies"}  # README: search --json
+HIT_KEYS = {
+    "path",
+    "start",
+    "end",
+    "score",
+    "modality",
+    "why",
+    "thumbnail",
+    "space",
+    "copies",
+    "page",
+}  # README: search --json
 SOUNDS = ("dog.mp3", "rooster.mp3", "boom.wav")
 LIMIT_MB = 1
 

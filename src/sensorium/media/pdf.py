@@ -110,6 +110,31 @@ def _page_texts(
         doc.close()
 
 
+def render_page(data: bytes, name: str, number: int, side: int) -> Image.Image:
+    """Page ``number`` (from 1) of the PDF ``data`` as a picture whose longer side is ``side`` pixels.
+
+    Raises:
+        MediaError: not a PDF PDFium opens, or no such page.
+    """
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise _open_error(name, exc) from exc
+    try:
+        if not 1 <= number <= len(doc):
+            raise MediaError(name, f"no page {number}: the PDF has {len(doc)}", "ask for a page it has")
+        page = doc[number - 1]
+        try:
+            width, height = page.get_size()
+            return page.render(scale=side / max(width, height, 1.0)).to_pil().convert("RGB")
+        finally:
+            page.close()
+    finally:
+        doc.close()
+
+
 def _layer_text(page) -> str:  # page: pypdfium2.PdfPage
     textpage = page.get_textpage()
     try:

@@ -327,14 +327,20 @@ def create_app(
         return StreamingResponse(media.stream(opened.fd, start, end), status, headers, kind)
 
     @app.get("/api/thumbnail")
-    def thumbnail(path: str, t: Annotated[float, Query(ge=0.0, le=1e9, allow_inf_nan=False)] = 0.0) -> Response:
+    def thumbnail(
+        path: str,
+        t: Annotated[float, Query(ge=0.0, le=1e9, allow_inf_nan=False)] = 0.0,
+        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    ) -> Response:
         real, recorded = served_file(path)
         try:
-            data = media.thumbnail(lib.path, real, t, max_pixels=lib.settings.max_image_pixels, recorded=recorded)
+            data = media.thumbnail(
+                lib.path, real, t, max_pixels=lib.settings.max_image_pixels, recorded=recorded, page=page
+            )
         except (media.NotServed, MediaError):
             data = None
         if data is None:
-            raise HTTPException(404, f"{path}: no thumbnail; only images and indexed videos have one")
+            raise HTTPException(404, f"{path}: no thumbnail; only images, PDFs and indexed videos have one")
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     # -- index jobs ------------------------------------------------------------------------------
@@ -391,6 +397,8 @@ def hit_json(hit: Hit, lib: Library | None = None) -> dict[str, Any]:
     thumb = None
     if hit.modality == "image":
         thumb = f"/api/thumbnail?path={quoted}"
+    elif hit.page is not None:  # a PDF's passage: a picture of its page
+        thumb = f"/api/thumbnail?path={quoted}&page={hit.page}"
     elif hit.modality == "video":
         start = hit.start or 0.0
         mid = (start + (hit.end if hit.end is not None else start)) / 2

@@ -23,8 +23,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from sensorium import thumbnails
 from sensorium.media.image import load_image_bytes
+from sensorium.media.pdf import render_page
 from sensorium.media.probe import HEAD_BYTES, image_format, is_pdf, sniff
 from sensorium.media.walk import display_path
 
@@ -308,8 +311,10 @@ def content_type(head: bytes, name: str) -> str:
     return "application/octet-stream"
 
 
-def thumbnail(library: Path, path: str, t: float, *, max_pixels: int, recorded: Recorded | None = None) -> bytes | None:
-    """A JPEG of an indexed file: a video's picture at ``t``, or an image shrunk to 320 px.
+def thumbnail(
+    library: Path, path: str, t: float, *, max_pixels: int, recorded: Recorded | None = None, page: int = 1
+) -> bytes | None:
+    """A JPEG of an indexed file: a video's picture at ``t``, an image shrunk to 320 px, or a PDF's ``page``.
 
     An image's thumbnail is made on first request and kept beside the videos' (so re-indexing
     a changed image drops it, as ingest forgets a changed file's thumbnails); a library that
@@ -323,15 +328,21 @@ def thumbnail(library: Path, path: str, t: float, *, max_pixels: int, recorded: 
             pass
     opened = open_served(path, recorded)
     with os.fdopen(opened.fd, "rb") as fp:
+        if is_pdf(opened.head):
+            return _jpeg(render_page(fp.read(), display_path(path), page, thumbnails.SIDE))  # quick: not kept
         if image_format(opened.head) is None:
             return None
         image = load_image_bytes(fp.read(), display_path(path), max_pixels=max_pixels, max_side=thumbnails.SIDE)
+    data = _jpeg(image)
+    _keep(thumbnails.folder(library, path), data)
+    return data
+
+
+def _jpeg(image: Image.Image) -> bytes:
     image.thumbnail((thumbnails.SIDE, thumbnails.SIDE))
     buf = io.BytesIO()
     image.convert("RGB").save(buf, "JPEG", quality=thumbnails.QUALITY)
-    data = buf.getvalue()
-    _keep(thumbnails.folder(library, path), data)
-    return data
+    return buf.getvalue()
 
 
 def _keep(folder: Path, data: bytes) -> None:

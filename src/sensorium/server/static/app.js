@@ -352,7 +352,7 @@
     const timed = hit.start !== null && hit.start !== undefined && hit.end !== null && hit.end !== undefined;
     const name = baseName(hit.path);
     const headingId = "hit-" + rank;
-    const mediaUrl = withToken(hit.media_url);
+    const mediaUrl = withToken(hit.media_url) + (hit.page ? "#page=" + hit.page : "");  // a PDF opens at its page
     const li = el("li", {
       class: "card " + hit.modality,
       tabindex: "0",
@@ -387,7 +387,7 @@
     if (hit.modality === "video" && player) li.append(player);
     else if (hit.thumbnail_url) {
       li.append(el("a", { href: mediaUrl, class: "thumb-link", tabindex: "-1", target: "_blank", rel: "noopener" },
-        el("img", { class: "thumb", src: withToken(hit.thumbnail_url), alt: hit.alt_text || "", loading: "lazy", decoding: "async" })));
+        el("img", { class: "thumb", src: withToken(hit.thumbnail_url), alt: hit.alt_text || (hit.page ? "Page " + hit.page : ""), loading: "lazy", decoding: "async" })));
     } else li.append(icon(hit.modality));
 
     const title = el("h3", { id: headingId, class: "name" },
@@ -398,6 +398,7 @@
       el("span", { class: "score", text: "score " + Number(hit.score).toFixed(3) }),
       el("span", { class: "kind", text: hit.modality }));
     if (timed) meta.append(el("span", { class: "span", text: span(hit.start, hit.end) }));
+    if (hit.page) meta.append(el("span", { class: "span", text: "page " + hit.page }));
     if (player) {
       meta.append(el("a", { class: "captions", href: captionsUrl(hit, "vtt"), target: "_blank", rel: "noopener",
         title: "The whole file described: shots, sounds and speech, as WebVTT captions", text: "captions" }));
