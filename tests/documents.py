@@ -30,3 +30,14 @@ def scanned_pdf(path: Path) -> Path:
 
     Image.fromarray(data.page()).save(path, resolution=100)
     return path
+
+
+def write_documents(dest: Path) -> Path:
+    """A folder of documents: minutes of a meeting (two pages of text) and a scanned textbook page."""
+    dest.mkdir(parents=True, exist_ok=True)
+    text_pdf(
+        dest / "minutes.pdf",
+        ["Attendance and apologies were noted.", "The committee discussed the budget for next year at length."],
+    )
+    scanned_pdf(dest / "textbook-scan.pdf")
+    return dest

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from documents import scanned_pdf, text_pdf
+from documents import write_documents
 from sensorium.cli import app
 
 pytest.importorskip("pypdfium2")
@@ -28,11 +28,7 @@ def test_reports_and_scans_are_searched_with_the_photos(tmp_path: Path, samples:
     folder = tmp_path / "archive"
     folder.mkdir()
     shutil.copy(samples / "cat-chelsea.png", folder)
-    text_pdf(
-        folder / "minutes.pdf",
-        ["Attendance and apologies were noted.", "The committee discussed the budget for next year at length."],
-    )
-    scanned_pdf(folder / "textbook-scan.pdf")
+    write_documents(folder)
     lib = tmp_path / "lib"
     result = runner.invoke(app, ["index", str(folder), "--library", str(lib), "--json"])
     assert result.exit_code == 0, result.output
