@@ -165,8 +165,13 @@ def _snippet(text: str, words: set[str], width: int = 80) -> str:
     if not text:
         return ""
     low = text.lower()
-    found = [m.start() for w in words for m in re.finditer(re.escape(w), low)]
-    best = max(found, key=lambda p: sum(w in low[max(0, p - width // 4) : p + width] for w in words), default=0)
+    found = sorted(m.start() for w in words for m in re.finditer(re.escape(w), low))  # ties: the first, every run
+
+    def shown(p: int) -> int:  # query words in the window shown for a match at p
+        start = max(0, p - width // 4)
+        return sum(w in low[start : start + width] for w in words)
+
+    best = max(found, key=shown, default=0)
     start = max(0, best - width // 4)
     out = " ".join(text[start : start + width].split())
     return ("…" if start else "") + out + ("…" if start + width < len(text) else "")

@@ -356,3 +356,16 @@ def test_batches_are_written_in_order_one_at_a_time_and_a_failed_write_is_not_lo
         writer.submit(lambda: write(9))
     writer.close()
     assert 9 not in [k for k, _ in done]
+
+
+def test_snippet_shows_the_window_with_the_most_query_words() -> None:
+    from sensorium.query import _snippet
+
+    text = (
+        "The observatory trip was long. Bring warm clothes: it was freezing at the summit, and the thermos "
+        "of hot coffee was the most popular thing in the van. The coffee ran out by noon."
+    )
+    snippet = _snippet(text, {"summit", "hot", "coffee"})
+    assert all(w in snippet for w in ("summit", "hot", "coffee")), snippet  # all three fit in the 80 shown
+    assert snippet.startswith("…") and snippet.endswith("…") and len(snippet) <= 82
+    assert _snippet(text, {"coffee", "hot", "summit"}) == snippet  # the same whatever the words' order
