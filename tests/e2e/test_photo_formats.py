@@ -63,3 +63,27 @@ def test_the_web_page_gets_jpeg_thumbnails_of_heic_and_raw(phone_folder: Path, t
         assert data is not None and data[:3] == b"\xff\xd8\xff"
         with Image.open(io.BytesIO(data)) as im:
             assert max(im.size) <= 320 and im.size[0] > im.size[1]  # both photos are landscape
+
+
+def test_a_heic_and_a_raw_are_duplicates_of_their_jpegs(tmp_path: Path, samples: Path) -> None:
+    # what phones and cameras leave: a HEIC and the JPEG a transfer made of it; a RAW shot with its JPEG
+    import numpy as np
+
+    from camera_raw import write_dng
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    with Image.open(samples / "cat-chelsea.png") as im:
+        pillow_heif.from_pillow(im.convert("RGB")).save(folder / "IMG_0001.HEIC", quality=80)
+        im.convert("RGB").save(folder / "IMG_0001.JPG", quality=90)
+    with Image.open(samples / "rocket-launch.jpg") as im:
+        write_dng(folder / "DSC_0003.NEF", np.asarray(im.convert("RGB")))
+        im.convert("RGB").save(folder / "DSC_0003.JPG", quality=90)
+    with Image.open(samples / "cup-of-coffee.png") as im:
+        pillow_heif.from_pillow(im.convert("RGB")).save(folder / "IMG_0002.HEIC", quality=80)
+    lib = str(tmp_path / "lib")
+    assert cli("index", str(folder), "--library", lib)[0] == 0
+    code, out, _ = cli("duplicates", "--library", lib, "--json")
+    assert code == 0
+    groups = sorted(sorted(Path(f["path"]).name for f in g["files"]) for g in json.loads(out))
+    assert groups == [["DSC_0003.JPG", "DSC_0003.NEF"], ["IMG_0001.HEIC", "IMG_0001.JPG"]]
