@@ -7,8 +7,8 @@ from pathlib import Path
 from PIL import Image
 
 
-def text_pdf(path: Path, pages: list[str]) -> Path:
-    """A PDF with a text layer, as matplotlib writes one (real fonts, one line per page)."""
+def text_pdf(path: Path, pages: list[str], fontsize: int = 12) -> Path:
+    """A PDF with a text layer, as matplotlib writes one (real fonts; each page's text from its top)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -18,7 +18,7 @@ def text_pdf(path: Path, pages: list[str]) -> Path:
     with PdfPages(path) as pdf:
         for line in pages:
             fig = plt.figure(figsize=(8.27, 11.69))
-            fig.text(0.1, 0.9, line, fontsize=12)
+            fig.text(0.1, 0.9, line, fontsize=fontsize, verticalalignment="top", linespacing=1.6)
             pdf.savefig(fig)
             plt.close(fig)
     return path

@@ -369,3 +369,23 @@ def test_snippet_shows_the_window_with_the_most_query_words() -> None:
     assert all(w in snippet for w in ("summit", "hot", "coffee")), snippet  # all three fit in the 80 shown
     assert snippet.startswith("…") and snippet.endswith("…") and len(snippet) <= 82
     assert _snippet(text, {"coffee", "hot", "summit"}) == snippet  # the same whatever the words' order
+
+
+@pytest.mark.parametrize(
+    ("ocr", "read"),
+    [
+        (  # what RapidOCR made of a line of 9-point type on a scanned page
+            "Line1:thecommitteerevieweditem1oftheagendaandagreedtorevisititinspring.",
+            "Line 1: the committee reviewed item 1 of the agenda and agreed to revisit it in spring.",
+        ),
+        ("McDonaldsrestaurant", "McDonalds restaurant"),  # capitals kept
+        ("Region-based segmentation Let us first", "Region-based segmentation Let us first"),  # words stay whole
+        ("Donaudampfschifffahrt", "Donaudampfschifffahrt"),  # no clean English cut: left alone
+        ("https://example.com/verylongpath", "https://example.com/verylongpath"),  # an address is not prose
+        ("Ein Löwe im Zoo", "Ein Löwe im Zoo"),
+    ],
+)
+def test_ocr_lines_get_their_spaces_back(ocr: str, read: str) -> None:
+    from sensorium.models.respace import respace
+
+    assert respace(ocr) == read

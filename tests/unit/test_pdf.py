@@ -73,3 +73,23 @@ def test_bad_pdfs(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as exc:
         pdf_segments(blank, max_pages=100, max_chars=10_000, read_page=lambda image: "")
     assert exc.value.reason.startswith("no text in PDF (1 scanned page")
+
+
+def test_a_scan_of_small_type_is_read_word_by_word(tmp_path: Path) -> None:
+    """A page of 9-point lines, printed to PDF by matplotlib, rendered at 150 dpi and saved as a scan."""
+    import pypdfium2 as pdfium
+
+    from sensorium.config import Settings
+    from sensorium.models.ocr import TextReader
+
+    lines = [f"Line {i}: the committee reviewed item {i} of the agenda and agreed to revisit it." for i in range(12)]
+    printed = text_pdf(tmp_path / "printed.pdf", ["\n".join(lines)], fontsize=9)
+    doc = pdfium.PdfDocument(printed)
+    doc[0].render(scale=150 / 72).to_pil().convert("L").save(tmp_path / "scan.pdf", resolution=150)
+    doc.close()
+    reader = TextReader(Settings(), max_side=OCR_SIDE)
+    text = " ".join(
+        s.payload for s in pdf_segments(tmp_path / "scan.pdf", max_pages=1, max_chars=10**6, read_page=reader.read)
+    )
+    read = sum(f"the committee reviewed item {i} of the agenda" in text for i in range(12))
+    assert read >= 8, text  # RapidOCR returned each line as one word ("thecommitteereviewed..."): 0 before respacing

@@ -20,6 +20,7 @@ from PIL import Image
 
 from sensorium.config import Settings
 from sensorium.errors import ModelMissing
+from sensorium.models.respace import respace
 
 log = logging.getLogger(__name__)
 
@@ -88,5 +89,5 @@ class TextReader:
         bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         with self._lock:
             result, _ = self._engine(bgr, use_cls=False)
-        lines = [str(text).strip() for _, text, score in (result or []) if float(score) >= self.min_confidence]
+        lines = [respace(str(text).strip()) for _, text, score in (result or []) if float(score) >= self.min_confidence]
         return "\n".join(line for line in lines if len(line) > 1 or line.isalnum())
