@@ -27,7 +27,7 @@ from sensorium import thumbnails, timeline
 from sensorium.errors import MediaError, SensoriumError
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
-from sensorium.media.probe import NotMedia, probe
+from sensorium.media.probe import NotMedia, is_pdf, probe, read_head
 from sensorium.media.video import media_seconds, video_or_sound
 from sensorium.media.walk import canonical, display_path, skipped_by, walk
 from sensorium.models.base import Encoded
@@ -93,6 +93,7 @@ class Prepared:
     reencoded: bool = False  # indexed before by another model version: its old records are still stored
     twin: str | None = None  # a file already indexed with the same content and model: copy its records
     seconds: float | None = None  # how long a recording or video plays (for progress within it)
+    document: bool = False  # a PDF: read page by page when its turn comes (OCR can take minutes)
 
 
 def record_id(path: str, seg_index: int) -> str:
@@ -175,14 +176,28 @@ class _Preparer:
         s = self.lib.settings
         if item.modality == "image":
             item.segments = image_segments(path, max_pixels=s.max_image_pixels, max_side=self.max_side)
+        elif item.modality == "text" and is_pdf(read_head(path, 8)):
+            item.document = True  # read in the indexing loop, where its pages show as progress
         elif item.modality == "text":
-            item.segments = self.lib.note_segments(path)  # a PDF too
+            item.segments = self.lib.note_segments(path)
         elif item.modality == "audio":
             item.seconds = audio_info(path).duration_s  # fails early and clearly on a file with no audio
         elif item.modality == "video":
             item.seconds = media_seconds(path)  # its picture track was checked by video_or_sound
         else:
             raise MediaError(str(path), f"{item.modality} files are not indexed", "skip them with --exclude")
+
+
+def _read_document(lib: Library, item: Prepared, tick: Callable[[float, str], Any]) -> None:
+    """A PDF's passages, saying which page it is on; a failure becomes the item's error."""
+
+    def on_page(page: int, pages: int) -> None:
+        tick(page / pages, f"{display_path(item.path)}: page {page} of {pages}")
+
+    try:
+        item.segments = lib.note_segments(Path(item.path), on_page=on_page)
+    except MediaError as exc:
+        item.error = exc.detail if exc.path == item.path else str(exc)
 
 
 def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
@@ -318,6 +333,8 @@ def index_paths(
         if item.skip:
             report.skipped += 1
             return
+        if item.document:
+            _read_document(lib, item, lambda part, label: on_progress and on_progress(done - 1 + part, total, label))
         if item.not_media:
             report.not_media += 1
             if item.path in known:  # a failure of an older version, or media once: it leaves the library

@@ -167,8 +167,11 @@ class Library:
             self._video = OfflineVideoEncoder(self.settings, self.image_encoder, sound)
         return self._video
 
-    def note_segments(self, path: Path) -> list[Segment]:
-        """The passages of a note or a PDF (a PDF's scanned pages read by OCR unless ``ocr = "never"``)."""
+    def note_segments(self, path: Path, on_page: Callable[[int, int], Any] | None = None) -> list[Segment]:
+        """The passages of a note or a PDF (a PDF's scanned pages read by OCR unless ``ocr = "never"``).
+
+        ``on_page(page, pages)`` is called as each page of a PDF is read.
+        """
         from sensorium.media.pdf import pdf_segments
         from sensorium.media.probe import is_pdf, read_head
         from sensorium.media.text import text_segments
@@ -176,7 +179,9 @@ class Library:
         s = self.settings
         if not is_pdf(read_head(path, 8)):
             return text_segments(path, max_bytes=s.max_text_bytes)
-        return pdf_segments(path, max_pages=s.max_pdf_pages, max_chars=s.max_text_bytes, read_page=self._read_page())
+        return pdf_segments(
+            path, max_pages=s.max_pdf_pages, max_chars=s.max_text_bytes, read_page=self._read_page(), on_page=on_page
+        )
 
     def _read_page(self) -> Callable[[Any], str] | None:
         """OCR for a scanned page (longer side :data:`~sensorium.media.pdf.OCR_SIDE`), built once, on first use."""

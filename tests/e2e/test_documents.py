@@ -63,3 +63,15 @@ def test_reports_and_scans_are_searched_with_the_photos(tmp_path: Path, samples:
     assert client.get(f"/api/thumbnail?path={quote(api_hit['path'], safe='')}&page=3").status_code == 404
     media = client.get(api_hit["media_url"])
     assert media.status_code == 200 and media.headers["content-type"] == "application/pdf"
+
+
+def test_progress_moves_page_by_page_through_a_pdf(tmp_path: Path) -> None:
+    from sensorium.library import open_library
+
+    folder = write_documents(tmp_path / "docs")
+    seen: list[tuple[float, int, str]] = []
+    report = open_library(tmp_path / "lib").index([folder], on_progress=lambda d, t, p: seen.append((d, t, p)))
+    assert (report.indexed, report.failed) == (2, 0)
+    minutes = [(d, label.rsplit(": ", 1)[-1]) for d, _, label in seen if "minutes.pdf: page" in label]
+    assert minutes == [(0.5, "page 1 of 2"), (1.0, "page 2 of 2")]  # a scanned PDF's OCR takes seconds a page
+    assert all(t == 2 for _, t, _ in seen) and [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)

@@ -37,6 +37,7 @@ def pdf_segments(
     max_pages: int,
     max_chars: int,
     read_page: PageReader | None = None,
+    on_page: Callable[[int, int], object] | None = None,
     chunk_chars: int = 1000,
     overlap_chars: int = 200,
 ) -> list[Segment]:
@@ -46,12 +47,15 @@ def pdf_segments(
         max_pages: pages read at most (a longer document is indexed up to there, with a warning).
         max_chars: characters of text kept at most, likewise.
         read_page: OCR for a page with no text layer (``None``: such pages are skipped).
+        on_page: called with (page, pages read in all) as each page is done.
 
     Raises:
         MediaError: not a PDF PDFium opens (corrupt, cut short, encrypted), or no text on any page.
     """
     name = display_path(path)
-    pages, scanned = _page_texts(path, name, max_pages=max_pages, max_chars=max_chars, read_page=read_page)
+    pages, scanned = _page_texts(
+        path, name, max_pages=max_pages, max_chars=max_chars, read_page=read_page, on_page=on_page
+    )
     segments: list[Segment] = []
     for number, text in pages:
         for chunk in chunk_text(text, chunk_chars, overlap_chars):
@@ -67,7 +71,13 @@ def pdf_segments(
 
 
 def _page_texts(
-    path: Path, name: str, *, max_pages: int, max_chars: int, read_page: PageReader | None
+    path: Path,
+    name: str,
+    *,
+    max_pages: int,
+    max_chars: int,
+    read_page: PageReader | None,
+    on_page: Callable[[int, int], object] | None = None,
 ) -> tuple[list[tuple[int, str]], int]:
     """``(page number, text)`` of each page with text, and how many pages had no text layer."""
     import pypdfium2 as pdfium
@@ -86,7 +96,10 @@ def _page_texts(
             log.warning("%s: %d pages; indexing the first %d (raise SENSORIUM_MAX_PDF_PAGES)", name, total, max_pages)
         out: list[tuple[int, str]] = []
         scanned = kept = 0
-        for i in range(min(total, max_pages)):
+        pages = min(total, max_pages)
+        for i in range(pages):
+            if on_page is not None and i:
+                on_page(i, pages)
             page = doc[i]
             try:
                 text = _layer_text(page)
@@ -105,6 +118,8 @@ def _page_texts(
             if kept >= max_chars:
                 log.warning("%s: text beyond %d characters left out (raise SENSORIUM_MAX_TEXT_BYTES)", name, max_chars)
                 break
+        if on_page is not None:
+            on_page(pages, pages)
         return out, scanned
     finally:
         doc.close()
