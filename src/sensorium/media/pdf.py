@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
@@ -80,63 +81,77 @@ def _page_texts(
     on_page: Callable[[int, int], object] | None = None,
 ) -> tuple[list[tuple[int, str]], int]:
     """``(page number, text)`` of each page with text, and how many pages had no text layer."""
+    with open_regular(path) as fp:  # PDFium reads what it needs from the file: a 2 GB scan is not held whole
+        doc = _open(fp, name)
+        try:
+            return _read_pages(
+                doc, name, max_pages=max_pages, max_chars=max_chars, read_page=read_page, on_page=on_page
+            )
+        finally:
+            doc.close()
+
+
+def _open(source, name: str):  # source: a binary file or bytes -> pypdfium2.PdfDocument
     import pypdfium2 as pdfium
 
-    with open_regular(path) as fp:
-        data = fp.read()
     try:
-        doc = pdfium.PdfDocument(data)
+        return pdfium.PdfDocument(source)
     except pdfium.PdfiumError as exc:
         raise _open_error(name, exc) from exc
-    try:
-        total = len(doc)
-        if total == 0:
-            raise MediaError(name, "PDF with no pages", "exclude it")
-        if total > max_pages:
-            log.warning("%s: %d pages; indexing the first %d (raise SENSORIUM_MAX_PDF_PAGES)", name, total, max_pages)
-        out: list[tuple[int, str]] = []
-        scanned = kept = 0
-        pages = min(total, max_pages)
-        for i in range(pages):
-            if on_page is not None and i:
-                on_page(i, pages)
-            page = doc[i]
-            try:
-                text = _layer_text(page)
-                if len(text.strip()) < MIN_PAGE_CHARS:
-                    scanned += 1
-                    text = read_page(_render(page)) if read_page is not None else ""
-            except pdfium.PdfiumError as exc:
-                log.warning("%s: page %d left out: %s", name, i + 1, exc)
-                continue
-            finally:
-                page.close()
-            text = " ".join(text.split())  # lines as the page sets them; passages split by sentence
-            if text:
-                out.append((i + 1, text[: max_chars - kept]))
-                kept += len(out[-1][1])
-            if kept >= max_chars:
-                log.warning("%s: text beyond %d characters left out (raise SENSORIUM_MAX_TEXT_BYTES)", name, max_chars)
-                break
-        if on_page is not None:
-            on_page(pages, pages)
-        return out, scanned
-    finally:
-        doc.close()
 
 
-def render_page(data: bytes, name: str, number: int, side: int) -> Image.Image:
-    """Page ``number`` (from 1) of the PDF ``data`` as a picture whose longer side is ``side`` pixels.
+def _read_pages(
+    doc,  # pypdfium2.PdfDocument
+    name: str,
+    *,
+    max_pages: int,
+    max_chars: int,
+    read_page: PageReader | None,
+    on_page: Callable[[int, int], object] | None,
+) -> tuple[list[tuple[int, str]], int]:
+    import pypdfium2 as pdfium
+
+    total = len(doc)
+    if total == 0:
+        raise MediaError(name, "PDF with no pages", "exclude it")
+    if total > max_pages:
+        log.warning("%s: %d pages; indexing the first %d (raise SENSORIUM_MAX_PDF_PAGES)", name, total, max_pages)
+    out: list[tuple[int, str]] = []
+    scanned = kept = 0
+    pages = min(total, max_pages)
+    for i in range(pages):
+        if on_page is not None and i:
+            on_page(i, pages)
+        page = doc[i]
+        try:
+            text = _layer_text(page)
+            if len(text.strip()) < MIN_PAGE_CHARS:
+                scanned += 1
+                text = read_page(_render(page)) if read_page is not None else ""
+        except pdfium.PdfiumError as exc:
+            log.warning("%s: page %d left out: %s", name, i + 1, exc)
+            continue
+        finally:
+            page.close()
+        text = " ".join(text.split())  # lines as the page sets them; passages split by sentence
+        if text:
+            out.append((i + 1, text[: max_chars - kept]))
+            kept += len(out[-1][1])
+        if kept >= max_chars:
+            log.warning("%s: text beyond %d characters left out (raise SENSORIUM_MAX_TEXT_BYTES)", name, max_chars)
+            break
+    if on_page is not None:
+        on_page(pages, pages)
+    return out, scanned
+
+
+def render_page(source: BinaryIO | bytes, name: str, number: int, side: int) -> Image.Image:
+    """Page ``number`` (from 1) of the PDF ``source`` (an open file, or bytes) as a picture ``side`` pixels long.
 
     Raises:
         MediaError: not a PDF PDFium opens, or no such page.
     """
-    import pypdfium2 as pdfium
-
-    try:
-        doc = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        raise _open_error(name, exc) from exc
+    doc = _open(source, name)
     try:
         if not 1 <= number <= len(doc):
             raise MediaError(name, f"no page {number}: the PDF has {len(doc)}", "ask for a page it has")

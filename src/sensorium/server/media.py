@@ -329,7 +329,7 @@ def thumbnail(
     opened = open_served(path, recorded)
     with os.fdopen(opened.fd, "rb") as fp:
         if is_pdf(opened.head):
-            return _jpeg(render_page(fp.read(), display_path(path), page, thumbnails.SIDE))  # quick: not kept
+            return _jpeg(render_page(fp, display_path(path), page, thumbnails.SIDE))  # quick: not kept
         if image_format(opened.head) is None:
             return None
         image = load_image_bytes(fp.read(), display_path(path), max_pixels=max_pixels, max_side=thumbnails.SIDE)
