@@ -93,3 +93,20 @@ def test_a_scan_of_small_type_is_read_word_by_word(tmp_path: Path) -> None:
     )
     read = sum(f"the committee reviewed item {i} of the agenda" in text for i in range(12))
     assert read >= 8, text  # RapidOCR returned each line as one word ("thecommitteereviewed..."): 0 before respacing
+
+
+def test_a_page_the_ocr_fails_on_is_left_out_not_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.pdf"
+    text_pdf(path, ["A first page with plenty of words on it."])
+    scan = scanned_pdf(tmp_path / "scan.pdf")
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(path)
+    doc.import_pages(pdfium.PdfDocument(scan))  # page 2: a scan
+    doc.save(tmp_path / "both.pdf")
+
+    def broken(image):
+        raise RuntimeError("the OCR engine failed")
+
+    [seg] = pdf_segments(tmp_path / "both.pdf", max_pages=10, max_chars=10_000, read_page=broken)
+    assert seg.payload == "p. 1: A first page with plenty of words on it."

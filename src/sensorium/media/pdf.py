@@ -128,7 +128,7 @@ def _read_pages(
             if len(text.strip()) < MIN_PAGE_CHARS:
                 scanned += 1
                 text = read_page(_render(page)) if read_page is not None else ""
-        except pdfium.PdfiumError as exc:
+        except (pdfium.PdfiumError, RuntimeError, ValueError, MemoryError) as exc:  # one page, not the file
             log.warning("%s: page %d left out: %s", name, i + 1, exc)
             continue
         finally:
