@@ -387,7 +387,7 @@
     if (hit.modality === "video" && player) li.append(player);
     else if (hit.thumbnail_url) {
       li.append(el("a", { href: mediaUrl, class: "thumb-link", tabindex: "-1", target: "_blank", rel: "noopener" },
-        el("img", { class: "thumb", src: withToken(hit.thumbnail_url), alt: hit.alt_text || (hit.page ? "Page " + hit.page : ""), loading: "lazy", decoding: "async" })));
+        el("img", { class: hit.page ? "thumb page" : "thumb", src: withToken(hit.thumbnail_url), alt: hit.alt_text || (hit.page ? "Page " + hit.page : ""), loading: "lazy", decoding: "async" })));
     } else li.append(icon(hit.modality));
 
     const title = el("h3", { id: headingId, class: "name" },
