@@ -241,7 +241,7 @@ def _describe(lib: Library, path: Path, *, min_score: float, speech: bool) -> De
     except OSError as exc:
         raise QueryError(f"{path}: cannot read ({exc.strerror or exc}); check the path and its permissions") from exc
     if modality not in ("audio", "video"):
-        kind = {"text": "a text file"}.get(modality, f"a {modality} file")
+        kind = {"text": "a note or document"}.get(modality, f"a {modality} file")
         raise QueryError(f"{path}: it is {kind}, and describe reads recordings, videos and pictures; {_DESCRIBABLE}")
     events: list[Event] = []
     tags: list[tuple[str, float]] = []
