@@ -173,11 +173,18 @@ class Library:
         ``on_page(page, pages)`` is called as each page of a PDF is read.
         """
         from sensorium.media.pdf import pdf_segments
-        from sensorium.media.probe import is_pdf, read_head
-        from sensorium.media.text import text_segments
+        from sensorium.media.probe import HEAD_BYTES, is_pdf, office_kind, read_head
+        from sensorium.media.text import chunk_text, text_segments
 
         s = self.settings
-        if not is_pdf(read_head(path, 8)):
+        head = read_head(path, HEAD_BYTES)
+        kind = office_kind(head, path.suffix)
+        if kind is not None:  # DOCX, ODT, EPUB
+            from sensorium.media.office import office_text
+
+            chunks = chunk_text(office_text(path, kind, max_chars=s.max_text_bytes))
+            return [Segment(source=str(path), modality="text", index=i, payload=c) for i, c in enumerate(chunks)]
+        if not is_pdf(head):
             return text_segments(path, max_bytes=s.max_text_bytes)
         return pdf_segments(
             path, max_pages=s.max_pdf_pages, max_chars=s.max_text_bytes, read_page=self._read_page(), on_page=on_page

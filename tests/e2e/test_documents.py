@@ -75,3 +75,24 @@ def test_progress_moves_page_by_page_through_a_pdf(tmp_path: Path) -> None:
     minutes = [(d, label.rsplit(": ", 1)[-1]) for d, _, label in seen if "minutes.pdf: page" in label]
     assert minutes == [(0.5, "page 1 of 2"), (1.0, "page 2 of 2")]  # a scanned PDF's OCR takes seconds a page
     assert all(t == 2 for _, t, _ in seen) and [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+
+
+def test_word_libreoffice_and_ebooks_are_searched(tmp_path: Path) -> None:
+    from documents import write_docx, write_epub, write_odt
+
+    folder = tmp_path / "office"
+    folder.mkdir()
+    write_docx(folder / "complaint.docx", ["Dear landlord,", "The roof leaks every time it rains."])
+    write_odt(folder / "groceries.odt", ["Shopping list", "Eggs, flour and milk for the pancakes."])
+    write_epub(folder / "novel.epub", ["The ship sailed at dawn across the grey sea.", "They reached the harbour."])
+    lib = tmp_path / "lib"
+    result = runner.invoke(app, ["index", str(folder), "--library", str(lib), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["indexed"] == 3
+    for query, expected in [
+        ("water coming through the ceiling", "complaint.docx"),
+        ("what to buy to make breakfast", "groceries.odt"),
+        ("a boat leaving in the morning", "novel.epub"),
+    ]:
+        [hit] = search(lib, query, "--limit", "1")
+        assert Path(hit["path"]).name == expected, (query, hit)

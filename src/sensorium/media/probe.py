@@ -11,6 +11,7 @@ import codecs
 import glob as globlib
 import os
 import stat
+import struct
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,7 +26,7 @@ NOTE_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})  # read as notes when the
 _AUDIO_ONLY_SUFFIXES = frozenset({".m4a", ".m4b", ".mka", ".weba", ".wma"})
 # Names that promise a picture, a recording or a video: text behind one is an error page or a
 # mix-up to report, not a note to index.
-_DOCUMENT_SUFFIXES = (".pdf",)
+_DOCUMENT_SUFFIXES = (".pdf", ".docx", ".docm", ".odt", ".epub")
 _IMAGE_SUFFIXES = (
     *(".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"),
     *(".heic", ".heif", ".hif", ".avif"),
@@ -87,7 +88,7 @@ _HEIF_BRANDS = _AVIF_BRANDS | _HEIC_BRANDS | {b"mif1", b"msf1", b"mif2"}
 # test because some (RTF, PostScript) are plain ASCII.
 _UNSUPPORTED: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF"),
-    (b"PK\x03\x04", "a ZIP archive (also .docx, .xlsx, .epub)"),
+    (b"PK\x03\x04", "a ZIP archive (also .xlsx, .pptx)"),
     (b"PK\x05\x06", "an empty ZIP archive"),
     (b"\x1f\x8b", "gzip-compressed data"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
@@ -214,8 +215,8 @@ def sniff(head: bytes, suffix: str = "", *, complete: bool = False) -> Modality 
     av = _av_kind(head, suffix)
     if av is not None:
         return av
-    if is_pdf(head):
-        return "text"  # a document: its text layer, or OCR of its scanned pages (media/pdf.py)
+    if is_pdf(head) or office_kind(head, suffix):
+        return "text"  # a document: a PDF's text layer or OCR (media/pdf.py); DOCX, ODT, EPUB (media/office.py)
     if _unsupported_name(head) is not None:
         return None
     if _decode_head(head, suffix, complete=complete) is not None:
@@ -227,6 +228,32 @@ def sniff(head: bytes, suffix: str = "", *, complete: bool = False) -> Modality 
 
 def is_pdf(head: bytes) -> bool:
     return head.startswith(b"%PDF-")
+
+
+_OFFICE_MIMETYPES = {b"application/vnd.oasis.opendocument.text": "odt", b"application/epub+zip": "epub"}
+OFFICE_SUFFIXES = {".docx": "docx", ".docm": "docx", ".odt": "odt", ".epub": "epub"}
+
+
+def office_kind(head: bytes, suffix: str = "") -> str | None:
+    """A word-processor document or e-book in a ZIP: "docx", "odt" or "epub", else ``None``.
+
+    ODT and EPUB say so in their first entry (``mimetype``, stored); a DOCX starts with
+    ``[Content_Types].xml`` and holds ``word/`` parts. A ZIP named as one of them is taken at its
+    name (its parts are checked when it is read).
+    """
+    if not head.startswith(b"PK\x03\x04") or len(head) < 30:
+        return None
+    method, size = struct.unpack_from("<H", head, 8)[0], struct.unpack_from("<I", head, 18)[0]
+    name_len, extra_len = struct.unpack_from("<HH", head, 26)
+    name = head[30 : 30 + name_len]
+    if name == b"mimetype" and method == 0:
+        start = 30 + name_len + extra_len
+        kind = _OFFICE_MIMETYPES.get(head[start : start + size].strip())
+        if kind:
+            return kind
+    if name == b"[Content_Types].xml" and b"word/" in head:
+        return "docx"
+    return OFFICE_SUFFIXES.get(suffix.lower())
 
 
 def image_format(head: bytes, suffix: str = "") -> str | None:
