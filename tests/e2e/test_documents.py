@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,35 @@ def test_word_libreoffice_and_ebooks_are_searched(tmp_path: Path) -> None:
     ]:
         [hit] = search(lib, query, "--limit", "1")
         assert Path(hit["path"]).name == expected, (query, hit)
+
+
+def test_a_document_uploaded_as_an_example_or_to_classify(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from documents import write_docx
+    from sensorium.library import open_library
+    from sensorium.server import create_app
+
+    folder = write_documents(tmp_path / "docs")
+    lib = open_library(tmp_path / "lib")
+    lib.index([folder])
+    client = TestClient(create_app(lib, token="t"), headers={"Authorization": "Bearer t"})
+    written = write_docx(tmp_path / "written.docx", ["Please find attached next year's budget, as discussed."])
+    letter = tmp_path / "letter.docx"  # its parts in another order, as some editors write them: only the name says DOCX
+    with zipfile.ZipFile(written) as src, zipfile.ZipFile(letter, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in sorted(src.namelist(), key=lambda n: n != "_rels/.rels"):
+            out.writestr(name, src.read(name))
+    r = client.post(
+        "/api/search/example",
+        files={"file": ("letter.docx", letter.read_bytes())},
+        data={"limit": "1", "min_score": "0"},
+    )
+    assert r.status_code == 200, r.text
+    assert Path(r.json()["hits"][0]["path"]).name == "minutes.pdf"  # the minutes' page on the budget
+    r = client.post(
+        "/api/classify",
+        files={"files": ("minutes.pdf", (folder / "minutes.pdf").read_bytes())},
+        data={"labels": "a meeting about money, a cooking recipe"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["labels"][0]["label"] == "a meeting about money"

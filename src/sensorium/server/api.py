@@ -39,7 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sensorium import __version__
 from sensorium.errors import MediaError, QueryError, SensoriumError
 from sensorium.library import Library
-from sensorium.media.probe import HEAD_BYTES, probe_bytes
+from sensorium.media.probe import HEAD_BYTES, OFFICE_SUFFIXES, probe_bytes
 from sensorium.query import has_sound
 from sensorium.server import media
 from sensorium.server.auth import FORM_SLACK, Guard
@@ -441,7 +441,8 @@ def save_upload(upload: UploadFile, folder: Path, n: int) -> tuple[Path, str]:
         status = 400 if not head else 415
         raise HTTPException(status, f"{name}: {exc.reason}; upload an image, sound, video or text file") from None
     suffix = os.path.splitext(name)[1]
-    if kind == "text" or not _SANE_SUFFIX.fullmatch(suffix):
+    document = suffix.lower() in OFFICE_SUFFIXES  # a DOCX's name can be what tells it from a ZIP
+    if (kind == "text" and not document) or not _SANE_SUFFIX.fullmatch(suffix):
         suffix = _SUFFIX[kind]
     dest = folder / f"upload-{n}{suffix}"
     with dest.open("wb") as out:

@@ -169,7 +169,9 @@
     });
   }
 
-  const isMedia = (f) => /^(image|audio|video)\//.test(f.type) || f.type === "";
+  // what search takes as an example: media, notes and documents (PDF, Word, OpenDocument, EPUB)
+  const isMedia = (f) => /^(image|audio|video|text)\//.test(f.type) || f.type === "" ||
+    /^application\/(pdf|epub\+zip|vnd\.oasis\.opendocument\.text|vnd\.openxmlformats-officedocument\.wordprocessingml\.document)$/.test(f.type);
 
   // ---------- stats ----------
 
