@@ -1,8 +1,11 @@
-"""PDF documents for the tests, made from what pip packages ship: a report matplotlib writes, a scan of a real page."""
+"""Documents for the tests: PDFs from what pip packages ship (a report matplotlib writes, a scan of a real page),
+and Word, OpenDocument and EPUB files laid out as their editors write them."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from PIL import Image
 
@@ -43,80 +46,65 @@ def write_documents(dest: Path) -> Path:
     return dest
 
 
+def _zip(path: Path, parts: dict[str, str], mimetype: str | None = None) -> Path:
+    """A ZIP of ``parts`` in order, deflated; ``mimetype`` first and stored, as ODF and EPUB require."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        if mimetype is not None:
+            z.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
+        for name, text in parts.items():
+            z.writestr(name, text)
+    return path
+
+
 def write_docx(path: Path, paragraphs: list[str]) -> Path:
     """A Word document as Word lays one out: the parts a .docx needs, the text in word/document.xml."""
-    import zipfile
-    from xml.sax.saxutils import escape
-
     body = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(p)}</w:t></w:r></w:p>' for p in paragraphs)
     ns = "http://schemas.openxmlformats.org"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(
-            "[Content_Types].xml",
-            f'<?xml version="1.0"?><Types xmlns="{ns}/package/2006/content-types">'
+    return _zip(
+        path,
+        {
+            "[Content_Types].xml": f'<?xml version="1.0"?><Types xmlns="{ns}/package/2006/content-types">'
             '<Default Extension="xml" ContentType="application/xml"/>'
             '<Override PartName="/word/document.xml" ContentType="application/'
             'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
-        )
-        z.writestr(
-            "_rels/.rels",
-            f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
+            "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
             f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/officeDocument" '
             'Target="word/document.xml"/></Relationships>',
-        )
-        z.writestr(
-            "word/document.xml",
-            f'<?xml version="1.0"?><w:document xmlns:w="{ns}/wordprocessingml/2006/main"><w:body>{body}'
-            "</w:body></w:document>",
-        )
-    return path
+            "word/document.xml": f'<?xml version="1.0"?><w:document xmlns:w="{ns}/wordprocessingml/2006/main">'
+            f"<w:body>{body}</w:body></w:document>",
+        },
+    )
 
 
 def write_odt(path: Path, paragraphs: list[str]) -> Path:
     """An OpenDocument text: its mimetype first and stored, as the format requires, then content.xml."""
-    import zipfile
-    from xml.sax.saxutils import escape
-
     body = "".join(f"<text:p>{escape(p)}</text:p>" for p in paragraphs)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("mimetype", "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
-        z.writestr(
-            "content.xml",
-            '<?xml version="1.0"?><office:document-content '
-            'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
-            f"<office:body><office:text>{body}</office:text></office:body></office:document-content>",
-        )
-    return path
+    content = (
+        '<?xml version="1.0"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
+        f"<office:body><office:text>{body}</office:text></office:body></office:document-content>"
+    )
+    return _zip(path, {"content.xml": content}, "application/vnd.oasis.opendocument.text")
 
 
 def write_epub(path: Path, chapters: list[str]) -> Path:
     """An EPUB: mimetype, container, package document and one XHTML file per chapter, in spine order."""
-    import zipfile
-    from xml.sax.saxutils import escape
-
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
-        z.writestr(
-            "META-INF/container.xml",
-            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
-            '<rootfiles><rootfile full-path="OEBPS/book.opf" media-type="application/oebps-package+xml"/>'
-            "</rootfiles></container>",
+    manifest = "".join(
+        f'<item id="c{i}" href="chapter {i}.xhtml" media-type="application/xhtml+xml"/>' for i in range(len(chapters))
+    )
+    spine = "".join(f'<itemref idref="c{i}"/>' for i in reversed(range(len(chapters))))  # reading order != files
+    parts = {
+        "META-INF/container.xml": '<?xml version="1.0"?><container version="1.0" '
+        'xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+        '<rootfiles><rootfile full-path="OEBPS/book.opf" media-type="application/oebps-package+xml"/>'
+        "</rootfiles></container>",
+        "OEBPS/book.opf": '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+        f"<manifest>{manifest}</manifest><spine>{spine}</spine></package>",
+    }
+    for i, text in enumerate(chapters):
+        parts[f"OEBPS/chapter {i}.xhtml"] = (
+            f'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>c{i}</title><style>p {{}}</style></head>'
+            f"<body><h1>Chapter {i}</h1><p>{escape(text)}</p></body></html>"
         )
-        manifest = "".join(
-            f'<item id="c{i}" href="chapter {i}.xhtml" media-type="application/xhtml+xml"/>'
-            for i in range(len(chapters))
-        )
-        spine = "".join(f'<itemref idref="c{i}"/>' for i in reversed(range(len(chapters))))  # reading order != files
-        z.writestr(
-            "OEBPS/book.opf",
-            '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
-            f"<manifest>{manifest}</manifest><spine>{spine}</spine></package>",
-        )
-        for i, text in enumerate(chapters):
-            z.writestr(
-                f"OEBPS/chapter {i}.xhtml",
-                f'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>c{i}</title><style>p {{}}</style></head>'
-                f"<body><h1>Chapter {i}</h1><p>{escape(text)}</p></body></html>",
-            )
-    return path
+    return _zip(path, parts, "application/epub+zip")

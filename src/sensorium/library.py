@@ -64,7 +64,7 @@ class Library:
         self._audio: Encoder | None = None
         self._video: Encoder | None = None
         self._page_reader: Callable[[Any], str] | None = None
-        self._lock = threading.Lock()
+        self._page_reader_lock = threading.Lock()
         self._store: Store | None = None
         self.manifest = self._read_manifest()
 
@@ -194,7 +194,7 @@ class Library:
         """OCR for a scanned page (longer side :data:`~sensorium.media.pdf.OCR_SIDE`), built once, on first use."""
         if self.settings.ocr == "never":
             return None
-        with self._lock:  # indexing prepares files in several threads
+        with self._page_reader_lock:  # indexing prepares files in several threads
             if self._page_reader is None:
                 from sensorium.media.pdf import OCR_SIDE
                 from sensorium.models.ocr import TextReader

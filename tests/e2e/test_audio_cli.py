@@ -10,20 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from typer.testing import CliRunner
 
-from sensorium.cli import app
+from clirun import cli
 
-runner = CliRunner()
 SPEECH = Path(__file__).resolve().parent.parent / "data" / "speech"
 FIXTURES = json.loads((SPEECH / "fixtures.json").read_text())["files"]
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="session")

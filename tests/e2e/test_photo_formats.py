@@ -8,20 +8,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, features
-from typer.testing import CliRunner
 
-from sensorium.cli import EXIT_SOME_FAILED, app
+from clirun import cli
+from sensorium.cli import EXIT_SOME_FAILED
 
-runner = CliRunner()
 pillow_heif = pytest.importorskip("pillow_heif")
 pytest.importorskip("rawpy")
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from clirun import cli
 from sensorium.cli import app
 
 runner = CliRunner()
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def search_json(lib, *args: str) -> list[dict]:

@@ -14,20 +14,12 @@ from pathlib import Path
 import av
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from sensorium.cli import EXIT_SOME_FAILED, app
+from clirun import cli
+from sensorium.cli import EXIT_SOME_FAILED
 
-runner = CliRunner()
 SPEECH = Path(__file__).resolve().parent.parent / "data" / "speech"
 PHRASES = json.loads((SPEECH / "fixtures.json").read_text())["files"]["meeting.flac"]["phrases"]
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def iou(a: tuple[float, float], b: tuple[float, float]) -> float:

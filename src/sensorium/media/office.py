@@ -73,9 +73,6 @@ class _Parts:
         self.budget -= len(data)
         return data
 
-    def names(self) -> list[str]:
-        return self.zf.namelist()
-
 
 def _docx(parts: _Parts) -> list[str]:
     root = ElementTree.fromstring(parts.read("word/document.xml"))

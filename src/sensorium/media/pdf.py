@@ -127,7 +127,7 @@ def _read_pages(
             text = _layer_text(page)
             if len(text.strip()) < MIN_PAGE_CHARS:
                 scanned += 1
-                text = read_page(_render(page)) if read_page is not None else ""
+                text = read_page(_render(page, OCR_SIDE, grayscale=True)) if read_page is not None else ""
         except (pdfium.PdfiumError, RuntimeError, ValueError, MemoryError) as exc:  # one page, not the file
             log.warning("%s: page %d left out: %s", name, i + 1, exc)
             continue
@@ -157,8 +157,7 @@ def render_page(source: BinaryIO | bytes, name: str, number: int, side: int) -> 
             raise MediaError(name, f"no page {number}: the PDF has {len(doc)}", "ask for a page it has")
         page = doc[number - 1]
         try:
-            width, height = page.get_size()
-            return page.render(scale=side / max(width, height, 1.0)).to_pil().convert("RGB")
+            return _render(page, side)
         finally:
             page.close()
     finally:
@@ -173,14 +172,14 @@ def _layer_text(page) -> str:  # page: pypdfium2.PdfPage
         textpage.close()
 
 
-def _render(page) -> Image.Image:  # page: pypdfium2.PdfPage
-    """The page as a picture for OCR: longer side :data:`OCR_SIDE`, at most :data:`MAX_RENDER_PIXELS`."""
+def _render(page, side: int, *, grayscale: bool = False) -> Image.Image:  # page: pypdfium2.PdfPage
+    """The page as an RGB picture with its longer side ``side`` pixels, at most :data:`MAX_RENDER_PIXELS`."""
     width, height = page.get_size()  # in points
-    scale = OCR_SIDE / max(width, height, 1.0)
+    scale = side / max(width, height, 1.0)
     pixels = width * height * scale * scale
     if pixels > MAX_RENDER_PIXELS:  # a long strip of a page
         scale *= (MAX_RENDER_PIXELS / pixels) ** 0.5
-    return page.render(scale=scale, grayscale=True).to_pil().convert("RGB")
+    return page.render(scale=scale, grayscale=grayscale).to_pil().convert("RGB")
 
 
 def _open_error(name: str, exc: Exception) -> MediaError:
