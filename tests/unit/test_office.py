@@ -46,6 +46,12 @@ def test_bad_documents(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as exc:
         office_text(cut, "docx", max_chars=1000)
     assert exc.value.reason.startswith("corrupt or truncated DOCX")
+    stub = tmp_path / "stub.docx"  # cut off inside its first header
+    stub.write_bytes(docx.read_bytes()[:10])
+    assert probe(stub) == "text"
+    with pytest.raises(MediaError) as exc:
+        office_text(stub, "docx", max_chars=1000)
+    assert exc.value.reason.startswith("corrupt or truncated DOCX")
     misnamed = tmp_path / "photos.docx"
     with zipfile.ZipFile(misnamed, "w") as z:
         z.writestr("a.txt", "hello")

@@ -241,8 +241,10 @@ def office_kind(head: bytes, suffix: str = "") -> str | None:
     ``[Content_Types].xml`` and holds ``word/`` parts. A ZIP named as one of them is taken at its
     name (its parts are checked when it is read).
     """
-    if not head.startswith(b"PK\x03\x04") or len(head) < 30:
+    if not head.startswith(b"PK\x03\x04"):
         return None
+    if len(head) < 30:  # cut before its first entry's header: only its name can say what it was
+        return OFFICE_SUFFIXES.get(suffix.lower())
     method, size = struct.unpack_from("<H", head, 8)[0], struct.unpack_from("<I", head, 18)[0]
     name_len, extra_len = struct.unpack_from("<HH", head, 26)
     name = head[30 : 30 + name_len]
