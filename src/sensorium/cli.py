@@ -13,17 +13,19 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 from rich.text import Text
 
 from sensorium.errors import SensoriumError
+from sensorium.eta import Estimate
 from sensorium.library import Library, open_library
 from sensorium.media.walk import display_path
 from sensorium.types import CLASSIFY_MARGIN, DESCRIBE_MIN_SCORE, LIKE_WEIGHT, MAX_LIMIT, Modality
@@ -91,11 +93,11 @@ def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(bar_width=20),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[count]}"),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
         TextColumn("eta"),
-        TimeRemainingColumn(),
+        TextColumn("[cyan]{task.fields[eta]}"),
         TextColumn(
             "[dim]{task.fields[name]}",
             justify="left",
@@ -106,6 +108,31 @@ def _progress() -> Progress:
         transient=False,
         expand=True,
     )
+
+
+def _index_progress(bar: Progress) -> Callable[..., None]:
+    """A progress callback for ``lib.index``: the bar fills by estimated work (a film weighs more
+    than a photo, an unchanged file nothing), the count is of files, the rate in files a second."""
+    task = bar.add_task("indexing", total=None, count="", rate="", eta=_time_left(None), name="")
+
+    def on_progress(done: float, total: int, path: str, estimate: Estimate | None = None) -> None:
+        elapsed = bar.tasks[task].elapsed or 0
+        fields = {"count": f"{int(done)}/{total}", "name": Path(path).name}
+        fields["rate"] = f"{int(done) / elapsed:.1f} files/s" if elapsed > 0 else ""
+        if estimate is None:  # a caller that counts files alone (embedding a library in a hub space)
+            bar.update(task, completed=done, total=total, **fields)
+        else:
+            bar.update(task, completed=estimate.share, total=1.0, eta=_time_left(estimate.seconds_left), **fields)
+
+    return on_progress
+
+
+def _time_left(seconds: float | None) -> str:
+    """Seconds as h:mm:ss, as Rich shows elapsed time; dashes while there is nothing to go by."""
+    if seconds is None:
+        return "-:--:--"
+    s = round(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 @app.command()
@@ -141,12 +168,7 @@ def index(
         raise typer.BadParameter(f"{why}give files or folders to index, or --model to embed the library in a hub space")
     lib = _open(library, text_encoder=text_encoder, whisper_model=whisper_model, speech_language=language)
     with _progress() as bar:
-        task = bar.add_task("indexing", total=None, rate="", name="")
-
-        def on_progress(done: float, total: int, path: str) -> None:  # done: a share of a long file counts
-            elapsed = bar.tasks[0].elapsed or 0
-            rate = f"{int(done) / elapsed:.1f} files/s" if elapsed > 0 else ""
-            bar.update(task, completed=done, total=total, rate=rate, name=Path(path).name)
+        on_progress = _index_progress(bar)
 
         try:
             report = lib.index(
@@ -466,13 +488,7 @@ def eval_cmd(
     with tempfile.TemporaryDirectory(prefix="sensorium-eval-") as tmp:
         lib = _open(library or Path(tmp), text_encoder=text_encoder)
         with _progress() as bar:
-            task = bar.add_task("indexing", total=None, rate="", name="")
-            report = evaluate(
-                lib,
-                folder,
-                modality=modality,
-                on_progress=lambda d, t, p: bar.update(task, completed=d, total=t, name=Path(p).name),
-            )
+            report = evaluate(lib, folder, modality=modality, on_progress=_index_progress(bar))
     if as_json:
         _emit_json(report.to_json())
     else:
@@ -551,11 +567,11 @@ def duplicates(
     """
     lib = _existing(library)
     with _progress() as bar:
-        task = bar.add_task("comparing", total=None, rate="", name="")
+        task = bar.add_task("comparing", total=None, count="", rate="", eta="", name="")
         groups = lib.duplicates(
             threshold=threshold,
             path_glob=path,
-            on_progress=lambda d, t: bar.update(task, completed=d, total=t),
+            on_progress=lambda d, t: bar.update(task, completed=d, total=t, count=f"{d}/{t}"),
         )
     if as_json:
         _emit_json([g.to_json() for g in groups])

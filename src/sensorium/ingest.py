@@ -9,6 +9,7 @@ file that fails is recorded with its reason and the run goes on.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from PIL import Image
 
 from sensorium import thumbnails, timeline
 from sensorium.errors import MediaError, SensoriumError
+from sensorium.eta import Eta
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
 from sensorium.media.probe import NotMedia, is_pdf, probe, read_head
@@ -120,6 +122,11 @@ class _Preparer:
         self._fresh: dict[str, bool] = {}
         self._lock = threading.Lock()
         self.max_side = getattr(lib.image_encoder, "max_side", 512)
+
+    def likely_unchanged(self, path: str, size: int, mtime: float) -> bool:
+        """Whether ``path`` will be skipped, judged by its size and time alone (as a run without --rehash)."""
+        old = self.known.get(os.path.abspath(path))
+        return not self.rehash and self._unchanged(old, Prepared(path, size, mtime), fast=True)
 
     def is_fresh(self, version: str) -> bool:
         """Whether a file indexed by model ``version`` needs no re-encoding (builds that model's encoder once)."""
@@ -291,7 +298,9 @@ def index_paths(
     Args:
         prune: also forget files under ``paths`` that no longer exist.
         on_progress: called as ``(done, total, path)`` after each file, and within a long recording
-            or video as it is read, ``done`` then counting the share of that file read.
+            or video as it is read, ``done`` then counting the share of that file read. A callback
+            with an ``estimate`` parameter also gets an :class:`~sensorium.eta.Estimate`: the share
+            of the run's work done and the seconds left, files weighed by kind and size.
         batch_size: segments per encoder batch and committed write (default from settings).
         rehash: compare every file's content hash, even where size and modification time are unchanged
             (files restored or edited with their old times).
@@ -324,6 +333,7 @@ def index_paths(
     limit = batch_size or lib.settings.batch_size
     total = len(files)
     prep = _Preparer(lib, known, rehash=rehash)
+    on_progress = _with_estimate(on_progress, files, prep)
     workers = max(1, min(4, (os.cpu_count() or 2)))
 
     writer = _Writer()
@@ -402,6 +412,26 @@ def index_paths(
     store.optimize()
     lib.record_encoders()
     report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _with_estimate(
+    on_progress: Callable[..., None] | None, files: list[Path], prep: _Preparer
+) -> Callable[[float, int, str], None] | None:
+    """``on_progress``, told the run's estimated share done and time left where it asks for them."""
+    if on_progress is None:
+        return None
+    try:
+        wants = "estimate" in inspect.signature(on_progress).parameters
+    except (TypeError, ValueError):  # a builtin or an odd callable: it gets the counts alone
+        wants = False
+    if not wants:
+        return on_progress
+    eta = Eta(files, prep.likely_unchanged)
+
+    def report(done: float, total: int, path: str) -> None:
+        on_progress(done, total, path, estimate=eta.advance(done))
+
     return report
 
 

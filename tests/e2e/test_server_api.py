@@ -452,6 +452,7 @@ def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, me
     assert job["state"] == "done" and job["error"] is None, job
     # the linked folder's cat.png is linked-cat.png's file
     assert (job["done"], job["progress"], job["total"]) == (4, 4.0, 4)
+    assert job["share"] == 1.0 and job["seconds_left"] == 0.0  # files weighed by kind and size
     assert job["report"]["indexed"] == 4 and job["report"]["failed"] == 0
     assert set(job["report"]) == {
         "indexed",
@@ -510,9 +511,9 @@ def test_cancel_a_job(client: TestClient, lib: Library, tmp_path: Path, monkeypa
     real_index = lib.index
 
     def held(paths: Any, *, on_progress: Any, **kw: Any) -> Any:
-        def slow(done: int, total: int, path: str) -> None:
+        def slow(done: int, total: int, path: str, estimate: Any) -> None:
             gate.wait(30)  # hold the job at its first file until the test has cancelled it
-            on_progress(done, total, path)
+            on_progress(done, total, path, estimate=estimate)
 
         return real_index(paths, on_progress=slow, **kw)
 

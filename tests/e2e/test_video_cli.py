@@ -263,6 +263,35 @@ def test_a_video_cut_short_ends_where_its_pictures_do(tmp_path: Path) -> None:
     assert str(exc.value).startswith(f"{half}: nothing decodes between 6.000 and 6.500 s")
 
 
+def test_the_estimate_weighs_a_video_above_the_photos_before_it(videos, tmp_path: Path) -> None:
+    """Counting files, photos then a film looked nearly done when the film began."""
+    from sensorium.eta import Estimate
+    from sensorium.library import open_library
+    from sensorium.samples import collect_samples
+
+    folder, _ = videos
+    run = tmp_path / "run"
+    photos = [p for p in collect_samples(run) if p.suffix != ".md"]
+    shutil.copyfile(folder / "street-walk.mp4", run / "zz-street-walk.mp4")  # walked last
+    seen: list[tuple[float, int, Estimate]] = []
+    lib = open_library(tmp_path / "lib", speech="never")
+
+    def on_progress(done: float, total: int, path: str, estimate: Estimate) -> None:
+        seen.append((done, total, estimate))
+
+    lib.index([run], on_progress=on_progress)
+    total = seen[-1][1]
+    assert total == len(photos) + 2  # the note too
+    before_film = [e for d, _, e in seen if d == total - 1]
+    assert before_film and before_film[0].share < 0.5 < (total - 1) / total, before_film
+    shares = [e.share for _, _, e in seen]
+    assert shares == sorted(shares) and shares[-1] == pytest.approx(1.0)
+    assert seen[-1][2].seconds_left == pytest.approx(0.0)
+    # within the film the time left goes down as it is read
+    inside = [e.seconds_left for d, _, e in seen if total - 1 < d < total and e.seconds_left is not None]
+    assert len(inside) >= 2 and inside[-1] < inside[0], inside
+
+
 def test_progress_moves_within_a_video_through_its_pictures_then_its_sound(videos, tmp_path: Path) -> None:
     """One long file showed 0 of 1 with no time left until it was done."""
     from sensorium.library import open_library

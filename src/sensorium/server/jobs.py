@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sensorium.errors import SensoriumError
+from sensorium.eta import Estimate
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -47,6 +48,8 @@ class Job:
     done: int = 0
     progress: float = 0.0  # files done, plus the share read of a long file being indexed
     total: int = 0
+    share: float = 0.0  # of the run's estimated work done (files weighed by kind and size)
+    seconds_left: float | None = None  # estimated; None until there is time measured to go by
     current: str = ""
     report: dict[str, Any] | None = None
     error: str | None = None
@@ -60,6 +63,8 @@ class Job:
             "done": self.done,
             "progress": round(self.progress, 4),
             "total": self.total,
+            "share": round(self.share, 4),
+            "seconds_left": None if self.seconds_left is None else round(self.seconds_left, 1),
             "current": self.current,
             "report": self.report,
             "error": self.error,
@@ -113,8 +118,10 @@ class Jobs:
         return job
 
     def _run(self, job: Job, prune: bool) -> None:
-        def on_progress(done: float, total: int, path: str) -> None:
+        def on_progress(done: float, total: int, path: str, estimate: Estimate | None = None) -> None:
             job.done, job.progress, job.total, job.current = int(done), done, total, path
+            if estimate is not None:  # hub spaces being filled count files alone
+                job.share, job.seconds_left = estimate.share, estimate.seconds_left
             self.on_change()
             if job.cancel.is_set():
                 raise JobCancelled(f"index job {job.id}: cancelled")

@@ -588,12 +588,19 @@
   let jobId = null;
   let pollTimer = null;
 
+  function timeLeft(seconds) {
+    if (seconds === null || seconds === undefined) return "";
+    if (seconds < 60) return " (under a minute left)";
+    if (seconds < 3600) return " (about " + Math.round(seconds / 60) + " min left)";
+    return " (about " + (seconds / 3600).toFixed(1) + " h left)";
+  }
+
   function showJob(job) {
     $("job").hidden = false;
     const progress = $("job-progress");
-    if (job.total > 0) {
-      progress.max = job.total;
-      progress.value = job.progress ?? job.done; // moves within a long recording too
+    if (job.total > 0) { // the share of estimated work: a film weighs more than a photo
+      progress.max = 1;
+      progress.value = job.share ?? (job.progress ?? job.done) / job.total;
     } else if (job.state === "running") progress.removeAttribute("value"); // indeterminate
     else {
       progress.max = 1;
@@ -601,7 +608,8 @@
     }
     let text;
     if (job.state === "running") {
-      text = "Indexing " + job.done + " of " + (job.total || "?") + (job.current ? ": " + job.current : "");
+      text = "Indexing " + job.done + " of " + (job.total || "?") + (job.current ? ": " + job.current : "") +
+        timeLeft(job.seconds_left);
     } else if (job.state === "done") {
       const r = job.report || {};
       text = "Done: " + (r.indexed ?? 0) + " indexed, " + (r.skipped ?? 0) + " unchanged, " + (r.failed ?? 0) + " failed" +
