@@ -9,8 +9,8 @@ from sensorium.cli import app
 runner = CliRunner()
 
 
-def cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
+def cli(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), input=stdin)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr

@@ -134,6 +134,15 @@ def test_video_hit_shows_its_shot_and_plays_the_moment(page) -> None:
     assert "(" in text, text  # the shots' descriptions
     link = first.locator("a.captions").get_attribute("href")
     assert page.evaluate("url => fetch(url).then(r => r.text())", link).startswith("WEBVTT")
+    # the moment saved as a file of its own: a download named for the times it holds
+    with page.expect_download() as info:
+        first.locator("a.save-moment").click()
+    download = info.value
+    name = download.suggested_filename
+    assert name.startswith("street-bikes-") and name.endswith(".mp4"), name
+    held = [float(x) for x in name.removesuffix(".mp4").split("-")[-2:]]
+    assert held[0] <= start + 0.01 and abs(held[1] - end) < 0.1, (held, start, end)
+    assert Path(download.path()).stat().st_size > 1000
 
 
 def test_example_photo_finds_itself(page, served) -> None:

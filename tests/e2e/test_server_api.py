@@ -576,3 +576,45 @@ def test_classify_refuses_thousands_of_labels(client: TestClient, media_dir: Pat
     labels = "\n".join(f"label number {i}" for i in range(1001))
     r = client.post("/api/classify", files=[("files", ("coins.png", photo))], data={"labels": labels})
     assert r.status_code == 400 and "at most 1000" in r.json()["error"], r.text
+
+
+def clip_url(path: Path | str, start: float | str, end: float | str) -> str:
+    return f"/api/clip?path={quote(str(path), safe='')}&start={start}&end={end}"
+
+
+def test_a_moment_of_a_recording_or_video_downloads_as_a_file_of_its_own(
+    client: TestClient, anon: TestClient, media_dir: Path, tmp_path: Path
+) -> None:
+    import av
+
+    dog = media_dir / "sounds" / "dog.mp3"
+    r = client.get(clip_url(dog, 0.2, 0.9))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "audio/mpeg"  # an MP3 stays an MP3 (a stream copy)
+    start, end = float(r.headers["x-clip-start"]), float(r.headers["x-clip-end"])
+    assert abs(start - 0.2) < 0.03 and abs(end - 0.9) < 0.03
+    assert f'filename="dog-{start:.2f}-{end:.2f}.mp3"' in r.headers["content-disposition"]
+    (tmp_path / "moment.mp3").write_bytes(r.content)
+    with av.open(str(tmp_path / "moment.mp3")) as c:
+        assert abs(float(c.duration / 1e6) - (end - start)) < 0.06
+    video = media_dir / "street-bikes.mp4"
+    if video.is_file():
+        r = client.get(clip_url(video, 3.04, 5.48))
+        assert r.status_code == 200 and r.headers["content-type"] == "video/mp4", r.text
+        (tmp_path / "moment.mp4").write_bytes(r.content)
+        with av.open(str(tmp_path / "moment.mp4")) as c:
+            frames = sum(1 for _ in c.decode(video=0))
+            assert frames > 0 and abs(float(c.duration / 1e6) - 2.44) < 0.3
+    # what is not a moment of an indexed recording is a clear error, and nothing is left behind
+    photo = next(p for p in media_dir.iterdir() if p.suffix == ".png")
+    for url, status, says in [
+        (clip_url(photo, 0, 1), 400, "no moments to cut"),
+        (clip_url(media_dir / "nowhere.mp3", 0, 1), 404, "not an indexed file"),
+        (clip_url(dog, 1.0, 0.5), 400, "is not before end"),
+        (clip_url(dog, 0, 900), 400, "at most 600 s"),
+        (clip_url(dog, 30, 40), 400, "is past the end"),
+        (clip_url(dog, "nan", 1), 422, "start"),
+    ]:
+        r = client.get(url)
+        assert r.status_code == status and says in r.json()["error"], (url, r.text)
+    assert anon.get(clip_url(dog, 0.2, 0.9)).status_code == 401

@@ -34,6 +34,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, model_validator
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sensorium import __version__
@@ -49,6 +50,21 @@ from sensorium.types import Classification, Hit, Modality
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_OFFSET = 10_000  # the library is asked for offset + limit hits: keep that bounded
+MAX_CLIP_S = 600.0  # /api/clip: a moment, cut (maybe re-encoded) while the request waits
+_CLIP_TYPES = {
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".aiff": "audio/aiff",
+    ".aif": "audio/aiff",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+    ".webm": "video/webm",
+}
 _SUFFIX = {"image": ".img", "text": ".txt", "audio": ".audio", "video": ".video"}
 _SANE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
@@ -325,6 +341,50 @@ def create_app(
             os.close(opened.fd)
             return Response(status_code=status, headers=headers, media_type=kind)
         return StreamingResponse(media.stream(opened.fd, start, end), status, headers, kind)
+
+    @app.get("/api/clip")
+    def get_clip(
+        path: str,
+        start: Annotated[float, Query(ge=0.0, le=1e9, allow_inf_nan=False)],
+        end: Annotated[float, Query(gt=0.0, le=1e9, allow_inf_nan=False)],
+    ) -> Response:
+        """A moment of an indexed recording or video as a file of its own (``sensorium clip``)."""
+        from sensorium.export import output_suffix
+        from sensorium.media.clip import export_clip
+        from sensorium.media.probe import probe
+        from sensorium.media.video import video_or_sound
+
+        real, recorded = served_file(path)
+        try:
+            os.close(media.open_served(real, recorded).fd)  # the file indexing saw, not a link swapped in since
+        except media.NotServed:
+            raise _not_indexed(path) from None
+        if not start < end:
+            raise HTTPException(400, f"start {start:g} is not before end {end:g}; give an end after the start")
+        if end - start > MAX_CLIP_S:
+            raise HTTPException(
+                400, f"{end - start:g} s: a moment of at most {MAX_CLIP_S:g} s; /api/media has the whole file"
+            )
+        kind = probe(Path(real))
+        kind = video_or_sound(Path(real)) if kind == "video" else kind
+        if kind not in ("audio", "video"):
+            raise HTTPException(400, f"{path}: a {kind} file has no moments to cut; /api/media serves it whole")
+        folder = Path(tempfile.mkdtemp(prefix="sensorium-clip-"))
+        try:
+            suffix = output_suffix(real, kind)
+            result = export_clip(real, start, end, folder / f"clip{suffix}")
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        name = f"{Path(real).stem}-{result.start_s:.2f}-{result.end_s:.2f}{suffix}"
+        headers = {"X-Clip-Start": f"{result.start_s:.6f}", "X-Clip-End": f"{result.end_s:.6f}"}
+        return FileResponse(
+            result.path,
+            media_type=_CLIP_TYPES.get(suffix, "application/octet-stream"),
+            filename=name,
+            headers=headers,
+            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+        )
 
     @app.get("/api/thumbnail")
     def thumbnail(

@@ -22,8 +22,8 @@ from fastapi import HTTPException
 from sensorium.errors import ConfigError
 
 TOKEN_FILE = "server-token"
-# <img>, <audio>, <video> and <track> cannot send headers: only these endpoints also take ?token=.
-QUERY_TOKEN_PATHS = frozenset({"/api/media", "/api/thumbnail", "/api/describe"})
+# <img>, <audio>, <video>, <track> and a download link cannot send headers: only these endpoints also take ?token=.
+QUERY_TOKEN_PATHS = frozenset({"/api/media", "/api/thumbnail", "/api/describe", "/api/clip"})
 OPEN_PATHS = frozenset({"/api/health"})
 FORM_SLACK = 64 * 1024  # multipart boundaries and small form fields on top of the upload limit
 

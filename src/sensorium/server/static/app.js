@@ -346,6 +346,10 @@
   }
 
   // describe's timeline of a hit's file (format vtt, srt or json): <track> cannot send headers, so ?token=.
+  function clipUrl(hit) {
+    return withToken("/api/clip?path=" + encodeURIComponent(hit.path) + "&start=" + hit.start + "&end=" + hit.end);
+  }
+
   function captionsUrl(hit, format) {
     return withToken("/api/describe?path=" + encodeURIComponent(hit.path) + "&format=" + format);
   }
@@ -404,6 +408,10 @@
     if (player) {
       meta.append(el("a", { class: "captions", href: captionsUrl(hit, "vtt"), target: "_blank", rel: "noopener",
         title: "The whole file described: shots, sounds and speech, as WebVTT captions", text: "captions" }));
+    }
+    if (timed && (hit.modality === "audio" || hit.modality === "video")) {
+      meta.append(el("a", { class: "save-moment", href: clipUrl(hit), download: "",
+        title: "This moment as a file of its own (a stream copy where the format allows)", text: "save moment" }));
     }
     if (manySpaces && hit.space) meta.append(el("span", { class: "space", text: "space " + hit.space }));
     li.append(meta);
