@@ -415,6 +415,46 @@ def clip(
 
 
 @app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A closed question, in quotes", metavar="QUESTION")],
+    files: Annotated[list[Path], typer.Argument(help="Pictures, recordings, videos or documents", metavar="FILE")],
+    library: LibraryOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a closed question about each file: yes or no, how many, what it says, what it shows.
+
+    sensorium ask "is there a dog?" walk.wav photo.jpg
+
+    Yes or no ("is there a dog?", "does it show a bridge?", "can you hear rain?"): what is asked
+    about, scored as classify --multi-label scores a label, with the moment for an indexed
+    recording or video. "how many people?": the detector's boxes in a picture. "what does it
+    say?": the text read in it, or the speech heard. "what is this?": its description.
+    """
+    from sensorium.ask import ask as answer_all
+    from sensorium.ask import plural
+
+    answers = answer_all(_open(library), files, question)
+    if as_json:
+        _emit_json([a.to_json() for a in answers])
+    else:
+        for a in answers:
+            name = display_path(a.path)
+            if a.error:
+                err.print(f"[red]failed[/red] {name}: {a.error}")
+                continue
+            extra = f" ({a.score:.2f})" if a.kind == "yes/no" and a.score is not None else ""
+            if a.when is not None:
+                extra += f", at {_clock(a.when[0])}–{_clock(a.when[1])}"
+            if a.kind == "count" and isinstance(a.answer, int):
+                shown = plural(a.answer, a.about)
+            else:
+                shown = str(a.answer) if a.answer not in ("", None) else "(nothing)"
+            out.print(f"{name}: {shown}{extra}", markup=False, highlight=False)
+    if any(a.error for a in answers):
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@app.command()
 def export(
     hits: Annotated[
         str, typer.Argument(help="A file of `search --json` hits, or - to read them from a pipe", metavar="HITS")

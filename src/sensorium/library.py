@@ -396,6 +396,13 @@ class Library:
             self, as_paths(paths), names, multi_label=multi_label, threshold=threshold, margin=margin, top=top
         )
 
+    def ask(self, paths: str | Path | Sequence[str | Path], question: str) -> list:  # -> list[sensorium.ask.Answer]
+        """A closed question about each file (indexed or not), as ``sensorium ask``: yes or no, how many,
+        what it says, what it shows (:mod:`sensorium.ask`)."""
+        from sensorium.ask import ask
+
+        return ask(self, as_paths(paths), question)
+
     def describe(  # -> Description (sensorium.timeline, imported when used)
         self, path: str | Path, *, min_score: float = DESCRIBE_MIN_SCORE, speech: bool = True
     ):

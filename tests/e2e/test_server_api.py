@@ -618,3 +618,17 @@ def test_a_moment_of_a_recording_or_video_downloads_as_a_file_of_its_own(
         r = client.get(url)
         assert r.status_code == status and says in r.json()["error"], (url, r.text)
     assert anon.get(clip_url(dog, 0.2, 0.9)).status_code == 401
+
+
+def test_ask_answers_a_closed_question_about_an_indexed_file(client: TestClient, media_dir: Path) -> None:
+    cat = media_dir / "cat-chelsea.png"
+    r = client.get(f"/api/ask?path={quote(str(cat), safe='')}&q={quote('Is there a cat?')}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["path"], body["kind"], body["answer"], body["about"]) == (str(cat), "yes/no", "yes", "a cat")
+    r = client.get(f"/api/ask?path={quote(str(media_dir / 'grace-hopper.jpg'), safe='')}&q=how%20many%20people")
+    assert r.status_code == 200 and r.json()["answer"] == 1, r.text
+    r = client.get(f"/api/ask?path={quote(str(cat), safe='')}&q={quote('why is it here?')}")
+    assert r.status_code == 400 and "cannot answer that" in r.json()["error"]
+    r = client.get(f"/api/ask?path={quote(str(media_dir / 'nowhere.png'), safe='')}&q=is%20there%20a%20cat")
+    assert r.status_code == 404

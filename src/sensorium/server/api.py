@@ -306,6 +306,15 @@ def create_app(
             return Response(to_srt(desc), media_type="application/x-subrip; charset=utf-8")
         return JSONResponse(desc.to_json())
 
+    @app.get("/api/ask")
+    def ask(path: str, q: Annotated[str, Query(min_length=1, max_length=500)]) -> dict[str, Any]:
+        real = served(path)
+        with describing:
+            with models:  # load the models an answer needs before leaving the lock
+                _ = lib.image_encoder, lib.audio_encoder
+            [answer] = lib.ask(Path(real), q)
+        return {**answer.to_json(), "path": path}
+
     @app.api_route("/api/media", methods=["GET", "HEAD"])
     def get_media(request: Request, path: str) -> Response:
         real, recorded = served_file(path)
