@@ -35,6 +35,34 @@ def scanned_pdf(path: Path) -> Path:
     return path
 
 
+def brochure_pdf(path: Path, icon: bool = False) -> Path:
+    """A brochure: each page a line of text above a real photo (scikit-image's cat, then its rocket), as
+    matplotlib lays out a figure; with ``icon``, a 40-pixel logo in a corner of the first page too."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+    from skimage import data
+
+    pages = [
+        ("Our office pet, photographed in the garden this spring.", data.chelsea()),
+        ("Field trip, day two.", data.rocket()),
+    ]
+    with PdfPages(path) as pdf:
+        for n, (line, photo) in enumerate(pages):
+            fig = plt.figure(figsize=(8.27, 11.69))
+            fig.text(0.1, 0.9, line, fontsize=12, verticalalignment="top")
+            ax = fig.add_axes((0.1, 0.35, 0.8, 0.45))
+            ax.imshow(photo)
+            ax.axis("off")
+            if icon and n == 0:
+                fig.figimage(data.coins()[:40, :40], xo=20, yo=20, cmap="gray")
+            pdf.savefig(fig)
+            plt.close(fig)
+    return path
+
+
 def write_documents(dest: Path) -> Path:
     """A folder of documents: minutes of a meeting (two pages of text) and a scanned textbook page."""
     dest.mkdir(parents=True, exist_ok=True)

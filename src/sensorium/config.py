@@ -134,6 +134,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = 180_000_000
     max_text_bytes: int = 20_000_000  # a note's size; a PDF's text (characters) past this is left out
     max_pdf_pages: int = 2000  # pages of a PDF read at most
+    pdf_pictures: bool = True  # photos and figures on PDF pages with text described by the image models and indexed
     # Sound and speech.
     audio_taggers: Literal["mn04", "yamnet", "both"] = "both"  # AudioSet taggers whose tags are mixed
     audio_window_s: float = 2.0  # window of sound-event tagging in long recordings...

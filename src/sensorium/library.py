@@ -187,8 +187,20 @@ class Library:
         if not is_pdf(head):
             return text_segments(path, max_bytes=s.max_text_bytes)
         return pdf_segments(
-            path, max_pages=s.max_pdf_pages, max_chars=s.max_text_bytes, read_page=self._read_page(), on_page=on_page
+            path,
+            max_pages=s.max_pdf_pages,
+            max_chars=s.max_text_bytes,
+            read_page=self._read_page(),
+            on_page=on_page,
+            read_picture=self._read_picture() if s.pdf_pictures else None,
+            max_pixels=s.max_image_pixels,
         )
+
+    def _read_picture(self) -> Callable[[Any], str]:
+        """Words for a photo or figure inside a document (:func:`sensorium.pictures.picture_caption`)."""
+        from sensorium.pictures import picture_caption
+
+        return picture_caption(self)
 
     def _read_page(self) -> Callable[[Any], str] | None:
         """OCR for a scanned page (longer side :data:`~sensorium.media.pdf.OCR_SIDE`), built once, on first use."""

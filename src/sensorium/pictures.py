@@ -14,10 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PIL import Image
+
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.image import image_segments
 from sensorium.models.hierarchy import Kind
 from sensorium.timeline import Description
+from sensorium.types import Segment
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -55,7 +58,31 @@ def describe_picture(lib: Library, path: Path) -> Description:
         )
     except MediaError as exc:
         raise QueryError(f"{path}: {exc.reason}; give a picture that opens") from exc
-    encoded = lib.image_encoder.encode(segs)
+    return describe_segment(lib, segs[0], str(path))
+
+
+def picture_caption(lib: Library) -> Callable[[Image.Image], str]:
+    """Words for a picture inside a document, indexed as its page's text: the alt-text and the tags.
+
+    The tags carry what the alt-text leaves out (a rocket the classifier half calls a drilling
+    platform is also "missile, space shuttle"), so that a search finds the page by them.
+    """
+    side = getattr(lib.image_encoder, "max_side", 512)
+
+    def caption(image: Image.Image) -> str:
+        image = image.convert("RGB")
+        if max(image.size) > side:
+            image.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        desc = describe_segment(lib, Segment(source="", modality="image", index=0, payload=image), "")
+        tags = ", ".join(t for t, _ in desc.tags[:6])
+        return f"{desc.alt_text} Tags: {tags}." if tags else desc.alt_text
+
+    return caption
+
+
+def describe_segment(lib: Library, segment: Segment, path: str) -> Description:
+    """What one decoded picture shows (:func:`describe_picture` without the file)."""
+    encoded = lib.image_encoder.encode([segment])
     facts = encoded.facts[0]
     concepts = [(c.name, c.score) for c in facts.concepts]
     objects = [(o.name, o.score) for o in facts.objects if o.score >= OBJECT_MIN]
@@ -66,7 +93,7 @@ def describe_picture(lib: Library, path: Path) -> Description:
         tags[name] = max(tags.get(name, 0.0), round(score, 4))
     ranked = sorted(tags.items(), key=lambda kv: -kv[1])[:TAGS]
     text = " ".join(facts.ocr_text.split())
-    return Description(str(path), 0.0, ranked, [], alt_text=alt_text(concepts, kinds, objects, text), text=text)
+    return Description(path, 0.0, ranked, [], alt_text=alt_text(concepts, kinds, objects, text), text=text)
 
 
 def stored_alt_text(lib: Library, facts: dict) -> str:

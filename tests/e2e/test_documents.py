@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from documents import write_documents
+from documents import brochure_pdf, write_documents
 from sensorium.cli import app
 
 pytest.importorskip("pypdfium2")
@@ -129,3 +129,25 @@ def test_a_document_uploaded_as_an_example_or_to_classify(tmp_path: Path) -> Non
     )
     assert r.status_code == 200, r.text
     assert r.json()["results"][0]["labels"][0]["label"] == "a meeting about money"
+
+
+def test_the_photos_in_a_brochure_find_their_pages(tmp_path: Path) -> None:
+    """A cat shown on page 1 and a rocket on page 2, neither named in the text: the image models name them."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    brochure_pdf(folder / "brochure.pdf", icon=True)
+    write_documents(folder)
+    lib = tmp_path / "lib"
+    result = runner.invoke(app, ["index", str(folder), "--library", str(lib), "--json"])
+    assert result.exit_code == 0, result.output
+    cat, other = search(lib, "a cat", "--limit", "2")
+    assert (Path(cat["path"]).name, cat["page"]) == ("brochure.pdf", 1) and "cat" in cat["why"], cat
+    assert cat["score"] > 0.8 > other["score"]
+    rocket, _ = search(lib, "a space shuttle launch", "--limit", "2")
+    assert (Path(rocket["path"]).name, rocket["page"]) == ("brochure.pdf", 2), rocket
+    # turned off, the brochure holds its words only
+    plain = tmp_path / "plain"
+    env = {"SENSORIUM_PDF_PICTURES": "false"}
+    result = runner.invoke(app, ["index", str(folder / "brochure.pdf"), "--library", str(plain), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["records"] == 2  # a line of text on each page

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from documents import scanned_pdf, text_pdf
+from documents import brochure_pdf, scanned_pdf, text_pdf
 from sensorium.errors import MediaError
 from sensorium.media.pdf import OCR_SIDE, pdf_segments
 from sensorium.media.probe import probe
@@ -110,3 +110,37 @@ def test_a_page_the_ocr_fails_on_is_left_out_not_the_file(tmp_path: Path) -> Non
 
     [seg] = pdf_segments(tmp_path / "both.pdf", max_pages=10, max_chars=10_000, read_page=broken)
     assert seg.payload == "p. 1: A first page with plenty of words on it."
+
+
+def test_photos_on_pages_with_text_are_put_into_words_as_passages_of_their_page(tmp_path: Path) -> None:
+    pdf = brochure_pdf(tmp_path / "brochure.pdf", icon=True)
+    seen: list[tuple[int, int]] = []
+
+    def caption(image) -> str:  # what the image models would say; here the picture's size
+        seen.append(image.size)
+        return f"{image.width}x{image.height} {image.mode}"
+
+    segments = pdf_segments(pdf, max_pages=10, max_chars=10_000, read_picture=caption)
+    texts = [s.payload for s in segments]
+    assert texts[0].startswith("p. 1: Our office pet") and texts[2].startswith("p. 2: Field trip")
+    assert texts[1].startswith("p. 1: picture: ") and texts[3].startswith("p. 2: picture: "), texts
+    assert len(seen) == 2  # the 40-pixel logo is not a picture worth describing
+    (w1, h1), (w2, h2) = seen
+    assert abs(w1 / h1 - 451 / 300) < 0.02 and abs(w2 / h2 - 640 / 427) < 0.02  # the photos, at their own shape
+    assert texts[1].endswith("RGB")
+    # without a reader (pdf_pictures = false), and where a picture has more pixels than allowed, words only
+    assert [s.payload for s in pdf_segments(pdf, max_pages=10, max_chars=10_000)] == [texts[0], texts[2]]
+    bombs = pdf_segments(pdf, max_pages=10, max_chars=10_000, read_picture=caption, max_pixels=1000)
+    assert [s.payload for s in bombs] == [texts[0], texts[2]]
+
+
+def test_a_scanned_page_is_read_not_described(tmp_path: Path) -> None:
+    described: list = []
+    segments = pdf_segments(
+        scanned_pdf(tmp_path / "scan.pdf"),
+        max_pages=10,
+        max_chars=10_000,
+        read_page=lambda image: "the words on the page",
+        read_picture=lambda image: described.append(image) or "a page",
+    )
+    assert [s.payload for s in segments] == ["p. 1: the words on the page"] and described == []

@@ -4,7 +4,9 @@ A PDF is indexed as text (modality ``text``): passages of its words, embedded an
 index, like a note. Most PDFs carry their text (a report, a paper, an exported letter); a scan
 carries pictures of its pages, which PDFium (through pypdfium2) renders for OCR to read. A
 passage never spans two pages, and each starts with where it is ("p. 3: ..."), which the hit's
-reason shows.
+reason shows. The photos and figures on a page with text (a brochure, a report, a photo book) are
+put into words by the image models, as alt-text with tags ("p. 2: picture: A picture of a tabby
+cat. Tags: ..."), and indexed as passages of that page, so "a cat" finds the page its photo is on.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ MIN_PAGE_CHARS = 20  # a page whose text layer holds fewer characters is read by
 OCR_SIDE = 1600  # a scanned page is rendered with its longer side this many pixels for OCR
 MAX_RENDER_PIXELS = 16_000_000  # ...and never more pixels than this, whatever size the page claims
 PageReader = Callable[[Image.Image], str]
+PictureReader = Callable[[Image.Image], str]  # a picture on a page -> words for it (pictures.picture_caption)
+MIN_PICTURE_PX = 100  # a picture narrower or lower than this is an icon, a logo or a rule: not described
+MIN_PICTURE_SHARE = 0.02  # ...and so is one covering less of its page than this
+MAX_PICTURES_PER_PAGE = 6
 PAGE_MARK = re.compile(r"p\. (\d+): ")  # how each passage starts: "p. 3: ..."
 
 
@@ -39,6 +45,8 @@ def pdf_segments(
     max_chars: int,
     read_page: PageReader | None = None,
     on_page: Callable[[int, int], object] | None = None,
+    read_picture: PictureReader | None = None,
+    max_pixels: int = 100_000_000,
     chunk_chars: int = 1000,
     overlap_chars: int = 200,
 ) -> list[Segment]:
@@ -49,13 +57,16 @@ def pdf_segments(
         max_chars: characters of text kept at most, likewise.
         read_page: OCR for a page with no text layer (``None``: such pages are skipped).
         on_page: called with (page, pages read in all) as each page is done.
+        read_picture: words for a photo or figure on a page with text (``None``: pictures are left out).
+        max_pixels: a picture with more pixels is left out (a decompression bomb).
 
     Raises:
         MediaError: not a PDF PDFium opens (corrupt, cut short, encrypted), or no text on any page.
     """
     name = display_path(path)
+    pictures = (read_picture, max_pixels) if read_picture is not None else None
     pages, scanned = _page_texts(
-        path, name, max_pages=max_pages, max_chars=max_chars, read_page=read_page, on_page=on_page
+        path, name, max_pages=max_pages, max_chars=max_chars, read_page=read_page, on_page=on_page, pictures=pictures
     )
     segments: list[Segment] = []
     for number, text in pages:
@@ -79,13 +90,20 @@ def _page_texts(
     max_chars: int,
     read_page: PageReader | None,
     on_page: Callable[[int, int], object] | None = None,
+    pictures: tuple[PictureReader, int] | None = None,
 ) -> tuple[list[tuple[int, str]], int]:
     """``(page number, text)`` of each page with text, and how many pages had no text layer."""
     with open_regular(path) as fp:  # PDFium reads what it needs from the file: a 2 GB scan is not held whole
         doc = _open(fp, name)
         try:
             return _read_pages(
-                doc, name, max_pages=max_pages, max_chars=max_chars, read_page=read_page, on_page=on_page
+                doc,
+                name,
+                max_pages=max_pages,
+                max_chars=max_chars,
+                read_page=read_page,
+                on_page=on_page,
+                pictures=pictures,
             )
         finally:
             doc.close()
@@ -108,6 +126,7 @@ def _read_pages(
     max_chars: int,
     read_page: PageReader | None,
     on_page: Callable[[int, int], object] | None,
+    pictures: tuple[PictureReader, int] | None = None,
 ) -> tuple[list[tuple[int, str]], int]:
     import pypdfium2 as pdfium
 
@@ -123,26 +142,59 @@ def _read_pages(
         if on_page is not None and i:
             on_page(i, pages)
         page = doc[i]
+        captions: list[str] = []
         try:
             text = _layer_text(page)
             if len(text.strip()) < MIN_PAGE_CHARS:
-                scanned += 1
+                scanned += 1  # the page is a picture of text: OCR reads it, it is not described
                 text = read_page(_render(page, OCR_SIDE, grayscale=True)) if read_page is not None else ""
+            elif pictures is not None:
+                read_picture, max_pixels = pictures
+                captions = [f"picture: {read_picture(im)}" for im in _page_pictures(page, name, i + 1, max_pixels)]
         except (pdfium.PdfiumError, RuntimeError, ValueError, MemoryError) as exc:  # one page, not the file
             log.warning("%s: page %d left out: %s", name, i + 1, exc)
             continue
         finally:
             page.close()
         text = " ".join(text.split())  # lines as the page sets them; passages split by sentence
-        if text:
-            out.append((i + 1, text[: max_chars - kept]))
-            kept += len(out[-1][1])
+        for words in (text, *captions):
+            if words and kept < max_chars:
+                out.append((i + 1, words[: max_chars - kept]))
+                kept += len(out[-1][1])
         if kept >= max_chars:
             log.warning("%s: text beyond %d characters left out (raise SENSORIUM_MAX_TEXT_BYTES)", name, max_chars)
             break
     if on_page is not None:
         on_page(pages, pages)
     return out, scanned
+
+
+def _page_pictures(page, name: str, number: int, max_pixels: int) -> list[Image.Image]:  # page: pypdfium2.PdfPage
+    """The photos and figures of a page worth describing, as pictures (icons, rules and bombs left out)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    width, height = page.get_size()
+    out: list[Image.Image] = []
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
+        px_w, px_h = obj.get_px_size()
+        left, bottom, right, top = obj.get_bounds()
+        if min(px_w, px_h) < MIN_PICTURE_PX or (right - left) * (top - bottom) < MIN_PICTURE_SHARE * width * height:
+            continue
+        if px_w * px_h > max_pixels:
+            log.warning("%s: page %d: a picture of %dx%d pixels left out (max_image_pixels)", name, number, px_w, px_h)
+            continue
+        try:
+            out.append(obj.get_bitmap(render=False).to_pil().convert("RGB"))
+        except (
+            pdfium.PdfiumError,
+            ValueError,
+            OSError,
+        ) as exc:  # an image PDFium cannot hand over: the page's words stay
+            log.warning("%s: page %d: a picture left out: %s", name, number, exc)
+        if len(out) >= MAX_PICTURES_PER_PAGE:
+            break
+    return out
 
 
 def render_page(source: BinaryIO | bytes, name: str, number: int, side: int) -> Image.Image:
