@@ -110,9 +110,12 @@ def _progress() -> Progress:
     )
 
 
-def _index_progress(bar: Progress) -> Callable[..., None]:
+def _index_progress(bar: Progress) -> Callable[..., None] | None:
     """A progress callback for ``lib.index``: the bar fills by estimated work (a film weighs more
-    than a photo, an unchanged file nothing), the count is of files, the rate in files a second."""
+    than a photo, an unchanged file nothing), the count is of files, the rate in files a second.
+    None where the bar is not shown (output to a file or a pipe): nothing to estimate for."""
+    if bar.disable:
+        return None
     task = bar.add_task("indexing", total=None, count="", rate="", eta=_time_left(None), name="")
 
     def on_progress(done: float, total: int, path: str, estimate: Estimate | None = None) -> None:
