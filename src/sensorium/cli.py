@@ -224,6 +224,56 @@ def index(
 
 
 @app.command()
+def watch(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to keep indexed", metavar="PATH")],
+    library: LibraryOpt = None,
+    every: Annotated[float, typer.Option("--every", min=0.1, help="Seconds between rounds")] = 10.0,
+    prune: Annotated[
+        bool, typer.Option("--prune/--no-prune", help="Forget files deleted from the folders [default: prune]")
+    ] = True,
+    include: Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON line per change: {at, indexed, forgotten, failed}")
+    ] = False,
+) -> None:
+    """Keep the library up to date with folders: new and changed files indexed, deleted ones forgotten.
+
+    Runs an incremental index every --every seconds until Ctrl-C, and says what each round changed.
+    """
+    from datetime import datetime
+
+    from sensorium.watch import watch as keep_watching
+
+    if not math.isfinite(every):
+        raise typer.BadParameter(f"--every {every}: give a number of seconds")
+    lib = _open(library)
+
+    def said(change: Any) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(change.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            return
+        stamp = datetime.fromtimestamp(change.at).strftime("%H:%M:%S")
+        for what, names in (("indexed", change.indexed), ("forgot", change.forgotten)):
+            if names:
+                shown = ", ".join(display_path(p) for p in names[:10])
+                more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+                err.print(f"{stamp} {what} {len(names)}: {shown}{more}", markup=False, highlight=False)
+        for path, reason in change.failed:
+            err.print(f"{stamp} [red]failed[/red] {display_path(path)}: {reason}")
+
+    places = ", ".join(display_path(str(p)) for p in paths)
+    err.print(f"watching {places} every {every:g} s → {lib.path} (Ctrl-C stops)", markup=False, highlight=False)
+    try:
+        keep_watching(
+            lib, paths, every=every, prune=prune, include=include or (), exclude=exclude or (), on_change=said
+        )
+    except KeyboardInterrupt:  # every round's writes are committed: nothing to undo
+        err.print("stopped; the library holds everything indexed so far")
+
+
+@app.command()
 def search(
     query: Annotated[
         str | None, typer.Argument(help="What to look for, in words (any language for e5)", metavar="WORDS")

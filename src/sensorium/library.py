@@ -408,6 +408,13 @@ class Library:
             self, as_paths(paths), names, multi_label=multi_label, threshold=threshold, margin=margin, top=top
         )
 
+    def watch(self, paths: str | Path | Sequence[str | Path], **kwargs: Any) -> None:
+        """Index ``paths`` again every few seconds until stopped, as ``sensorium watch`` (:func:`sensorium.watch.watch`:
+        ``every``, ``prune``, ``include``, ``exclude``, ``on_change``, ``stop``, ``rounds``)."""
+        from sensorium.watch import watch
+
+        watch(self, as_paths(paths), **kwargs)
+
     def ask(self, paths: str | Path | Sequence[str | Path], question: str) -> list:  # -> list[sensorium.ask.Answer]
         """A closed question about each file (indexed or not), as ``sensorium ask``: yes or no, how many,
         what it says, what it shows (:mod:`sensorium.ask`)."""
