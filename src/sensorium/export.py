@@ -19,12 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from sensorium.errors import MediaError, QueryError
-from sensorium.media.clip import export_clip
+from sensorium.media.clip import SOUND_OUTPUTS, VIDEO_OUTPUTS, export_clip
 from sensorium.media.walk import display_path
-
-# the clip formats export_clip writes; another source format gets the usual one of its kind
-_SOUND_OUT = {".wav", ".flac", ".aiff", ".aif", ".mp3", ".ogg", ".opus", ".m4a"}
-_VIDEO_OUT = {".mp4", ".mov", ".mkv", ".webm"}
 
 
 @dataclass(frozen=True)
@@ -52,13 +48,14 @@ class Exported:
 
 
 def output_suffix(source: str, modality: str) -> str:
-    """The suffix a moment of ``source`` is written with: its own where a clip can take it."""
+    """The suffix a moment of ``source`` is written with: its own where a clip can take it, else the usual
+    one of its kind (.mp4 for a video, .m4a for a sound)."""
     suffix = Path(source).suffix.lower()
     if modality == "video":
-        return suffix if suffix in _VIDEO_OUT else ".mp4"
+        return suffix if suffix in VIDEO_OUTPUTS else ".mp4"
     if suffix == ".oga":
         return ".ogg"
-    return suffix if suffix in _SOUND_OUT or suffix in _VIDEO_OUT else ".m4a"
+    return suffix if suffix in SOUND_OUTPUTS or suffix in VIDEO_OUTPUTS else ".m4a"
 
 
 def read_hits(data: Any, name: str = "hits") -> list[dict[str, Any]]:
@@ -143,7 +140,7 @@ def _fields(hit: Any) -> tuple[str, float | None, float | None, str]:
     if start is not None and end is not None and not start < end:
         raise ValueError(f"start {start:g} is not before end {end:g}")
     modality = hit.get("modality") if isinstance(hit.get("modality"), str) else ""
-    return source, start, end, modality or ("video" if Path(source).suffix.lower() in _VIDEO_OUT else "audio")
+    return source, start, end, modality or ("video" if Path(source).suffix.lower() in VIDEO_OUTPUTS else "audio")
 
 
 def _copy_whole(src: Path, target: Path, overwrite: bool) -> None:

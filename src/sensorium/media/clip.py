@@ -69,6 +69,8 @@ _OUTPUTS: dict[str, _Output] = {
     ".mkv": _Output("matroska", ("libopus", "aac"), ("libx264", "mpeg4")),
     ".webm": _Output("webm", ("libopus",), ("libvpx-vp9", "libvpx")),
 }
+SOUND_OUTPUTS = frozenset(k for k, v in _OUTPUTS.items() if not v.video)  # suffixes a sound clip can take
+VIDEO_OUTPUTS = frozenset(k for k, v in _OUTPUTS.items() if v.video)  # ...and a video clip (with its sound)
 # soundfile formats whose samples can be copied losslessly, and the sample types that are plain PCM
 _LOSSLESS_SF = frozenset({"WAV", "WAVEX", "RF64", "W64", "AIFF", "FLAC", "CAF"})
 _PCM_SUBTYPES = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"})
