@@ -576,21 +576,30 @@ def classify(
     top: Annotated[int | None, typer.Option("--top", min=1, help="Show only the best N labels")] = None,
     library: LibraryOpt = None,
     text_encoder: TextEncoderOpt = None,
+    examples: Annotated[
+        Path | None,
+        typer.Option(
+            "--examples",
+            help="A folder of <label>/<files>: a few of your own per label, counted beside the words (few-shot)",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Classify files zero-shot into labels written in words."""
+    """Classify files zero-shot into labels written in words; with --examples, few-shot from your own."""
     from sensorium.errors import QueryError
     from sensorium.zero_shot import parse_labels
 
     try:
-        names = parse_labels(labels, labels_file)
+        names = parse_labels(labels, labels_file) if labels or labels_file or examples is None else []
     except QueryError as exc:  # no labels: the command was not used as documented
         raise typer.BadParameter(str(exc), param_hint="--labels") from None
     lib = _open(library, text_encoder=text_encoder)
     if threshold is not None and not multi_label and len(names) > 1:
         raise typer.BadParameter("applies to --multi-label (each label on its own); add it", param_hint="--threshold")
     cut = 0.5 if threshold is None else threshold
-    results = lib.classify(files, names, multi_label=multi_label, threshold=cut, margin=margin, top=top)
+    results = lib.classify(
+        files, names, multi_label=multi_label, threshold=cut, margin=margin, top=top, examples=examples
+    )
     if as_json:
         _emit_json([r.to_json() for r in results])
     else:

@@ -391,6 +391,7 @@ class Library:
         threshold: float = 0.5,
         margin: float = CLASSIFY_MARGIN,
         top: int | None = None,
+        examples: str | Path | None = None,
     ) -> list[Classification]:
         """Zero-shot labels for files (indexed or not), as ``sensorium classify``.
 
@@ -400,12 +401,21 @@ class Library:
             multi_label: each label scored on its own, kept at or above ``threshold``.
             margin: abstain when the best two labels are closer than this (single-label).
             top: at most this many labels per file.
+            examples: a folder of ``<label>/<files>``, a few of your own per label, counted beside the
+                words (few-shot, :mod:`sensorium.adapt`); its labels join ``labels``, which may be empty.
         """
         from sensorium.zero_shot import classify_files, parse_labels
 
-        names = parse_labels(labels) if isinstance(labels, str) else list(labels)
+        names = (parse_labels(labels) if labels else []) if isinstance(labels, str) else list(labels)
         return classify_files(
-            self, as_paths(paths), names, multi_label=multi_label, threshold=threshold, margin=margin, top=top
+            self,
+            as_paths(paths),
+            names,
+            multi_label=multi_label,
+            threshold=threshold,
+            margin=margin,
+            top=top,
+            examples=Path(examples) if examples is not None else None,
         )
 
     def watch(self, paths: str | Path | Sequence[str | Path], **kwargs: Any) -> None:

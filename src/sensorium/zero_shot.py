@@ -172,12 +172,17 @@ def classify_files(
     threshold: float = 0.5,
     margin: float = DEFAULT_MARGIN,
     top: int | None = None,
+    examples: Path | None = None,
 ) -> list[Classification]:
     """Classify files (indexed or not): a file that cannot be read gets ``error`` and no labels.
 
     A video is classified by what it shows and what it sounds like (:func:`mix_tracks`): "glass
-    breaking" is heard, "a rabbit" is seen.
+    breaking" is heard, "a rabbit" is seen. ``examples``: a folder of ``<label>/<files>``, a few
+    of the user's own per label, counted beside the words (:mod:`sensorium.adapt`); its labels
+    join ``labels``.
     """
+    if examples is not None:
+        return _with_examples(lib, paths, labels, examples, multi_label=multi_label, margin=margin, top=top)
     if not labels:
         raise QueryError("no labels given; pass --labels 'cat, dog' or --labels-file FILE")
     # One label has no rival to share a distribution with (it would always score 1.0): score it on its
@@ -198,6 +203,41 @@ def classify_files(
     return results
 
 
+def _with_examples(
+    lib: Library,
+    paths: Sequence[Path],
+    labels: Sequence[str],
+    folder: Path,
+    *,
+    multi_label: bool,
+    margin: float,
+    top: int | None,
+) -> list[Classification]:
+    from sensorium import adapt
+
+    if multi_label:
+        raise QueryError("--examples works with single-label classification; drop --multi-label")
+    spelled: dict[str, str] = {}  # "Cat" given and a folder "cat" are one label, as given
+    for label in [*labels, *(label for label, _ in adapt.read_examples(folder))]:
+        spelled.setdefault(label.casefold(), label)
+    pairs = [(spelled[label.casefold()], path) for label, path in adapt.read_examples(folder)]
+    names = list(spelled.values())
+    if len(names) < 2:
+        raise QueryError(f"{folder}: examples of one label only; give at least two labels to choose between")
+    vecs = label_vectors(lib.text_encoder, names, space=getattr(lib.image_encoder, "space", None))
+    sets = adapt.build(lib, pairs, names, vecs)
+    results: list[Classification] = []
+    for path in paths:
+        try:
+            example, tracks = example_tracks(lib, path, vecs, multi_label=False, labels=names)
+        except QueryError as exc:
+            results.append(Classification(str(path), (), error=str(exc).removeprefix("example ")))
+            continue
+        probs = adapt.adapted(mix_tracks(tracks), example.perceptual, adapt.example_of(sets, example))
+        results += rank_distribution([str(path)], probs[None, :], names, margin=margin, top=top)
+    return results
+
+
 Track = tuple[np.ndarray, float]  # (L,) scores (a distribution, or calibrated for multi-label), best calibrated
 
 
@@ -211,16 +251,23 @@ def file_tracks(
     Raises:
         QueryError: the file cannot be read or is not a supported example.
     """
+    return example_tracks(lib, path, vecs, multi_label=multi_label, labels=labels)[1]
+
+
+def example_tracks(
+    lib: Library, path: Path, vecs: np.ndarray, *, multi_label: bool, labels: Sequence[str] = ()
+) -> tuple[Example, list[Track]]:
+    """:func:`file_tracks`, with the file encoded as an example (its perceptual vector: few-shot labels)."""
     from sensorium.query import encode_example
 
     example = encode_example(lib, path)
     if example.tags is not None:
-        return [_heard(lib, example, vecs, multi_label)]
+        return example, [_heard(lib, example, vecs, multi_label)]
     tracks = [_seen(lib, example, vecs, multi_label, labels)]
     sound = _sound_track(lib, path) if example.modality == "image" else None
     if sound is not None:
         tracks.append(_heard(lib, sound, vecs, multi_label))
-    return tracks
+    return example, tracks
 
 
 def _seen(lib: Library, example: Example, vecs: np.ndarray, multi_label: bool, labels: Sequence[str] = ()) -> Track:
