@@ -145,6 +145,23 @@ def test_video_hit_shows_its_shot_and_plays_the_moment(page) -> None:
     assert Path(download.path()).stat().st_size > 1000
 
 
+def test_a_closed_question_about_a_hit(page) -> None:
+    run_search(page, "a cat")
+    first = page.locator("#results > li.card").first
+    assert Path(first.get_attribute("data-path")).name == "cat-chelsea.png", names(page)
+    box = first.locator("details.ask")
+    box.locator("summary").click()
+    box.locator("input[name=q]").fill("Is there a cat?")
+    box.locator("button[type=submit]").click()
+    answer = box.locator(".answer")
+    page.wait_for_function("a => /^(yes|no|not sure)/.test(a.textContent)", arg=answer.element_handle())
+    assert answer.text_content().startswith("yes ("), answer.text_content()
+    box.locator("input[name=q]").fill("why is it here?")
+    box.locator("button[type=submit]").click()
+    page.wait_for_function("a => a.classList.contains('error')", arg=answer.element_handle())
+    assert "cannot answer that" in answer.text_content()
+
+
 def test_example_photo_finds_itself(page, served) -> None:
     page.set_input_files("#example-file", str(served.media / "cat-chelsea.png"))
     assert "cat-chelsea.png" in page.text_content("#example-name")

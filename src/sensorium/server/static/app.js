@@ -427,6 +427,7 @@
         onclick: () => playMoment(player, hit.start, hit.end, name),
       }));
     }
+    li.append(askBox(hit, rank));
     li.addEventListener("keydown", (e) => {
       if (e.target !== li || e.key !== "Enter") return;
       e.preventDefault();
@@ -435,6 +436,39 @@
       else window.open(mediaUrl, "_blank", "noopener");
     });
     return li;
+  }
+
+  // A closed question about one hit's file (GET /api/ask): "is there a dog?", "how many people?".
+  function askBox(hit, rank) {
+    const answer = el("p", { class: "answer", role: "status", "aria-live": "polite" });
+    const input = el("input", {
+      type: "text", name: "q", maxlength: "500", required: true, placeholder: "is there a dog? how many people?",
+      "aria-label": "Question about " + baseName(hit.path),
+    });
+    const form = el("form", { class: "ask-form" }, input, el("button", { type: "submit", text: "Ask" }));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      answer.textContent = "…";
+      answer.classList.remove("error");
+      try {
+        const a = await api("/api/ask?path=" + encodeURIComponent(hit.path) + "&q=" + encodeURIComponent(input.value));
+        answer.textContent = a.error ? a.error : answerText(a);
+        answer.classList.toggle("error", Boolean(a.error));
+      } catch (err) {
+        answer.textContent = err.message;
+        answer.classList.add("error");
+      }
+    });
+    return el("details", { class: "ask", "data-rank": String(rank) },
+      el("summary", { text: "Ask about this file" }), form, answer);
+  }
+
+  function answerText(a) {
+    if (a.kind === "yes/no") {
+      return a.answer + " (" + Number(a.score).toFixed(2) + ")" + (a.when ? ", at " + span(a.when.start, a.when.end) : "");
+    }
+    if (a.kind === "count") return a.answer + " × " + a.about;
+    return a.answer ? String(a.answer) : "(nothing)";
   }
 
   // The #t=start,end fragment already starts the element at the moment; this covers browsers that
