@@ -87,7 +87,12 @@ def export_hits(
         overwrite: replace files already in ``folder`` with the same names.
         reencode: as :func:`~sensorium.media.clip.export_clip`: ``None`` copies where it can.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise QueryError(f"{folder}: is a file; give a folder to write the hits into") from None
+    except OSError as exc:
+        raise QueryError(f"{folder}: cannot create the folder ({exc.strerror or exc})") from None
     out: list[Exported] = []
     written: dict[str, str] = {}  # a whole file already copied -> where (several passages of one PDF)
     for rank, hit in enumerate(hits, start=1):

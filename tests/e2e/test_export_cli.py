@@ -131,3 +131,10 @@ def test_moments_keep_their_format_where_a_clip_can_take_it() -> None:
     assert output_suffix("a.wma", "audio") == ".m4a" and output_suffix("a.aac", "audio") == ".m4a"
     assert output_suffix("film.mkv", "video") == ".mkv" and output_suffix("old.avi", "video") == ".mp4"
     assert output_suffix("old.mpg", "video") == ".mp4"
+
+
+def test_an_output_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    with pytest.raises(QueryError, match="is a file; give a folder"):
+        cli("export", "-", "-o", str(taken), stdin="[]")
