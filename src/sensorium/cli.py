@@ -339,6 +339,60 @@ def _clock(seconds: float | None) -> str:
 
 
 @app.command()
+def export(
+    hits: Annotated[
+        str, typer.Argument(help="A file of `search --json` hits, or - to read them from a pipe", metavar="HITS")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write into (created if missing)")],
+    pad: Annotated[float, typer.Option("--pad", min=0, help="Seconds added before and after each moment")] = 0.0,
+    reencode: Annotated[
+        bool | None,
+        typer.Option("--reencode/--copy", help="Force re-encoding, or stream copy only [default: copy when possible]"),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files already there")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write search hits out as files: moments cut from recordings and videos, photos and documents copied.
+
+    sensorium search "glass breaking" --json | sensorium export - -o moments/
+
+    Names keep the search's order: 001-street-12.00-15.50.mp4, 002-kitchen.jpg. A hit that cannot
+    be written is reported with its reason, and the others still are (exit code 3).
+    """
+    from sensorium.errors import QueryError
+    from sensorium.export import export_hits, read_hits
+
+    if not math.isfinite(pad):
+        raise typer.BadParameter(f"--pad {pad}: give a number of seconds, 0 or more")
+    name = "standard input" if hits == "-" else hits
+    try:
+        text = sys.stdin.read() if hits == "-" else Path(hits).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QueryError(f"{name}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    if not text.strip():
+        raise QueryError(f"{name}: empty; pipe `sensorium search ... --json` into it, or give such a file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        why = f"not JSON ({exc.msg} at line {exc.lineno}); expected `search --json` output"
+        raise QueryError(f"{name}: {why}") from None
+    results = export_hits(read_hits(data, name), output, pad=pad, overwrite=overwrite, reencode=reencode)
+    if as_json:
+        _emit_json([r.to_json() for r in results])
+    else:
+        for r in results:
+            if r.error:
+                err.print(f"[red]failed[/red] {r.rank}. {display_path(r.source)}: {r.error}")
+            else:
+                span = "" if r.start is None else f" ({r.start:.2f}–{r.end:.2f} s{'' if r.copied else ', re-encoded'})"
+                err.print(f"{r.rank}. {display_path(r.path or '')}{span}")
+        done = sum(r.error is None for r in results)
+        err.print(f"wrote {done} of {len(results)} hits into {display_path(output)}")
+    if any(r.error for r in results):
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@app.command()
 def describe(
     files: Annotated[list[Path], typer.Argument(help="Recordings, videos and pictures to describe", metavar="FILE")],
     fmt: Annotated[DescribeFormat, typer.Option("--format", "-f", case_sensitive=False)] = "json",
@@ -468,100 +522,6 @@ def clip(
 
 
 @app.command()
-def ask(
-    question: Annotated[str, typer.Argument(help="A closed question, in quotes", metavar="QUESTION")],
-    files: Annotated[list[Path], typer.Argument(help="Pictures, recordings, videos or documents", metavar="FILE")],
-    library: LibraryOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Answer a closed question about each file: yes or no, how many, what it says, what it shows.
-
-    sensorium ask "is there a dog?" walk.wav photo.jpg
-
-    Yes or no ("is there a dog?", "does it show a bridge?", "can you hear rain?"): what is asked
-    about, scored as classify --multi-label scores a label, with the moment for an indexed
-    recording or video. "how many people?": the detector's boxes in a picture. "what does it
-    say?": the text read in it, or the speech heard. "what is this?": its description.
-    """
-    from sensorium.ask import ask as answer_all
-    from sensorium.ask import plural
-
-    answers = answer_all(_open(library), files, question)
-    if as_json:
-        _emit_json([a.to_json() for a in answers])
-    else:
-        for a in answers:
-            name = display_path(a.path)
-            if a.error:
-                err.print(f"[red]failed[/red] {name}: {a.error}")
-                continue
-            extra = f" ({a.score:.2f})" if a.kind == "yes/no" and a.score is not None else ""
-            if a.when is not None:
-                extra += f", at {_clock(a.when[0])}–{_clock(a.when[1])}"
-            if a.kind == "count" and isinstance(a.answer, int):
-                shown = plural(a.answer, a.about)
-            else:
-                shown = str(a.answer) if a.answer not in ("", None) else "(nothing)"
-            out.print(f"{name}: {shown}{extra}", markup=False, highlight=False)
-    if any(a.error for a in answers):
-        raise typer.Exit(EXIT_SOME_FAILED)
-
-
-@app.command()
-def export(
-    hits: Annotated[
-        str, typer.Argument(help="A file of `search --json` hits, or - to read them from a pipe", metavar="HITS")
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write into (created if missing)")],
-    pad: Annotated[float, typer.Option("--pad", min=0, help="Seconds added before and after each moment")] = 0.0,
-    reencode: Annotated[
-        bool | None,
-        typer.Option("--reencode/--copy", help="Force re-encoding, or stream copy only [default: copy when possible]"),
-    ] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files already there")] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Write search hits out as files: moments cut from recordings and videos, photos and documents copied.
-
-    sensorium search "glass breaking" --json | sensorium export - -o moments/
-
-    Names keep the search's order: 001-street-12.00-15.50.mp4, 002-kitchen.jpg. A hit that cannot
-    be written is reported with its reason, and the others still are (exit code 3).
-    """
-    from sensorium.errors import QueryError
-    from sensorium.export import export_hits, read_hits
-
-    if not math.isfinite(pad):
-        raise typer.BadParameter(f"--pad {pad}: give a number of seconds, 0 or more")
-    name = "standard input" if hits == "-" else hits
-    try:
-        text = sys.stdin.read() if hits == "-" else Path(hits).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QueryError(f"{name}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
-    if not text.strip():
-        raise QueryError(f"{name}: empty; pipe `sensorium search ... --json` into it, or give such a file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        why = f"not JSON ({exc.msg} at line {exc.lineno}); expected `search --json` output"
-        raise QueryError(f"{name}: {why}") from None
-    results = export_hits(read_hits(data, name), output, pad=pad, overwrite=overwrite, reencode=reencode)
-    if as_json:
-        _emit_json([r.to_json() for r in results])
-    else:
-        for r in results:
-            if r.error:
-                err.print(f"[red]failed[/red] {r.rank}. {display_path(r.source)}: {r.error}")
-            else:
-                span = "" if r.start is None else f" ({r.start:.2f}–{r.end:.2f} s{'' if r.copied else ', re-encoded'})"
-                err.print(f"{r.rank}. {display_path(r.path or '')}{span}")
-        done = sum(r.error is None for r in results)
-        err.print(f"wrote {done} of {len(results)} hits into {display_path(output)}")
-    if any(r.error for r in results):
-        raise typer.Exit(EXIT_SOME_FAILED)
-
-
-@app.command()
 def classify(
     files: Annotated[list[Path], typer.Argument(help="Files to classify", metavar="FILE")],
     labels: Annotated[str | None, typer.Option("--labels", help="Comma-separated labels, in words")] = None,
@@ -618,6 +578,46 @@ def classify(
             table.add_row(display_path(r.path), label, f"{best.score:.2f}" if best else "", nxt)
         out.print(table)
     if any(r.error for r in results):
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A closed question, in quotes", metavar="QUESTION")],
+    files: Annotated[list[Path], typer.Argument(help="Pictures, recordings, videos or documents", metavar="FILE")],
+    library: LibraryOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a closed question about each file: yes or no, how many, what it says, what it shows.
+
+    sensorium ask "is there a dog?" walk.wav photo.jpg
+
+    Yes or no ("is there a dog?", "does it show a bridge?", "can you hear rain?"): what is asked
+    about, scored as classify --multi-label scores a label, with the moment for an indexed
+    recording or video. "how many people?": the detector's boxes in a picture. "what does it
+    say?": the text read in it, or the speech heard. "what is this?": its description.
+    """
+    from sensorium.ask import ask as answer_all
+    from sensorium.ask import plural
+
+    answers = answer_all(_open(library), files, question)
+    if as_json:
+        _emit_json([a.to_json() for a in answers])
+    else:
+        for a in answers:
+            name = display_path(a.path)
+            if a.error:
+                err.print(f"[red]failed[/red] {name}: {a.error}")
+                continue
+            extra = f" ({a.score:.2f})" if a.kind == "yes/no" and a.score is not None else ""
+            if a.when is not None:
+                extra += f", at {_clock(a.when[0])}–{_clock(a.when[1])}"
+            if a.kind == "count" and isinstance(a.answer, int):
+                shown = plural(a.answer, a.about)
+            else:
+                shown = str(a.answer) if a.answer not in ("", None) else "(nothing)"
+            out.print(f"{name}: {shown}{extra}", markup=False, highlight=False)
+    if any(a.error for a in answers):
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
