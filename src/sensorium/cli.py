@@ -278,7 +278,12 @@ def search(
     query: Annotated[
         str | None, typer.Argument(help="What to look for, in words (any language for e5)", metavar="WORDS")
     ] = None,
-    like: Annotated[Path | None, typer.Option("--like", help="An example file (image, video, sound or text)")] = None,
+    like: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--like", help="An example file (image, video, sound or text); repeat it for more like these, of one kind"
+        ),
+    ] = None,
     like_weight: Annotated[
         float, typer.Option(min=0, max=1, help="Weight of --like against the words (0..1)")
     ] = LIKE_WEIGHT,
@@ -299,12 +304,12 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search by words, by example (--like), or both. Best first, each hit says why."""
-    if not (query or "").strip() and like is None:
+    if not (query or "").strip() and not like:
         raise typer.BadParameter("give words to search for, an example file (--like), or both")
     lib = _open(library, text_encoder=text_encoder)
     hits = lib.search(
         query,
-        like=like,
+        like=like or None,
         like_weight=like_weight,
         negative=negative,
         limit=limit,

@@ -343,7 +343,7 @@ class Library:
         self,
         text: str | None = None,
         *,
-        like: str | Path | None = None,
+        like: str | Path | Sequence[str | Path] | None = None,
         like_weight: float = LIKE_WEIGHT,
         negative: str | None = None,
         limit: int = 10,
@@ -357,7 +357,8 @@ class Library:
 
         Args:
             text: what to look for, in words.
-            like: an example file (image, sound, video, note); mixed with ``text`` by ``like_weight``.
+            like: an example file (image, sound, video, note), or a list of them of one kind ("more like
+                these": averaged); mixed with ``text`` by ``like_weight``.
             negative: words to steer away from (``--not``).
             limit: how many results; a moment of a recording or video counts as one.
             modality: only ``image``, ``audio``, ``video`` or ``text`` hits.

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,61 @@ def encode_example(lib: Library, path: Path, modality: str | None = None) -> Exa
 
 
 _TRACK_LABEL = {"picture": "concepts", "sound": "sounds"}
+
+
+MAX_EXAMPLES = 50  # example files one search may give (each is decoded and encoded)
+
+
+def example_paths(like: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    """The example files of a search, as paths: none, one, or several ("more like these").
+
+    Raises:
+        QueryError: not a path or a list of paths, or more than :data:`MAX_EXAMPLES`.
+    """
+    if like is None:
+        return []
+    items = [like] if isinstance(like, (str, Path)) else like
+    if not isinstance(items, Sequence) or not all(isinstance(x, (str, Path)) for x in items):
+        raise QueryError(f"like={like!r}: give example files as str or pathlib.Path, one or a list")
+    if len(items) > MAX_EXAMPLES:
+        raise QueryError(f"{len(items)} examples: give at most {MAX_EXAMPLES}")
+    return [Path(x).expanduser() for x in items]
+
+
+def pool_examples(examples: Sequence[Example], paths: Sequence[Path]) -> Example:
+    """Several examples of one kind as one: their vectors averaged, their tags and concepts too.
+
+    Raises:
+        QueryError: examples of different kinds (a picture and a sound have no common look).
+    """
+    if len(examples) == 1:
+        return examples[0]
+    kinds = {e.modality if e.modality != "video" else "image" for e in examples}
+    if len(kinds) > 1:
+        said = ", ".join(f"{p.name} ({e.modality})" for p, e in zip(paths, examples, strict=True))
+        raise QueryError(f"examples of different kinds: {said}; give pictures, or sounds, or notes")
+
+    def mean(arrays: list[np.ndarray | None]) -> np.ndarray | None:
+        return None if any(a is None for a in arrays) else np.mean(np.stack(arrays), axis=0)  # type: ignore[arg-type]
+
+    perceptual = mean([e.perceptual for e in examples])
+    tags = mean([e.tags for e in examples])
+    windows = None
+    if tags is not None:  # "is it anywhere in the file": every window of every example
+        windows = np.concatenate([e.window_tags if e.window_tags is not None else e.tags[None, :] for e in examples])  # type: ignore[index]
+    objects: dict[str, float] = {}
+    for e in examples:
+        for name, score in e.objects:
+            objects[name] = max(objects.get(name, 0.0), score)
+    return Example(
+        l2_normalise(np.mean(np.stack([e.semantic for e in examples]), axis=0)),
+        l2_normalise(perceptual) if perceptual is not None else None,
+        examples[0].modality,
+        tags,
+        windows,
+        mean([e.concepts for e in examples]),
+        tuple(objects.items()),
+    )
 
 
 def _video_example(lib: Library, path: Path) -> Example:
@@ -222,7 +278,7 @@ def search(
     lib: Library,
     text: str | None = None,
     *,
-    like: str | Path | None = None,
+    like: str | Path | Sequence[str | Path] | None = None,
     like_weight: float = LIKE_WEIGHT,
     negative: str | None = None,
     limit: int = 10,
@@ -236,7 +292,8 @@ def search(
 
     Args:
         text: what to look for, in words.
-        like: an example file; combined with ``text`` by ``like_weight`` (0 = text only).
+        like: an example file, or several of one kind ("more like these": their vectors averaged);
+            combined with ``text`` by ``like_weight`` (0 = text only).
         negative: words whose meaning is pushed away from the query.
         min_score: drop hits below this calibrated score (default 0.5; 0 keeps everything).
         limit: how many results: still images, text documents (their best passage) and moments
@@ -247,12 +304,10 @@ def search(
     text = query_text(text)
     negative = query_text(negative, "negative")
     path_glob = path_pattern(path_glob)
-    if text is None and like is None:
+    likes = example_paths(like)
+    if text is None and not likes:
         raise QueryError("empty query: give words to search for, an example file (--like), or both")
     check_options(limit=limit, modality=modality, like_weight=like_weight, min_score=min_score)
-    if like is not None and not isinstance(like, (str, Path)):
-        raise QueryError(f"like={like!r}: give one example file as str or pathlib.Path")
-    like = Path(like).expanduser() if like is not None else None
     lib.check_space()
     if space is not None or lib.manifest.get("spaces"):
         from sensorium import spaces
@@ -263,7 +318,7 @@ def search(
                 lib,
                 target,
                 text,
-                like=like,
+                like=likes or None,
                 like_weight=like_weight,
                 negative=negative,
                 limit=limit,
@@ -274,7 +329,7 @@ def search(
             return [_if_gone(h) for h in found]
     store = lib.store()
     cal = Calibrator.for_library(lib)
-    example = encode_example(lib, like, modality) if like is not None else None
+    example = pool_examples([encode_example(lib, p, modality) for p in likes], likes) if likes else None
     if example is not None and example.perceptual is not None:
         padded = pad_perceptual(example.perceptual, lib.manifest.get("perceptual_dim", 0))
         example = replace(example, perceptual=padded[0] if padded is not None else None)

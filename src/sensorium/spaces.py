@@ -594,7 +594,7 @@ def search_space(
     name: str,
     text: str | None,
     *,
-    like: Path | None = None,
+    like: Path | Sequence[Path] | None = None,
     like_weight: float = 0.5,
     negative: str | None = None,
     limit: int = 10,
@@ -602,13 +602,19 @@ def search_space(
     path_glob: str | None = None,
     min_score: float | None = None,
 ) -> list[Hit]:
-    """Hits of space ``name``, plus the library's own answers for files the space has not embedded yet."""
+    """Hits of space ``name``, plus the library's own answers for files the space has not embedded yet.
+
+    Several examples (``like``) are averaged, each read as :func:`example_vector` reads it.
+    """
     from sensorium.query import DEFAULT_MIN_SCORE, _combine, combine_tracks, merge_moments, search
 
     enc = space_encoder(lib, name)
     cal = calibrator(lib, name)
     qvec = enc.encode_text([text])[0] if text else None
-    evec, read_by = example_vector(lib, name, Path(like)) if like is not None else (None, "")
+    likes = [Path(like)] if isinstance(like, (str, Path)) else [Path(x) for x in like or ()]
+    read = [example_vector(lib, name, p) for p in likes]
+    evec = l2_normalise(np.mean([v for v, _ in read], axis=0)) if read else None
+    read_by = "/".join(dict.fromkeys(r for _, r in read))
     sem = _combine(qvec, evec, like_weight)
     if negative:
         sem = l2_normalise(sem - 0.5 * enc.encode_text([negative])[0])

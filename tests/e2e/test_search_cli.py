@@ -70,6 +70,25 @@ def test_search_by_example_finds_the_same_photo(indexed, samples: Path) -> None:
     assert hits[0]["score"] > 0.9
 
 
+def test_more_like_these_examples(indexed, samples: Path) -> None:
+    """Several --like of one kind: the hits that look like them all come first; kinds cannot be mixed."""
+    hits = search_json(
+        indexed, "--like", str(samples / "cat-chelsea.png"), "--like", str(samples / "motorcycle.png"), "--limit", "3"
+    )
+    assert {Path(h["path"]).name for h in hits[:2]} == {"cat-chelsea.png", "motorcycle.png"}, hits
+    assert all("looks alike" in h["why"] for h in hits[:2])
+    api = indexed.search(like=[samples / "rocket-launch.jpg", str(samples / "hubble-deep-field.jpg")], limit=2)
+    assert {Path(h.path).name for h in api} == {"rocket-launch.jpg", "hubble-deep-field.jpg"}
+    from sensorium.errors import QueryError
+
+    with pytest.raises(QueryError, match="examples of different kinds"):
+        indexed.search(like=[samples / "cat-chelsea.png", samples / "observatory-trip.md"])
+    with pytest.raises(QueryError, match="at most 50"):
+        indexed.search(like=[samples / "cat-chelsea.png"] * 51)
+    with pytest.raises(QueryError, match="give example files"):
+        indexed.search(like=[samples / "cat-chelsea.png", 7])  # type: ignore[list-item]
+
+
 def test_search_by_example_scores_on_their_own_scale(tmp_path: Path, samples: Path) -> None:
     """Another shot of the same scene scores high and unrelated photos low. On the words' scale an
     example stood far above the background concepts for every photo: a motorbike scored 0.83 like

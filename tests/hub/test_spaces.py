@@ -165,6 +165,9 @@ def test_a_sound_example_finds_pictures_through_the_clap_to_clip_binding(
     hits = lib.search(like=media / "boom.wav", modality="image", min_score=0)
     assert hits and all(h.modality == "image" and h.space == "clip" for h in hits)
     assert "read in clap" in hits[0].why
+    photos = sorted(p for p in media.iterdir() if p.suffix in (".png", ".jpg"))[:2]
+    both = lib.search(like=photos, modality="image", min_score=0, limit=2)  # more like these, in the hub space
+    assert {Path(h.path).name for h in both} == {p.name for p in photos} and all(h.space == "clip" for h in both)
     bound = spaces.binding(lib, "clap", "clip")
     assert (lib.path / "bindings" / "clap__clip.npz").is_file()
     assert bound.held_out > 100 and 0.0 <= bound.recall_at_1 <= 1.0
