@@ -21,15 +21,18 @@ places it).
 from __future__ import annotations
 
 import glob
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sensorium.errors import MediaError, QueryError
+from sensorium.errors import MediaError, QueryError, SensoriumError
 
 if TYPE_CHECKING:
     from sensorium.library import Library
+
+log = logging.getLogger(__name__)
 
 YES = 0.65  # calibrated score from which the answer is "yes"
 NO = 0.35  # ...and under which it is "no"
@@ -156,7 +159,11 @@ def _when(lib: Library, path: Path, about: str) -> tuple[float, float] | None:
     where = str(path.resolve())
     if not lib.exists or where not in lib.store().files():
         return None
-    hits = lib.search(about, path_glob=glob.escape(where), limit=1, min_score=0.0)
+    try:
+        hits = lib.search(about, path_glob=glob.escape(where), limit=1, min_score=0.0)
+    except SensoriumError as exc:  # the answer stands without its moment
+        log.warning("%s: no moment for %r: %s", path, about, exc)
+        return None
     if not hits or hits[0].start is None or hits[0].end is None:
         return None
     return float(hits[0].start), float(hits[0].end)
