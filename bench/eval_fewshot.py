@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensorium.adapt import DEFAULT_WEIGHT, ExampleSet, adapted, choose_weight
+from sensorium.adapt import DEFAULT_WEIGHT, ExampleSet, adapted, leave_one_out
 from sensorium.eval import label_text
 from sensorium.library import open_library
 from sensorium.models.concepts import label_vectors
@@ -49,15 +49,9 @@ def main(root: Path) -> None:
     hits = np.mean([adapted(zs[i], perc[i], one).argmax() == y[i] for i in rest])
     print(f"  one example per label:        top-1 {hits:.3f} against {base:.3f} with words alone ({len(rest)} files)")
 
-    right, weights = 0, []
-    for i in test:
-        others = np.arange(len(y)) != i
-        ex = ExampleSet(perc[others], y[others], zs[others])
-        ex.weight = choose_weight(ex, len(names), DEFAULT_WEIGHT[modality])
-        weights.append(ex.weight)
-        right += int(adapted(zs[i], perc[i], ex).argmax() == y[i])
-    chosen = ", ".join(f"{w:g} x{weights.count(w)}" for w in sorted(set(weights)))
-    print(f"  all the others as examples:   top-1 {right / len(test):.3f} (weights chosen: {chosen})")
+    loo = leave_one_out(perc, zs, y, modality)
+    chosen = ", ".join(f"{w:g} x{k}" for w, k in sorted(loo.weights.items()))
+    print(f"  all the others as examples:   top-1 {loo.top1:.3f} (weights chosen: {chosen})")
 
 
 if __name__ == "__main__":

@@ -137,6 +137,48 @@ def adapted(zero_shot: np.ndarray, perceptual: np.ndarray | None, ex: ExampleSet
     return p / p.sum()
 
 
+@dataclass(frozen=True)
+class FewShotReport:
+    """Leave one out on a labelled set: each file of a label with two or more, every other file an example."""
+
+    n: int  # files classified
+    zero_shot_top1: float  # with words alone
+    top1: float  # with the other files as examples
+    weights: dict[float, int]  # how often each weight was chosen
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "zero_shot_top1": round(self.zero_shot_top1, 4),
+            "top1": round(self.top1, 4),
+            "weights": {str(w): k for w, k in sorted(self.weights.items())},
+        }
+
+
+def leave_one_out(perceptual: np.ndarray, zero_shot: np.ndarray, y: np.ndarray, modality: str) -> FewShotReport:
+    """Few-shot top-1 on a labelled set, each file classified with every other file as an example.
+
+    Args:
+        perceptual: (n, d) the files' perceptual vectors.
+        zero_shot: (n, L) their zero-shot distributions over the labels.
+        y: (n,) their labels.
+        modality: ``image`` or ``audio`` (the default weight where there are too few examples to choose).
+    """
+    unit = perceptual / np.maximum(np.linalg.norm(perceptual, axis=1, keepdims=True), 1e-12)
+    counts = np.bincount(y, minlength=zero_shot.shape[1])
+    test = np.flatnonzero(counts[y] >= 2)
+    right, chosen = 0, {}
+    for i in test:
+        others = np.arange(len(y)) != i
+        ex = ExampleSet(unit[others], y[others], zero_shot[others])
+        ex.weight = choose_weight(ex, zero_shot.shape[1], DEFAULT_WEIGHT.get(modality, 0.0))
+        chosen[ex.weight] = chosen.get(ex.weight, 0) + 1
+        right += int(adapted(zero_shot[i], unit[i], ex).argmax() == y[i])
+    n = len(test)
+    zs = float(np.mean(zero_shot[test].argmax(1) == y[test])) if n else 0.0
+    return FewShotReport(n, zs, right / n if n else 0.0, chosen)
+
+
 def example_of(sets: dict[str, ExampleSet], example: Example) -> ExampleSet | None:
     """The examples a file is compared with: those of its own kind (a video's pictures with pictures)."""
     return sets.get("image" if example.modality == "video" else example.modality)

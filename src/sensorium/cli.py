@@ -639,6 +639,12 @@ def eval_cmd(
         Path | None, typer.Option("--library", "-l", help="Library to index into (default: scratch)")
     ] = None,
     text_encoder: TextEncoderOpt = None,
+    few_shot: Annotated[
+        bool,
+        typer.Option(
+            "--few-shot", help="Also classify each file with every other file as an example (classify --examples)"
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Zero-shot accuracy (top-1/top-5) and text→media retrieval (mAP, recall@1/@5)."""
@@ -649,11 +655,20 @@ def eval_cmd(
     with tempfile.TemporaryDirectory(prefix="sensorium-eval-") as tmp:
         lib = _open(library or Path(tmp), text_encoder=text_encoder)
         with _progress() as bar:
-            report = evaluate(lib, folder, modality=modality, on_progress=_index_progress(bar))
+            report = evaluate(lib, folder, modality=modality, on_progress=_index_progress(bar), few_shot=few_shot)
     if as_json:
         _emit_json(report.to_json())
     else:
         _print_eval(report)
+        if report.few_shot is not None:
+            fs = report.few_shot
+            chosen = ", ".join(f"{w:g} ({k})" for w, k in sorted(fs.weights.items()))
+            out.print(
+                f"few-shot, each of {fs.n} files (of labels with 2 or more) with every other file as an example: "
+                f"top-1 {fs.top1:.3f} against {fs.zero_shot_top1:.3f} with words alone; examples' weight {chosen}",
+                markup=False,
+                highlight=False,
+            )
         for path, reason in report.failed:  # left out of the figures: say which, as index does
             err.print(f"[red]failed[/red] {display_path(path)}: {reason}")
     if report.failed:

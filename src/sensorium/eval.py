@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sensorium.adapt import FewShotReport, leave_one_out
 from sensorium.errors import QueryError
 from sensorium.ingest import record_id
 from sensorium.models.concepts import label_vectors
 from sensorium.models.offline_audio import TAG_TEMPERATURE
-from sensorium.zero_shot import distribution, file_tracks, mix_tracks, softmax_rows
+from sensorium.zero_shot import distribution, example_tracks, mix_tracks, softmax_rows
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -38,9 +39,10 @@ class EvalReport:
     recall_at_5: float
     labels: list[dict[str, Any]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    few_shot: FewShotReport | None = None  # with ``few_shot=True``: the other files as examples
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "n": self.n,
             "top1": round(self.top1, 4),
             "top5": round(self.top5, 4),
@@ -50,6 +52,9 @@ class EvalReport:
             "labels": self.labels,
             "failed": [{"path": p, "error": e} for p, e in self.failed],
         }
+        if self.few_shot is not None:
+            out["few_shot"] = self.few_shot.to_json()
+        return out
 
 
 def label_text(folder: str) -> str:
@@ -79,8 +84,13 @@ def evaluate(
     *,
     modality: str = "image",
     on_progress: Callable[[int, int, str], None] | None = None,
+    few_shot: bool = False,
 ) -> EvalReport:
-    """Index ``folder`` into ``lib`` and measure classification and retrieval on it."""
+    """Index ``folder`` into ``lib`` and measure classification and retrieval on it.
+
+    ``few_shot``: also classify each file with every other file as an example
+    (:func:`sensorium.adapt.leave_one_out`), to see what adapting to a few examples would gain.
+    """
     folder = folder.resolve()
     dirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     if len(dirs) < 2:
@@ -98,14 +108,16 @@ def evaluate(
         raise QueryError(f"{folder}: no {modality} files were indexed; check `sensorium errors`")
     truth = np.array([labels.index(label_text(Path(r["path"]).relative_to(folder).parts[0])) for r in rows])
     vecs = label_vectors(lib.text_encoder, labels, space=getattr(lib.image_encoder, "space", None))
+    perceptual: list[np.ndarray | None] = []
     if modality == "audio":  # the whole file pooled and tag-matched, exactly as `classify` does
         enc = lib.audio_encoder
-        tags = np.stack([enc.clip_vectors(Path(r["path"])).probs for r in rows])
-        probs = softmax_rows(enc.tag_scores(tags, vecs) / TAG_TEMPERATURE)
+        clips = [enc.clip_vectors(Path(r["path"])) for r in rows]
+        probs = softmax_rows(enc.tag_scores(np.stack([c.probs for c in clips]), vecs) / TAG_TEMPERATURE)
+        perceptual = [c.perceptual for c in clips]
     elif modality in ("video", "image"):  # exactly as `classify` does (pictures: concept votes; videos: sound too)
-        probs = np.stack(
-            [mix_tracks(file_tracks(lib, Path(r["path"]), vecs, multi_label=False, labels=labels)) for r in rows]
-        )
+        tracked = [example_tracks(lib, Path(r["path"]), vecs, multi_label=False, labels=labels) for r in rows]
+        probs = np.stack([mix_tracks(tracks) for _, tracks in tracked])
+        perceptual = [example.perceptual for example, _ in tracked]
     else:
         probs = distribution(np.stack([np.asarray(r["vector"], dtype=np.float32) for r in rows]), vecs)
     ranks = np.argsort(-probs, axis=1)
@@ -134,7 +146,13 @@ def evaluate(
                 "predicted": labels[int(np.bincount(ranks[mask, 0]).argmax())],
             }
         )
+    adapted = None
+    if few_shot:
+        if not perceptual or any(p is None for p in perceptual):
+            raise QueryError(f"--few-shot: {modality} files have no perceptual vectors to compare with examples")
+        adapted = leave_one_out(np.stack(perceptual), probs, truth, "audio" if modality == "audio" else "image")  # type: ignore[arg-type]
     return EvalReport(
+        few_shot=adapted,
         n=len(rows),
         top1=top1,
         top5=top5,

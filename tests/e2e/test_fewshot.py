@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,20 +23,24 @@ def edited(src: Path, dest: Path) -> Path:
     return dest
 
 
+# code names, as a product line has: the words say nothing of the pictures
+CODE_NAMES = (("model_kx7", "cat-chelsea.png"), ("model_qr2", "rocket-launch.jpg"), ("model_zz9", "coins.png"))
+
+
+def code_named(samples: Path, folder: Path, another: Callable[[str], Path]) -> None:
+    """``folder/<code name>/<sample photo>``, and another photo of each where ``another`` says."""
+    for label, name in CODE_NAMES:
+        (folder / label).mkdir(parents=True)
+        shutil.copy(samples / name, folder / label / name)
+        edited(samples / name, another(label))
+
+
 @pytest.fixture(scope="module")
 def sets(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("fewshot")
     examples, photos = root / "examples", root / "photos"
     photos.mkdir()
-    # code names, as a product line has: the words say nothing of the pictures
-    for label, name in [
-        ("model_kx7", "cat-chelsea.png"),
-        ("model_qr2", "rocket-launch.jpg"),
-        ("model_zz9", "coins.png"),
-    ]:
-        (examples / label).mkdir(parents=True)
-        shutil.copy(samples / name, examples / label / name)
-        edited(samples / name, photos / f"{label}.jpg")
+    code_named(samples, examples, lambda label: photos / f"{label}.jpg")
     return examples, photos
 
 
@@ -105,3 +110,16 @@ def test_a_bad_example_is_left_out_and_bad_sets_are_refused(sets, tmp_path: Path
             "-l",
             str(tmp_path / "l"),
         )
+
+
+def test_eval_measures_what_examples_would_gain(tmp_path: Path, samples: Path) -> None:
+    """`eval --few-shot`: each file classified with the others as examples, beside the words alone."""
+    folder = tmp_path / "set"
+    code_named(samples, folder, lambda label: folder / label / "another.jpg")
+    code, out, err = cli("eval", str(folder), "--few-shot", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    fs = report["few_shot"]
+    assert set(fs) == {"n", "zero_shot_top1", "top1", "weights"} and fs["n"] == 6
+    assert fs["top1"] == 1.0 > fs["zero_shot_top1"], fs  # code names: the words alone cannot tell
+    assert "few_shot" not in json.loads(cli("eval", str(folder), "--json")[1])  # only when asked
