@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -204,6 +205,21 @@ def test_classify_two_photos(page, served) -> None:
     rows = page.locator(".classification").first.locator(".bar-row")
     assert rows.count() == 2 and rows.first.locator(".bar-label").inner_text() == "a cat"
     assert page.locator(".classification").first.locator(".bar-row.top .bar-value").inner_text().endswith("%")
+
+
+def test_classify_with_examples_on_the_server(page, served, tmp_path: Path) -> None:
+    """Labels in code names, no words: a folder of examples on the server teaches them."""
+    examples = tmp_path / "examples"
+    for label, name in [("kx7", "cat-chelsea.png"), ("qr2", "rocket-launch.jpg")]:
+        (examples / label).mkdir(parents=True)
+        shutil.copyfile(served.media / name, examples / label / name)
+    page.click("#tab-classify")
+    page.set_input_files("#classify-files", [str(served.media / "rocket-launch.jpg")])
+    page.fill("#labels", "")
+    page.fill("#examples", str(examples))
+    page.click("#classify-button")
+    page.wait_for_selector(".classification")
+    assert page.locator(".classification").first.get_attribute("data-top") == "qr2"
 
 
 def test_a_failed_classify_clears_the_last_results(page, served, tmp_path: Path) -> None:

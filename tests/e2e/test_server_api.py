@@ -253,6 +253,23 @@ def test_classify_reports_a_bad_upload_and_classifies_the_rest(client: TestClien
     assert results[2]["error"].startswith("corrupt or truncated PDF")  # named by its bytes, not its name
 
 
+def test_classify_with_an_examples_folder(client: TestClient, lib: Library, media_dir: Path, tmp_path: Path) -> None:
+    """Few-shot over HTTP: labels in code names, taught by a folder of examples on the server."""
+    examples = tmp_path / "examples"
+    for label, name in [("kx7", "cat-chelsea.png"), ("qr2", "rocket-launch.jpg")]:
+        (examples / label).mkdir(parents=True)
+        shutil.copyfile(media_dir / name, examples / label / name)
+    upload = [("files", png(media_dir / "cat-chelsea.png")), ("files", png(media_dir / "rocket-launch.jpg"))]
+    r = client.post("/api/classify", files=upload, data={"examples": str(examples)})
+    assert r.status_code == 200, r.text
+    assert [x["labels"][0]["label"] for x in r.json()["results"]] == ["kx7", "qr2"]
+    r = client.post("/api/classify", files=upload[:1], data={"examples": str(tmp_path / "nowhere")})
+    assert r.status_code == 400 and "no such folder" in r.json()["error"]
+    ro = TestClient(create_app(lib, token=TOKEN, read_only=True), headers={"Authorization": f"Bearer {TOKEN}"})
+    r = ro.post("/api/classify", files=upload[:1], data={"examples": str(examples)})
+    assert r.status_code == 403 and "read-only" in r.json()["error"]
+
+
 def test_classify_without_labels_is_400(client: TestClient, media_dir: Path) -> None:
     r = client.post("/api/classify", files=[("files", png(media_dir / "coins.png"))], data={"labels": " , "})
     assert r.status_code == 400 and "labels" in r.json()["error"]

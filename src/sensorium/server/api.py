@@ -257,10 +257,13 @@ def create_app(
     @app.post("/api/classify")
     def classify(
         files: Annotated[list[UploadFile], File()],
-        labels: Annotated[str, Form()],
+        labels: Annotated[str, Form()] = "",
         multi_label: Annotated[bool, Form()] = False,
+        examples: Annotated[str, Form(max_length=4096)] = "",
     ) -> dict[str, Any]:
-        names = parse_labels(labels)
+        if examples and read_only:  # a folder of the server's, read by path: as indexing is, not for read-only
+            raise HTTPException(403, "examples: this server is read-only; restart it without --read-only")
+        names = parse_labels(labels) if labels.strip() or not examples else []
         if len(names) > MAX_LABELS:  # each label is embedded under the models lock that searches wait on
             raise QueryError(f"labels: {len(names)} given, at most {MAX_LABELS}; classify with fewer labels at a time")
         with tempfile.TemporaryDirectory(prefix="sensorium-upload-") as tmp:
@@ -275,7 +278,11 @@ def create_app(
             if not good:  # nothing to classify: the first upload's status says why
                 raise next(exc for _, _, exc in saved if exc is not None)
             with models:
-                results = iter(lib.classify([path for path, _ in good], names, multi_label=multi_label))
+                results = iter(
+                    lib.classify(
+                        [path for path, _ in good], names, multi_label=multi_label, examples=examples or None
+                    )
+                )
         by_path = {str(p): n for p, n in good}
         out = []
         for name, _path, exc in saved:

@@ -570,19 +570,21 @@
   async function classify() {
     const files = classifyFiles();
     const labels = $("labels").value.trim();
+    const examples = $("examples").value.trim();
     if (!files.length) {
       setStatus("classify-status", "Choose or drop at least one file.", true);
       classifyInput.focus();
       return;
     }
-    if (!labels) {
-      setStatus("classify-status", "Type at least two labels, e.g. a cat, a dog.", true);
+    if (!labels && !examples) {
+      setStatus("classify-status", "Type at least two labels, e.g. a cat, a dog (or give an examples folder).", true);
       $("labels").focus();
       return;
     }
     const form = new FormData();
     for (const f of files) form.append("files", f, f.name);
     form.append("labels", labels);
+    if (examples) form.append("examples", examples);
     if ($("multi-label").checked) form.append("multi_label", "true");
     setStatus("classify-status", "Classifying " + files.length + (files.length === 1 ? " file…" : " files…"));
     $("classify-button").disabled = true;
