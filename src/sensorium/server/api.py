@@ -279,9 +279,7 @@ def create_app(
                 raise next(exc for _, _, exc in saved if exc is not None)
             with models:
                 results = iter(
-                    lib.classify(
-                        [path for path, _ in good], names, multi_label=multi_label, examples=examples or None
-                    )
+                    lib.classify([path for path, _ in good], names, multi_label=multi_label, examples=examples or None)
                 )
         by_path = {str(p): n for p, n in good}
         out = []
