@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 TAU = 0.05  # temperature of the examples' softmax over labels (perceptual cosines)
 WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # weights of the examples' distribution tried on the examples themselves
 DEFAULT_WEIGHT = {"image": 0.5, "audio": 0.0}  # where too few examples to choose: the dev sets' best
+MAX_PER_LABEL = 50  # examples read per label (each is decoded and encoded on every call)
 
 
 @dataclass
@@ -66,7 +67,18 @@ def read_examples(folder: Path) -> list[tuple[str, Path]]:
     ]
     if not pairs:
         raise QueryError(f"{folder}: no examples; put a few files of each label in {folder}/<label>/")
-    return pairs
+    kept: dict[str, int] = {}
+    out = []
+    for label, path in pairs:
+        kept[label] = kept.get(label, 0) + 1
+        if kept[label] <= MAX_PER_LABEL:
+            out.append((label, path))
+    for label, n in kept.items():
+        if n > MAX_PER_LABEL:
+            log.warning(
+                "examples of %r: the first %d of %d used (a few a label is what they are for)", label, MAX_PER_LABEL, n
+            )
+    return out
 
 
 def build(

@@ -123,3 +123,19 @@ def test_eval_measures_what_examples_would_gain(tmp_path: Path, samples: Path) -
     assert set(fs) == {"n", "zero_shot_top1", "top1", "weights"} and fs["n"] == 6
     assert fs["top1"] == 1.0 > fs["zero_shot_top1"], fs  # code names: the words alone cannot tell
     assert "few_shot" not in json.loads(cli("eval", str(folder), "--json")[1])  # only when asked
+
+
+def test_a_label_with_very_many_examples_uses_the_first_few(tmp_path: Path, samples: Path, caplog) -> None:
+    from sensorium import adapt
+
+    for i in range(adapt.MAX_PER_LABEL + 3):
+        (tmp_path / "ex" / "many").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "ex" / "many" / f"{i:03d}.png").write_bytes(b"")
+    (tmp_path / "ex" / "one").mkdir()
+    (tmp_path / "ex" / "one" / "a.png").write_bytes(b"")
+    pairs = adapt.read_examples(tmp_path / "ex")
+    assert [label for label, _ in pairs].count("many") == adapt.MAX_PER_LABEL and (
+        "one",
+        tmp_path / "ex" / "one" / "a.png",
+    ) in pairs
+    assert any("the first 50 of 53" in r.getMessage() for r in caplog.records)
