@@ -113,7 +113,7 @@ def parse(question: str) -> tuple[str, str]:
                 break
         else:
             about = _AUXILIARY.sub("", q, count=1)
-        about = re.sub(r"^(?:anyone|anybody|somebody)\b", "someone", about).strip()
+        about = re.sub(r"^(?:anyone|anybody|somebody|he|she|they)\b", "someone", about).strip()
         if about in ("", "there", "it", "this", "that", "anything", "something"):
             raise QueryError(f"{question!r}: asks about nothing; name a thing, e.g. 'is there a dog?'")
         return "yes/no", about

@@ -21,6 +21,8 @@ from sensorium.errors import QueryError
         ("is this a photo of a beach?", "yes/no", "a beach"),
         ("Is the dog barking?", "yes/no", "the dog barking"),
         ("is anyone speaking?", "yes/no", "someone speaking"),
+        ("Are they dancing?", "yes/no", "someone dancing"),
+        ("is it raining?", "yes/no", "raining"),
         ("Gibt es einen Hund?", "yes/no", "gibt es einen hund"),  # another language: scored whole
         ("How many people are there?", "count", "people"),
         ("how many cars can you see", "count", "cars"),
