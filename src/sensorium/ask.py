@@ -7,7 +7,8 @@
   ``classify`` scores it, in every track of the file (picture, sound, speech); "yes" from
   :data:`YES`, "no" below :data:`NO`, "not sure" between. An indexed recording or video also says
   when: its best moment for the words.
-- **how many** ("how many people?"): the detector's boxes of that COCO object in a picture.
+- **how many** ("how many people?"): the detector's boxes of that COCO object in a picture, or in
+  the picture of a video that shows the most of them (with when).
 - **what it says** ("what does it say?", "what is written on it?"): the text OCR reads in a picture
   or document page, or the speech transcribed in a recording or video.
 - **what it shows** ("what is this?", "what can you hear?"): the description's alt-text, or a
@@ -176,13 +177,45 @@ def _count(lib: Library, path: Path, question: str, about: str) -> Answer:
     if detector is None:
         raise QueryError("counting needs the object detector; it is turned off in this library's settings")
     label = _coco_label(lib, about, detector.labels)
+    if _is_video(path):
+        return _count_in_video(lib, path, question, label, detector)
     try:
         [segment] = image_segments(path, max_pixels=lib.settings.max_image_pixels, max_side=lib.image_encoder.max_side)
     except MediaError as exc:  # not a picture, or one that does not open
-        raise QueryError(f"{path}: {exc.reason}; counting works on a picture that opens") from None
+        raise QueryError(f"{path}: {exc.reason}; counting works on a picture or a video that opens") from None
     found = [d for d in detector.detect([segment.payload])[0] if d.label == label and d.score >= COUNT_MIN]
     least = min((d.score for d in found), default=None)
     return Answer(str(path), question, "count", len(found), label, least)
+
+
+def _count_in_video(lib: Library, path: Path, question: str, label: str, detector: Any) -> Answer:
+    """The most of ``label`` seen at once in any of a video's pictures, and when (that shot's span)."""
+    from sensorium.models.offline_video import OfflineVideoEncoder
+
+    best: list[tuple[int, float, float, float | None]] = [(0, 0.0, 0.0, None)]  # count, start, end, least score
+
+    def look(segments: list, _encoded: Any) -> None:
+        for seg in segments:
+            found = [d for d in detector.detect([seg.payload])[0] if d.label == label and d.score >= COUNT_MIN]
+            if len(found) > best[0][0]:
+                best[0] = (len(found), seg.start_s or 0.0, seg.end_s or 0.0, min(d.score for d in found))
+
+    try:
+        OfflineVideoEncoder(lib.settings, lib.image_encoder, None).encode_file(path, look)
+    except MediaError as exc:
+        raise QueryError(f"{path}: {exc.reason}; counting works on a picture or a video that opens") from None
+    count, start, end, least = best[0]
+    return Answer(str(path), question, "count", count, label, least, (start, end) if count else None)
+
+
+def _is_video(path: Path) -> bool:
+    from sensorium.media.probe import probe
+    from sensorium.media.video import video_or_sound
+
+    try:
+        return probe(path) == "video" and video_or_sound(path) == "video"
+    except MediaError:
+        return False
 
 
 def _coco_label(lib: Library, about: str, labels: tuple[str, ...] | list[str]) -> str:

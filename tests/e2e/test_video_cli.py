@@ -304,3 +304,14 @@ def test_progress_moves_within_a_video_through_its_pictures_then_its_sound(video
     assert {t for _, t in seen} == {1} and parts == sorted(parts) and parts[-1] == 1
     inside = [d for d in parts if 0 < d < 1]
     assert any(d <= 0.6 for d in inside) and any(0.6 < d < 1 for d in inside), parts  # pictures, then sound
+
+
+def test_how_many_counts_in_the_shot_that_shows_the_most(videos, tmp_path: Path) -> None:
+    folder, _ = videos
+    code, out, err = cli(
+        "ask", "how many cars?", str(folder / "street-bikes.mp4"), "-l", str(tmp_path / "lib"), "--json"
+    )
+    assert code == 0, err
+    [answer] = json.loads(out)
+    assert answer["kind"] == "count" and answer["about"] == "car" and answer["answer"] >= 2, answer
+    assert 0.0 <= answer["when"]["start"] < answer["when"]["end"] <= 10.1  # the shot it counted them in
