@@ -93,7 +93,16 @@ def describe_segment(lib: Library, segment: Segment, path: str) -> Description:
         tags[name] = max(tags.get(name, 0.0), round(score, 4))
     ranked = sorted(tags.items(), key=lambda kv: -kv[1])[:TAGS]
     text = " ".join(facts.ocr_text.split())
-    return Description(path, 0.0, ranked, [], alt_text=alt_text(concepts, kinds, objects, text), text=text)
+    people = _count_people(lib, segment.payload) if any(n == "person" for n, _ in objects) else 0
+    return Description(path, 0.0, ranked, [], alt_text=alt_text(concepts, kinds, objects, text, people), text=text)
+
+
+def _count_people(lib: Library, image: Image.Image) -> int:
+    """People the detector finds at :data:`OBJECT_MIN` (the encoder keeps each label's best box only)."""
+    detector = getattr(lib.image_encoder, "detector", None)
+    if detector is None:
+        return 1
+    return sum(1 for d in detector.detect([image])[0] if d.label == "person" and d.score >= OBJECT_MIN)
 
 
 def stored_alt_text(lib: Library, facts: dict) -> str:
@@ -127,9 +136,15 @@ def _everyday(lib: Library) -> list[Kind]:
 
 
 def alt_text(
-    concepts: list[tuple[str, float]], kinds: list[tuple[Kind, float]], objects: list[tuple[str, float]], text: str
+    concepts: list[tuple[str, float]],
+    kinds: list[tuple[Kind, float]],
+    objects: list[tuple[str, float]],
+    text: str,
+    people: int = 1,
 ) -> str:
-    """One sentence: what the picture shows (with the narrowest kind it is of), a person seen, the text read.
+    """One sentence: what the picture shows (with the narrowest kind it is of), the people seen, the text read.
+
+    ``people``: how many the detector found (where a person is among ``objects``): "two people".
 
     The subject is the best concept, or a detected object scoring clearly above it (the
     motorcycle, seen as a moped at 0.56 and detected at 0.90), or a kind where neither is sure;
@@ -144,11 +159,12 @@ def alt_text(
         best = None  # a scanned page read as a pill bottle: the text is what it shows
     kind = next((k.word for k, _ in kinds if best is not None and _holds(k, best[0]) and k.word != best[0]), None)
     person = any(n == "person" for n, _ in objects)
+    who = _people(people)
     if best is not None and best[1] >= SURE:
         shows = f"A picture of {_a(best[0])}" + (f" ({_a(kind)})" if kind else "")
-        shows += ", with a person" if person and best[0] != "person" else ""
+        shows += f", with {who}" if person and best[0] != "person" else ""
     elif person:  # the detector is surer of people than the classifier of what they wear or hold
-        shows = "A picture of a person" + (f" (it may show {_a(best[0])})" if best and not words else "")
+        shows = f"A picture of {who}" + (f" (it may show {_a(best[0])})" if best and not words else "")
     elif best is not None and not words:
         broad = next((k.word for k, _ in kinds), None)
         shows = (
@@ -160,6 +176,16 @@ def alt_text(
         quoted = text if len(text) <= TEXT_CHARS else text[: TEXT_CHARS - 1].rsplit(" ", 1)[0] + "…"
         shows += f', with the text "{quoted}"'
     return shows + "."
+
+
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _people(n: int) -> str:
+    """'a person', 'two people', '12 people'."""
+    if n <= 1:
+        return "a person"
+    return f"{_NUMBERS[n] if n < len(_NUMBERS) else n} people"
 
 
 def _holds(kind: Kind, name: str) -> bool:

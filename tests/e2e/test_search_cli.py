@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from clirun import cli
@@ -245,6 +246,22 @@ def test_alt_text_grammar() -> None:
     assert alt_text([("bubble", 0.09)], [], [], "") == "A picture."  # too unsure to name
     long = "word " * 40
     assert alt_text([("pill bottle", 0.55)], [], [], long.strip()).endswith('…".')
+    assert (
+        alt_text([("tripod", 0.95)], [], [("person", 0.9)], "", people=2) == "A picture of a tripod, with two people."
+    )
+    assert alt_text([], [], [("person", 0.9)], "", people=12) == "A picture of 12 people."
+
+
+def test_alt_text_counts_the_people(indexed, samples: Path, tmp_path: Path) -> None:
+    """The encoder keeps each object's best box; the alt-text counts them all: 'two people', not 'a person'."""
+    hopper = Image.open(samples / "grace-hopper.jpg").convert("RGB")
+    w, h = hopper.size
+    pair = Image.new("RGB", (2 * w, h))
+    pair.paste(hopper, (0, 0))
+    pair.paste(hopper.transpose(Image.Transpose.FLIP_LEFT_RIGHT), (w, 0))
+    pair.save(tmp_path / "pair.jpg")
+    assert "two people" in indexed.describe(tmp_path / "pair.jpg").alt_text
+    assert "a person" in indexed.describe(samples / "grace-hopper.jpg").alt_text
 
 
 def test_classify_labels_file(indexed, samples: Path, tmp_path: Path) -> None:
