@@ -928,6 +928,13 @@ def serve(
         list[str] | None, typer.Option("--cors-origin", help="Allow a web page from this origin (repeatable)")
     ] = None,
     max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted, in MiB")] = 64,
+    watch: Annotated[
+        list[Path] | None,
+        typer.Option("--watch", help="Keep this folder indexed while serving (repeatable; as `sensorium watch`)"),
+    ] = None,
+    watch_every: Annotated[
+        float, typer.Option("--watch-every", min=1, help="Seconds between index rounds of --watch folders")
+    ] = 60.0,
 ) -> None:
     """Serve the library over HTTP for the web page (search, classify, describe, play, index)."""
     from sensorium.server import listen, load_token
@@ -946,6 +953,9 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     err.print(f"Sensorium at http://{shown}:{sock.getsockname()[1]}/#token={token}", soft_wrap=True)
     err.print(f"token: {token}", soft_wrap=True)
+    if watch:
+        places = ", ".join(display_path(str(p)) for p in watch)
+        err.print(f"keeping {places} indexed: a round every {watch_every:g} s", markup=False, highlight=False)
     run_server(
         lib,
         token=token,
@@ -953,6 +963,8 @@ def serve(
         read_only=read_only,
         cors_origins=cors_origin or (),
         max_upload_mb=max_upload_mb,
+        watch=[str(p) for p in watch or ()],
+        watch_every=watch_every,
     )
 
 

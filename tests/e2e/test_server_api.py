@@ -649,3 +649,25 @@ def test_ask_answers_a_closed_question_about_an_indexed_file(client: TestClient,
     assert r.status_code == 400 and "cannot answer that" in r.json()["error"]
     r = client.get(f"/api/ask?path={quote(str(media_dir / 'nowhere.png'), safe='')}&q=is%20there%20a%20cat")
     assert r.status_code == 404
+
+
+def test_serve_watch_keeps_a_folder_indexed(tmp_path: Path, media_dir: Path) -> None:
+    """`serve --watch`: a photo dropped into the folder is found by the server without an index request."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    lib = open_library(tmp_path / "lib")
+    app = create_app(lib, token=TOKEN, read_only=True, watch=[str(folder)], watch_every=0.3)
+    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        shutil.copyfile(media_dir / "rocket-launch.jpg", folder / "rocket.jpg")
+        deadline = time.monotonic() + 60
+        found: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not found:
+            time.sleep(0.2)
+            r = client.post("/api/search", json={"text": "a rocket", "limit": 1})
+            found = r.json().get("hits", []) if r.status_code == 200 else []
+        assert found and Path(found[0]["path"]).name == "rocket.jpg", found
+        (folder / "rocket.jpg").unlink()
+        while time.monotonic() < deadline and found:
+            time.sleep(0.2)
+            found = client.post("/api/search", json={"text": "a rocket", "limit": 1}).json().get("hits", [])
+        assert not found  # deleted, then forgotten

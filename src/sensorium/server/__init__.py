@@ -62,11 +62,21 @@ def run(
     read_only: bool = False,
     cors_origins: Sequence[str] = (),
     max_upload_mb: int = 64,
+    watch: Sequence[str] = (),
+    watch_every: float = 60.0,
 ) -> None:
     """Serve ``lib`` on ``sock`` (from :func:`listen`) until interrupted."""
     import uvicorn
 
-    app = create_app(lib, token=token, read_only=read_only, cors_origins=cors_origins, max_upload_mb=max_upload_mb)
+    app = create_app(
+        lib,
+        token=token,
+        read_only=read_only,
+        cors_origins=cors_origins,
+        max_upload_mb=max_upload_mb,
+        watch=watch,
+        watch_every=watch_every,
+    )
     config = uvicorn.Config(app, log_level="info")  # configures uvicorn's loggers
     logging.getLogger("uvicorn.access").addFilter(_RedactToken())
     uvicorn.Server(config).run(sockets=[sock])

@@ -15,6 +15,7 @@ concurrent readers, so a search stays fast while a job writes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -109,8 +110,14 @@ def create_app(
     read_only: bool = False,
     cors_origins: Sequence[str] = (),
     max_upload_mb: int = 64,
+    watch: Sequence[str] = (),
+    watch_every: float = 60.0,
 ) -> FastAPI:
-    """The API over ``lib``, guarded by ``token``; ``sensorium serve`` runs it with uvicorn."""
+    """The API over ``lib``, guarded by ``token``; ``sensorium serve`` runs it with uvicorn.
+
+    ``watch``: folders kept indexed, an index job (with prune) every ``watch_every`` seconds
+    while no other job runs (``serve --watch``: the operator's, so a read-only server does it too).
+    """
     app = FastAPI(
         title="Sensorium", version=__version__, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json"
     )
@@ -139,6 +146,8 @@ def create_app(
             _ = lib.text_encoder, lib.image_encoder
 
     jobs = Jobs(lib, warm=warm_for_index, on_change=indexed.invalidate)
+    if watch:
+        _keep_watching(app, jobs, [os.path.abspath(p) for p in watch], watch_every)
     if not read_only and lib.exists and lib.manifest.get("spaces"):
         from sensorium import spaces
 
@@ -542,6 +551,21 @@ def _validation_message(exc: RequestValidationError) -> str:
         loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "form"))
         parts.append(f"{loc or 'body'}: {e.get('msg', 'invalid')}")
     return "bad request: " + ", ".join(parts) + "; see docs/http-api.md for the fields"
+
+
+def _keep_watching(app: FastAPI, jobs: Jobs, paths: list[str], every: float) -> None:
+    """Start an index job over ``paths`` every ``every`` seconds (skipped while another runs) until shutdown."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(JobBusy):  # a client's job, or the last round still going: the next round comes
+                jobs.start(paths, prune=True)
+            stop.wait(every)
+
+    thread = threading.Thread(target=loop, name="sensorium-watch", daemon=True)
+    app.router.on_startup.append(thread.start)
+    app.router.on_shutdown.append(stop.set)
 
 
 def _add_error_handlers(app: FastAPI, lib: Library) -> None:
