@@ -261,7 +261,7 @@ def watch(
                 more = f" and {len(names) - 10} more" if len(names) > 10 else ""
                 err.print(f"{stamp} {what} {len(names)}: {shown}{more}", markup=False, highlight=False)
         for path, reason in change.failed:
-            err.print(f"{stamp} [red]failed[/red] {display_path(path)}: {reason}")
+            err.print(Text.assemble(f"{stamp} ", ("failed", "red"), f" {display_path(path)}: {reason}"))
 
     places = ", ".join(display_path(str(p)) for p in paths)
     err.print(f"watching {places} every {every:g} s → {lib.path} (Ctrl-C stops)", markup=False, highlight=False)
@@ -387,12 +387,12 @@ def export(
     else:
         for r in results:
             if r.error:
-                err.print(f"[red]failed[/red] {r.rank}. {display_path(r.source)}: {r.error}")
+                err.print(Text.assemble(("failed", "red"), f" {r.rank}. {display_path(r.source)}: {r.error}"))
             else:
                 span = "" if r.start is None else f" ({r.start:.2f}–{r.end:.2f} s{'' if r.copied else ', re-encoded'})"
-                err.print(f"{r.rank}. {display_path(r.path or '')}{span}")
+                err.print(f"{r.rank}. {display_path(r.path or '')}{span}", markup=False, highlight=False)
         done = sum(r.error is None for r in results)
-        err.print(f"wrote {done} of {len(results)} hits into {display_path(output)}")
+        err.print(f"wrote {done} of {len(results)} hits into {display_path(output)}", markup=False, highlight=False)
     if any(r.error for r in results):
         raise typer.Exit(EXIT_SOME_FAILED)
 
@@ -612,7 +612,7 @@ def ask(
         for a in answers:
             name = display_path(a.path)
             if a.error:
-                err.print(f"[red]failed[/red] {name}: {a.error}")
+                err.print(Text.assemble(("failed", "red"), f" {name}: {a.error}"))
                 continue
             extra = f" ({a.score:.2f})" if a.kind == "yes/no" and a.score is not None else ""
             if a.when is not None:
@@ -670,7 +670,7 @@ def eval_cmd(
                 highlight=False,
             )
         for path, reason in report.failed:  # left out of the figures: say which, as index does
-            err.print(f"[red]failed[/red] {display_path(path)}: {reason}")
+            err.print(Text.assemble(("failed", "red"), f" {display_path(path)}: {reason}"))
     if report.failed:
         raise typer.Exit(EXIT_SOME_FAILED)
 
