@@ -571,7 +571,8 @@ def classify(
         table = Table("path", "label", "score", "next best")
         for r in results:
             if r.error:
-                table.add_row(display_path(r.path), "[red]error[/red]", "", r.error)
+                reason = r.error.removeprefix(f"{r.path}: ").removeprefix(f"{display_path(r.path)}: ")
+                table.add_row(display_path(r.path), "[red]error[/red]", "", Text(reason))  # the row names the file
                 continue
             best = r.labels[0] if r.labels else None
             label = best.label if best else "(none)"

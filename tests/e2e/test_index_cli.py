@@ -388,6 +388,13 @@ def test_classify_table_says_plainly_when_a_label_does_not_fit(tmp_path: Path, s
         app, ["classify", files[0], "--labels", "a cat, a dog", "--multi-label", "--library", lib], terminal_width=200
     )
     assert "(none of the labels reach 0.50)" in result.stdout
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    result = runner.invoke(
+        app, ["classify", str(empty), "--labels", "a cat, a dog", "--library", lib], terminal_width=300
+    )
+    row = next(line for line in result.stdout.splitlines() if "empty.jpg" in line)
+    assert row.count("empty.jpg") == 1 and "error" in row and "empty" in row.split("empty.jpg", 1)[1], row
 
 
 def test_prune_holds_a_folder_whose_every_file_is_missing_until_it_is_forgotten(tmp_path: Path) -> None:
