@@ -130,7 +130,7 @@ def ask(lib: Library, paths: list[Path], question: str) -> list[Answer]:
     """Answer ``question`` about each file (indexed or not); a file that cannot be read gets ``error``."""
     kind, about = parse(question)
     if kind == "yes/no":
-        return [_yes_no(lib, p, question, about) for p in paths]
+        return _yes_no(lib, paths, question, about)
     answers = []
     for path in paths:
         try:
@@ -143,23 +143,26 @@ def ask(lib: Library, paths: list[Path], question: str) -> list[Answer]:
     return answers
 
 
-def _yes_no(lib: Library, path: Path, question: str, about: str) -> Answer:
+def _yes_no(lib: Library, paths: list[Path], question: str, about: str) -> list[Answer]:
+    """One classification for every file (the words embedded once), then each answer and its moment."""
     from sensorium.zero_shot import classify_files
 
-    [result] = classify_files(lib, [path], [about], multi_label=True, threshold=0.0)
-    if result.error:
-        return Answer(str(path), question, "yes/no", None, about, error=result.error)
-    score = float(result.labels[0].score) if result.labels else 0.0
-    answer = "yes" if score >= YES else "no" if score < NO else "not sure"
-    when = _when(lib, path, about) if answer != "no" else None
-    return Answer(str(path), question, "yes/no", answer, about, score, when)
+    indexed = {p for p, row in lib.store().files().items() if row.get("status") == "done"} if lib.exists else set()
+    answers = []
+    for path, result in zip(paths, classify_files(lib, paths, [about], multi_label=True, threshold=0.0), strict=True):
+        if result.error:
+            answers.append(Answer(str(path), question, "yes/no", None, about, error=result.error))
+            continue
+        score = float(result.labels[0].score) if result.labels else 0.0
+        answer = "yes" if score >= YES else "no" if score < NO else "not sure"
+        where = str(path.resolve())
+        when = _when(lib, path, where, about) if answer != "no" and where in indexed else None
+        answers.append(Answer(str(path), question, "yes/no", answer, about, score, when))
+    return answers
 
 
-def _when(lib: Library, path: Path, about: str) -> tuple[float, float] | None:
-    """The best moment for ``about`` in an indexed recording or video; None for a picture or a file not indexed."""
-    where = str(path.resolve())
-    if not lib.exists or where not in lib.store().files():
-        return None
+def _when(lib: Library, path: Path, where: str, about: str) -> tuple[float, float] | None:
+    """The best moment for ``about`` in the indexed file ``where``; None for a picture."""
     try:
         hits = lib.search(about, path_glob=glob.escape(where), limit=1, min_score=0.0)
     except SensoriumError as exc:  # the answer stands without its moment
@@ -192,19 +195,15 @@ def _count_in_video(lib: Library, path: Path, question: str, label: str, detecto
     """The most of ``label`` seen at once in any of a video's pictures, and when (that shot's span)."""
     from sensorium.models.offline_video import OfflineVideoEncoder
 
-    best: list[tuple[int, float, float, float | None]] = [(0, 0.0, 0.0, None)]  # count, start, end, least score
-
-    def look(segments: list, _encoded: Any) -> None:
-        for seg in segments:
-            found = [d for d in detector.detect([seg.payload])[0] if d.label == label and d.score >= COUNT_MIN]
-            if len(found) > best[0][0]:
-                best[0] = (len(found), seg.start_s or 0.0, seg.end_s or 0.0, min(d.score for d in found))
-
+    best: tuple[int, float, float, float | None] = (0, 0.0, 0.0, None)  # count, start, end, least score
     try:
-        OfflineVideoEncoder(lib.settings, lib.image_encoder, None).encode_file(path, look)
+        for start, end, picture in OfflineVideoEncoder(lib.settings, lib.image_encoder, None).pictures(path):
+            found = [d for d in detector.detect([picture])[0] if d.label == label and d.score >= COUNT_MIN]
+            if len(found) > best[0]:
+                best = (len(found), start, end, min(d.score for d in found))
     except MediaError as exc:
         raise QueryError(f"{path}: {exc.reason}; counting works on a picture or a video that opens") from None
-    count, start, end, least = best[0]
+    count, start, end, least = best
     return Answer(str(path), question, "count", count, label, least, (start, end) if count else None)
 
 

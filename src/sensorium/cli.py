@@ -43,6 +43,10 @@ EvalModality = Literal["image", "video", "audio"]
 DescribeFormat = Literal["json", "srt", "vtt"]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help='Print one JSON document (schemas: README, "JSON schemas")')]
+ReencodeOpt = Annotated[
+    bool | None,
+    typer.Option("--reencode/--copy", help="Force re-encoding, or stream copy only [default: copy when possible]"),
+]
 WhisperOpt = Annotated[
     str | None,
     typer.Option(
@@ -350,10 +354,7 @@ def export(
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write into (created if missing)")],
     pad: Annotated[float, typer.Option("--pad", min=0, help="Seconds added before and after each moment")] = 0.0,
-    reencode: Annotated[
-        bool | None,
-        typer.Option("--reencode/--copy", help="Force re-encoding, or stream copy only [default: copy when possible]"),
-    ] = None,
+    reencode: ReencodeOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files already there")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -493,10 +494,7 @@ def clip(
             " (sound), .mp4 .mov .mkv .webm (video and sound)",
         ),
     ],
-    reencode: Annotated[
-        bool | None,
-        typer.Option("--reencode/--copy", help="Force re-encoding, or stream copy only [default: copy when possible]"),
-    ] = None,
+    reencode: ReencodeOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file")] = False,
     as_json: JsonOpt = False,
 ) -> None:

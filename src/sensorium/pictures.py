@@ -93,16 +93,9 @@ def describe_segment(lib: Library, segment: Segment, path: str) -> Description:
         tags[name] = max(tags.get(name, 0.0), round(score, 4))
     ranked = sorted(tags.items(), key=lambda kv: -kv[1])[:TAGS]
     text = " ".join(facts.ocr_text.split())
-    people = _count_people(lib, segment.payload) if any(n == "person" for n, _ in objects) else 0
+    boxes = encoded.boxes[0] if encoded.boxes is not None else [("person", 1.0)]
+    people = sum(1 for label, score in boxes if label == "person" and score >= OBJECT_MIN)
     return Description(path, 0.0, ranked, [], alt_text=alt_text(concepts, kinds, objects, text, people), text=text)
-
-
-def _count_people(lib: Library, image: Image.Image) -> int:
-    """People the detector finds at :data:`OBJECT_MIN` (the encoder keeps each label's best box only)."""
-    detector = getattr(lib.image_encoder, "detector", None)
-    if detector is None:
-        return 1
-    return sum(1 for d in detector.detect([image])[0] if d.label == "person" and d.score >= OBJECT_MIN)
 
 
 def stored_alt_text(lib: Library, facts: dict) -> str:

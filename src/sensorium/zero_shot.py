@@ -217,10 +217,11 @@ def _with_examples(
 
     if multi_label:
         raise QueryError("--examples works with single-label classification; drop --multi-label")
+    found = adapt.read_examples(folder)
     spelled: dict[str, str] = {}  # "Cat" given and a folder "cat" are one label, as given
-    for label in [*labels, *(label for label, _ in adapt.read_examples(folder))]:
+    for label in [*labels, *(label for label, _ in found)]:
         spelled.setdefault(label.casefold(), label)
-    pairs = [(spelled[label.casefold()], path) for label, path in adapt.read_examples(folder)]
+    pairs = [(spelled[label.casefold()], path) for label, path in found]
     names = list(spelled.values())
     if len(names) < 2:
         raise QueryError(f"{folder}: examples of one label only; give at least two labels to choose between")

@@ -159,7 +159,8 @@ class OfflineImageEncoder:
             Facts(concepts=self._concepts(p), objects=tuple(Concept(k, round(v, 4)) for k, v in o), ocr_text=t)
             for p, o, t in zip(probs, objects, texts, strict=True)
         ]
-        return Encoded(semantic, l2_normalise(features), facts, concept_probs=probs)
+        boxes = [[(label, score) for label, score, _ in f] for f in found]
+        return Encoded(semantic, l2_normalise(features), facts, concept_probs=probs, boxes=boxes)
 
     def _run_models(self, images: list[Image.Image], detector: YoloxDetector) -> tuple[np.ndarray, np.ndarray, list]:
         """Classifier and detector on a batch: two workers, each running both on half the batch.

@@ -16,9 +16,11 @@ import hashlib
 import logging
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from sensorium.config import Settings
 from sensorium.errors import MediaError
@@ -114,12 +116,8 @@ class OfflineVideoEncoder:
                 )
                 sound.start()
             try:
-                for shot in shots(reader, cut_threshold=CUT_THRESHOLD, max_piece_s=PIECE_S * 2):
-                    if shot.start_s >= limit:
-                        summary.truncated = True
-                        break
-                    summary.shots = max(summary.shots, shot.index + 1)
-                    batch += _pictures(reader, shot, middle=self.settings.video_pictures == "middle")
+                for picture in self._sampled(reader, summary, limit):
+                    batch.append(picture)
                     if len(batch) >= PICTURE_BATCH:
                         self._emit_pictures(source, batch, summary, emit_one)
                         batch = []
@@ -137,6 +135,28 @@ class OfflineVideoEncoder:
         if has_audio and self.audio_encoder is not None and sound is None:
             self._sound(path, source, summary, emit_one)
         return summary
+
+    def pictures(self, path: Path) -> Iterator[tuple[float, float, Image.Image]]:
+        """The pictures :meth:`encode_file` reads of a video, unencoded: each shot's span and picture
+        (inside any black bars), for a caller that looks at them another way (``ask``'s counting).
+
+        Raises:
+            MediaError: as :meth:`encode_file`.
+        """
+        with VideoReader(path, self.spec) as reader:
+            for start, end, sample in self._sampled(reader, VideoSummary(), self.settings.max_audio_seconds):
+                yield start, end, inside_bars(sample)
+
+    def _sampled(
+        self, reader: VideoReader, summary: VideoSummary, limit: float
+    ) -> Iterator[tuple[float, float, Sample]]:
+        """Each shot's sampled pictures with their spans, shot by shot, up to ``limit`` seconds."""
+        for shot in shots(reader, cut_threshold=CUT_THRESHOLD, max_piece_s=PIECE_S * 2):
+            if shot.start_s >= limit:
+                summary.truncated = True
+                return
+            summary.shots = max(summary.shots, shot.index + 1)
+            yield from _pictures(reader, shot, middle=self.settings.video_pictures == "middle")
 
     def _sound_thread(self, path: Path, source: str, summary: VideoSummary, emit: Emit, failure: list) -> None:
         try:
