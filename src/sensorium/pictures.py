@@ -35,6 +35,7 @@ EVERYDAY_KINDS = (
     "weapon", "electronic equipment", "computer", "telephone", "appliance", "kitchen utensil", "bag", "timepiece",
     "geological formation",
 )  # fmt: skip
+WORN = frozenset({"clothing", "footwear", "headdress"})  # with a person seen, what they wear, not the subject
 MASS_NOUNS = frozenset({"clothing", "food", "furniture", "footwear", "sports equipment", "electronic equipment"})
 KIND_MIN = 0.5  # a kind is named when at least this much of the picture is of it
 SURE = 0.4  # the best concept is named plainly from this probability; below it, the picture "may show" it...
@@ -141,7 +142,8 @@ def alt_text(
 
     The subject is the best concept, or a detected object scoring clearly above it (the
     motorcycle, seen as a moped at 0.56 and detected at 0.90), or a kind where neither is sure;
-    a picture holding a page of text leads with the text.
+    a picture holding a page of text leads with the text. Where a person is detected and the best
+    concept is something worn, the person leads ("a person in a military uniform").
     """
     best = concepts[0] if concepts and concepts[0][1] >= MAYBE else None
     thing = max(objects, key=lambda o: o[1]) if objects else None
@@ -153,7 +155,10 @@ def alt_text(
     kind = next((k.word for k, _ in kinds if best is not None and _holds(k, best[0]) and k.word != best[0]), None)
     person = any(n == "person" for n, _ in objects)
     who = _people(people)
-    if best is not None and best[1] >= SURE:
+    worn = best is not None and any(k.word in WORN and _holds(k, best[0]) for k, _ in kinds)
+    if person and worn and best is not None and best[1] >= SURE:  # a portrait, not a uniform with a person
+        shows = f"A picture of {who} in {_a(best[0])}"
+    elif best is not None and best[1] >= SURE:
         shows = f"A picture of {_a(best[0])}" + (f" ({_a(kind)})" if kind else "")
         shows += f", with {who}" if person and best[0] != "person" else ""
     elif person:  # the detector is surer of people than the classifier of what they wear or hold

@@ -8,6 +8,7 @@ Regenerate the golden vectors (after a deliberate change of recipe or weights) w
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -195,6 +196,20 @@ def test_int8_ranges_that_do_not_fit_fall_back_to_float(
     assert [p.name for p in tmp_path.rglob("*.onnx")] == ["model.onnx"]  # no half-made int8 file left
     logits, features = classifier.run([photo("chelsea.png")])
     assert features.shape == (1, 1280) and "cat" in " ".join(classifier_names()[int(np.argmax(logits[0]))])
+    # each recipe's verdict is remembered: the next start does not quantise again, nor warn
+    verdicts = sorted(tmp_path.rglob("*.unusable"))
+    assert len(verdicts) == len(quantize.RECIPES)
+    assert {v.read_text().split(":")[0] for v in verdicts} == {r.name for r in quantize.RECIPES}
+
+    def no_second_try(*args: object) -> None:
+        raise AssertionError("quantised again")
+
+    monkeypatch.setattr(quantize, "quantize_int8", no_second_try)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        again = ImageNetClassifier(settings.model_copy(update={"cache": tmp_path}), threads=1)
+    assert again.precision == "float32" and "int8 not usable" in caplog.text
+    assert all(r.levelno < logging.WARNING for r in caplog.records if "int8" in r.getMessage())
 
 
 def classifier_names() -> list[tuple[str, ...]]:

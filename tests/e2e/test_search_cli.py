@@ -238,6 +238,9 @@ def test_a_picture_has_no_captions(indexed, samples: Path, tmp_path: Path) -> No
 
 
 def test_alt_text_grammar() -> None:
+    import numpy as np
+
+    from sensorium.models.hierarchy import Kind
     from sensorium.pictures import alt_text
 
     assert alt_text([], [], [], "") == "A picture."
@@ -250,6 +253,14 @@ def test_alt_text_grammar() -> None:
         alt_text([("tripod", 0.95)], [], [("person", 0.9)], "", people=2) == "A picture of a tripod, with two people."
     )
     assert alt_text([], [], [("person", 0.9)], "", people=12) == "A picture of 12 people."
+    # what a person wears is not the subject: the person leads, in it; without a person, the thing
+    clothing = Kind("clothing", np.zeros(1), frozenset(), frozenset(), names=("military uniform",))
+    worn = ([("military uniform", 0.52)], [(clothing, 0.76)])
+    assert alt_text(*worn, [("person", 0.93)], "") == "A picture of a person in a military uniform."
+    assert alt_text(*worn, [], "") == "A picture of a military uniform (clothing)."
+    assert alt_text([("military uniform", 0.3)], worn[1], [("person", 0.93)], "") == (
+        "A picture of a person (it may show a military uniform)."
+    )
 
 
 def test_alt_text_counts_the_people(indexed, samples: Path, tmp_path: Path) -> None:

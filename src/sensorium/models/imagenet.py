@@ -16,6 +16,7 @@ with activation ranges shipped in the package, and checked against the float net
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -199,38 +200,58 @@ class ImageNetClassifier:
     def _int8_session(self, folder: Path, export, threads: int):  # -> InferenceSession | None
         """The int8 network, quantised once from the float export; None where it cannot be had.
 
-        Its file name carries the recipe and the ranges' checksum, so new ranges make a new file.
-        A fresh quantisation must agree with the float network on a probe (cosine of features at
-        least :data:`~sensorium.models.quantize.MIN_PROBE_COSINE`) or it is deleted, unused.
+        Each recipe of :data:`~sensorium.models.quantize.RECIPES` is tried in order. Its file name
+        carries the recipe and the ranges' checksum, so new ranges make a new file. A fresh
+        quantisation must agree with the float network on a probe (the recipe's
+        ``min_probe_cosine``) or it is deleted, unused, and a ``.unusable`` file beside it keeps
+        the reason, so that later runs on this machine do not quantise it again.
         """
         ranges = quantize.calibration_cache(f"efficientnet-{self.variant.name}")
         if not ranges.is_file():
             log.warning("efficientnet-%s: no int8 activation ranges shipped; running float32", self.variant.name)
             return None
-        key = sha256_of(ranges)[:8] + "-" + quantize.RECIPE
-        path = folder / f"model-int8-{key}.onnx"
-        self.model_key = f"int8-{key}"
-        if path.is_file():
-            return onnx_session(path, None, threads)
+        digest = sha256_of(ranges)[:8]
+        reasons = []
+        fresh = False
+        for recipe in quantize.RECIPES:
+            key = f"{digest}-{recipe.name}"
+            path = folder / f"model-int8-{key}.onnx"
+            verdict = path.with_suffix(".unusable")
+            if path.is_file():
+                self.model_key = f"int8-{key}"
+                return onnx_session(path, None, threads)
+            if verdict.is_file():
+                reasons.append(verdict.read_text(errors="replace").strip())
+                continue
+            fresh = True
+            try:
+                session = self._quantised(path, export, threads, recipe, ranges)
+                self.model_key = f"int8-{key}"
+                return session
+            except Exception as exc:  # quantisation fails in many ways; float32 still works
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                reasons.append(f"{recipe.name}: {reason[:300]}")
+                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # a read-only cache: tried again next time
+                    verdict.write_text(reasons[-1] + "\n")
+        (log.warning if fresh else log.info)(
+            "efficientnet-%s: int8 not usable on this machine (%s); running float32"
+            ' (image_precision = "float32" says so for good)',
+            self.variant.name,
+            "; ".join(reasons),
+        )
+        return None
+
+    def _quantised(self, path: Path, export, threads: int, recipe: quantize.Recipe, ranges: Path):
+        """Quantise with ``recipe`` to ``path`` and check it on the probe; raises when it disagrees."""
         float_path = self.float_model
-        try:
-            reference = onnx_session(float_path, export, threads)
-            build = lambda out: quantize.quantize_int8(float_path, out, ranges)  # noqa: E731
-            session = onnx_session(path, build, threads, doing="quantising {} to int8")
-            cos = quantize.probe_cosine(reference, session, self.variant.image_size)
-            if cos < quantize.MIN_PROBE_COSINE:
-                raise ValueError(f"its features differ from float32 (cosine {cos:.3f} on the probe)")
-            return session
-        except Exception as exc:  # quantisation fails in many ways; float32 still works
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            log.warning(
-                'efficientnet-%s: int8 not usable (%s); running float32 (image_precision = "float32" says so for good)',
-                self.variant.name,
-                reason[:300],
-            )
-            path.unlink(missing_ok=True)
-            self.model_key = "float32"
-            return None
+        reference = onnx_session(float_path, export, threads)
+        build = lambda out: quantize.quantize_int8(float_path, out, ranges, recipe)  # noqa: E731
+        session = onnx_session(path, build, threads, doing="quantising {} to int8")
+        cos = quantize.probe_cosine(reference, session, self.variant.image_size)
+        if cos < recipe.min_probe_cosine:
+            raise ValueError(f"its features differ from float32 (cosine {cos:.3f} on the probe)")
+        return session
 
     @property
     def weights_sha256(self) -> str:
