@@ -54,8 +54,6 @@ RECIPES = (
     # within a point of float32's there (scenes 0.454 / 0.573 against 0.433 / 0.578)
     Recipe(f"int8-qdq-percentile{PERCENTILE}-rr-v1", reduce_range=True, float_convs=3, min_probe_cosine=0.975),
 )
-RECIPE = RECIPES[0].name
-MIN_PROBE_COSINE = RECIPES[0].min_probe_cosine
 
 
 def calibration_cache(name: str) -> Path:
