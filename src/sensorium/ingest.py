@@ -35,7 +35,7 @@ from sensorium.media.walk import canonical, display_path, skipped_by, walk
 from sensorium.models.base import Encoded
 from sensorium.models.offline_video import ENCODER_ID as VIDEO_ID
 from sensorium.store.base import pad_perceptual
-from sensorium.types import Facts, Segment, track_of
+from sensorium.types import PICTURES_MARK, Facts, Segment, track_of
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -133,6 +133,9 @@ class _Preparer:
         with self._lock:
             if version not in self._fresh:
                 s = self.lib.settings
+                if PICTURES_MARK in version:  # a PDF whose photos were described
+                    self._fresh[version] = version == self.lib.document_version_key()
+                    return self._fresh[version]
                 model = version.split("@", 1)[0]
                 modality = {s.image_encoder: "image", s.audio_encoder: "audio", VIDEO_ID: "video"}.get(model, "text")
                 self._fresh[version] = version == self.lib.version_key(modality)
@@ -154,7 +157,7 @@ class _Preparer:
                 item.skip = True
                 return item
             twin = self.twins.get(item.content_hash) if reuse else None
-            if twin is not None and twin != key and self.is_fresh(self.known[twin].get("encoder") or ""):
+            if twin is not None and twin != key and self._current(self.known[twin]):
                 item.twin = twin  # moved, renamed or copied: its records are already made
                 return item
             item.modality = probe(path)
@@ -172,11 +175,25 @@ class _Preparer:
         return item
 
     def _unchanged(self, old: dict[str, Any] | None, item: Prepared, *, fast: bool) -> bool:
-        if not old or old.get("status") != "done" or not self.is_fresh(old.get("encoder") or ""):
+        if not old or old.get("status") != "done" or not self._current(old):
             return False
         if fast:
             return old.get("size") == item.size and old.get("mtime") == item.mtime
         return old.get("content_hash") == item.content_hash
+
+    def _current(self, row: dict[str, Any]) -> bool:
+        """Whether a file's row says it was indexed as this run would index it (its content aside)."""
+        return self.is_fresh(row.get("encoder") or "") and not self._pictures_missing(row)
+
+    def _pictures_missing(self, old: dict[str, Any]) -> bool:
+        """A PDF indexed by its words alone (before photos were described, or with them turned off)
+        while ``pdf_pictures`` is on: its photos are still to be described."""
+        if not self.lib.settings.pdf_pictures or old.get("encoder") != self.lib.version_key("text"):
+            return False
+        try:
+            return is_pdf(read_head(Path(old["path"]), 8))
+        except OSError:
+            return False
 
     def _read(self, path: Path, item: Prepared) -> None:
         """A photo's or note's segments; a recording's or video's length (they are decoded as they stream)."""
@@ -220,6 +237,9 @@ def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
         else:
             encoded = lib.encoder_for(modality).encode(segs)
         rows += record_rows(segs, encoded, hashes, lib.version_key(modality), lib.manifest["perceptual_dim"])
+    documents = {it.path: _version_of(lib, it) for it in items if it.document}
+    for row in rows:  # a PDF's passages carry its row's version, so a re-read drops those it no longer makes
+        row["encoder"] = documents.get(row["path"], row["encoder"])
     return rows
 
 
@@ -559,12 +579,20 @@ def _write_batch(
     lib: Library, store: Any, batch: list[Prepared], rows: list[dict[str, Any]], report: IndexReport
 ) -> None:
     store.upsert_records(rows)
-    for modality in {it.modality for it in batch if it.reencoded}:  # drop what the new model no longer makes
-        again = [it.path for it in batch if it.reencoded and it.modality == modality]
-        store.delete_paths(again, keep_encoder=lib.version_key(modality))
-    store.upsert_files([_file_row(it, "done", lib.version_key(it.modality)) for it in batch])
+    again: dict[str, list[str]] = {}  # drop what the new model no longer makes
+    for it in batch:
+        if it.reencoded:
+            again.setdefault(_version_of(lib, it), []).append(it.path)
+    for version, paths in again.items():
+        store.delete_paths(paths, keep_encoder=version)
+    store.upsert_files([_file_row(it, "done", _version_of(lib, it)) for it in batch])
     report.indexed += len(batch)
     report.records += len(rows)
+
+
+def _version_of(lib: Library, item: Prepared) -> str:
+    """The version a file's row carries: its model's, or for a PDF its text and picture models'."""
+    return lib.document_version_key() if item.document else lib.version_key(item.modality)
 
 
 def _index_stream(

@@ -34,6 +34,7 @@ from sensorium.types import (
     DESCRIBE_MIN_SCORE,
     KEYWORD_WEIGHT,
     LIKE_WEIGHT,
+    PICTURES_MARK,
     Classification,
     Hit,
     Segment,
@@ -234,6 +235,15 @@ class Library:
         """The model version a record of ``modality`` must carry to count as fresh."""
         enc = self.encoder_for(modality)
         return enc.info.version_key if enc is not None else self.text_encoder.info.version_key
+
+    def document_version_key(self) -> str:
+        """What a PDF's files row carries to count as fresh: its passages' text model and, with
+        ``pdf_pictures``, the image model that described its photos (``<text key>+pictures:<image key>``).
+
+        A PDF indexed before pictures were described (or with them turned off since) carries the
+        plain text key, and is read again: its photos become passages."""
+        text = self.version_key("text")
+        return f"{text}{PICTURES_MARK}{self.version_key('image')}" if self.settings.pdf_pictures else text
 
     @property
     def exists(self) -> bool:

@@ -16,6 +16,7 @@ DESCRIBE_MIN_SCORE = 0.3  # sound events at least this likely go into a descript
 
 # Records of one timed file share its modality; which track made them shows in the segment index.
 SPEECH_INDEX_BASE = 1_000_000  # utterances of a sound or video file
+PICTURES_MARK = "+pictures:"  # joins a PDF's text model key and the image model key of its photos
 SOUND_INDEX_BASE = 2_000_000  # sound windows of a video file (a sound file's windows count from 0)
 Track = Literal["picture", "sound", "speech", "text"]
 

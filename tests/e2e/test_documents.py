@@ -151,3 +151,32 @@ def test_the_photos_in_a_brochure_find_their_pages(tmp_path: Path) -> None:
     result = runner.invoke(app, ["index", str(folder / "brochure.pdf"), "--library", str(plain), "--json"], env=env)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["records"] == 2  # a line of text on each page
+
+
+def test_pdfs_are_read_again_when_their_pictures_are_turned_on_or_off(tmp_path: Path) -> None:
+    """A PDF indexed by its words alone (pictures off, or a library from before they were described)
+    is read again once pictures are on, and the other way round; notes beside them are left alone."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    brochure_pdf(folder / "brochure.pdf", icon=True)
+    (folder / "notes.txt").write_text("Shopping list: bread, milk and eggs.", encoding="utf-8")
+    lib = tmp_path / "lib"
+
+    def index(pictures: str) -> dict:
+        args = ["index", str(folder), "--library", str(lib), "--json"]
+        result = runner.invoke(app, args, env={"SENSORIUM_PDF_PICTURES": pictures})
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def cat_on_page_one() -> bool:
+        hits = [h for h in search(lib, "a cat") if Path(h["path"]).name == "brochure.pdf"]
+        return any(h["page"] == 1 and "cat" in h["why"] for h in hits)
+
+    words = index("false")
+    assert (words["indexed"], words["records"]) == (2, 3) and not cat_on_page_one()
+    pictures = index("true")
+    assert (pictures["indexed"], pictures["skipped"]) == (1, 1) and pictures["records"] > 2
+    assert cat_on_page_one()
+    assert index("true")["indexed"] == 0  # read once: its row now says its photos were described
+    again = index("false")
+    assert (again["indexed"], again["skipped"]) == (1, 1) and not cat_on_page_one()  # no passage left behind
