@@ -259,6 +259,17 @@ def test_long_block_runs_in_bounded_batches(mn04: MN04Tagger, yamnet: YamnetTagg
     assert np.abs(alone - inside).max() < 0.05
 
 
+def test_yamnet_gives_the_same_tags_on_one_core_or_several(settings: Settings, yamnet: YamnetTagger) -> None:
+    """Patches shared out among interpreters come back in their own rows."""
+    parts = [sound(animal(n), yamnet.rate) for n in ("dog", "cow", "owl", "frog")]
+    wave = np.concatenate(parts)
+    one = YamnetTagger(load_settings(models=settings.models, threads=1)).tag_windows(wave, 2.0, 1.0)
+    three = YamnetTagger(load_settings(models=settings.models, threads=3)).tag_windows(wave, 2.0, 1.0)
+    assert len(one.starts) > 6
+    np.testing.assert_array_equal(one.probs, three.probs)
+    np.testing.assert_array_equal(one.probs, yamnet.tag_windows(wave, 2.0, 1.0).probs)
+
+
 @pytest.mark.parametrize("samples", [1, 100, 1600, 9000])
 def test_short_arrays_give_one_row(mn04: MN04Tagger, yamnet: YamnetTagger, samples: int) -> None:
     for tagger in (mn04, yamnet):
