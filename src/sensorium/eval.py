@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob as globlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,11 @@ class EvalReport:
 
 
 def label_text(folder: str) -> str:
-    return folder.replace("_", " ").replace("-", " ").strip()
+    """The words a label folder names: separators as spaces, and the running number a dataset puts
+    in front ("001.Black_footed_Albatross" in CUB-200, "012.binoculars" in Caltech-256, "01_dog")
+    left out, since the number would be read as part of the label. "1_dollar_bill" keeps its 1."""
+    words = folder.replace("_", " ").replace("-", " ").strip()
+    return re.sub(r"^(?:\d+\.|0\d*\s)\s*", "", words).strip() or words
 
 
 def average_precision(relevant: np.ndarray) -> float:

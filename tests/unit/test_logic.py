@@ -68,6 +68,21 @@ def test_average_precision() -> None:
     assert label_text("group_of_people") == "group of people"
 
 
+@pytest.mark.parametrize(
+    ("folder", "label"),
+    [
+        ("001.Black_footed_Albatross", "Black footed Albatross"),  # CUB-200
+        ("012.binoculars", "binoculars"),  # Caltech-256
+        ("01_dog", "dog"),
+        ("1_dollar_bill", "1 dollar bill"),
+        ("3d_printer", "3d printer"),
+        ("007", "007"),
+    ],
+)
+def test_label_folders_lose_a_datasets_running_number(folder: str, label: str) -> None:
+    assert label_text(folder) == label
+
+
 def test_merge_moments_joins_overlapping_windows_of_one_file() -> None:
     from sensorium.query import merge_moments
     from sensorium.types import Hit
