@@ -311,6 +311,18 @@ def test_clean_names() -> None:
     assert clean_name(("great white shark", "white shark", "man-eater")) == "great white shark"
 
 
+def test_the_multilingual_model_loads_only_for_another_language(settings) -> None:
+    """e5 reads only words in other languages beside MiniLM: a command that sees none never loads it."""
+    from sensorium.models.multilingual import MultilingualTextEncoder
+
+    enc = MultilingualTextEncoder(settings)
+    english = enc.encode_text(["a dog on the beach"], query=True)
+    assert enc.multi._model is None
+    german = enc.encode_text(["ein Hund am Strand"], query=True)
+    assert enc.multi._model is not None
+    assert float(german[0] @ english[0]) > float(german[0] @ enc.encode_text(["a tax form"], query=True)[0])
+
+
 @pytest.mark.slow
 def test_e5_space_works_too(settings, encoded) -> None:
     from sensorium.models.offline_image import OfflineImageEncoder
