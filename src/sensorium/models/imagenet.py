@@ -213,6 +213,13 @@ class ImageNetClassifier:
         digest = sha256_of(ranges)[:8]
         reasons = []
         fresh = False
+        floats: list = []  # the float network to check against, opened once for all recipes tried
+
+        def reference():  # -> InferenceSession
+            if not floats:
+                floats.append(onnx_session(self.float_model, export, threads))
+            return floats[0]
+
         for recipe in quantize.RECIPES:
             key = f"{digest}-{recipe.name}"
             path = folder / f"model-int8-{key}.onnx"
@@ -225,7 +232,7 @@ class ImageNetClassifier:
                 continue
             fresh = True
             try:
-                session = self._quantised(path, export, threads, recipe, ranges)
+                session = self._quantised(path, reference, threads, recipe, ranges)
                 self.model_key = f"int8-{key}"
                 return session
             except Exception as exc:  # quantisation fails in many ways; float32 still works
@@ -242,13 +249,13 @@ class ImageNetClassifier:
         )
         return None
 
-    def _quantised(self, path: Path, export, threads: int, recipe: quantize.Recipe, ranges: Path):
-        """Quantise with ``recipe`` to ``path`` and check it on the probe; raises when it disagrees."""
-        float_path = self.float_model
-        reference = onnx_session(float_path, export, threads)
-        build = lambda out: quantize.quantize_int8(float_path, out, ranges, recipe)  # noqa: E731
+    def _quantised(self, path: Path, reference, threads: int, recipe: quantize.Recipe, ranges: Path):
+        """Quantise with ``recipe`` to ``path`` and check it on the probe against ``reference()``, the
+        float network; raises when it disagrees."""
+        float_session = reference()  # exports the float network first when it is not there yet
+        build = lambda out: quantize.quantize_int8(self.float_model, out, ranges, recipe)  # noqa: E731
         session = onnx_session(path, build, threads, doing="quantising {} to int8")
-        cos = quantize.probe_cosine(reference, session, self.variant.image_size)
+        cos = quantize.probe_cosine(float_session, session, self.variant.image_size)
         if cos < recipe.min_probe_cosine:
             raise ValueError(f"its features differ from float32 (cosine {cos:.3f} on the probe)")
         return session
