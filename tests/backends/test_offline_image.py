@@ -276,6 +276,25 @@ def test_ocr_always_puts_the_text_in_facts_and_vector(settings, text_encoder, en
     assert out.semantic[0] @ bakery > plain.semantic[0] @ bakery
 
 
+def test_ocr_reads_small_print_from_the_file_not_the_shrunk_picture(settings, text_encoder, tmp_path) -> None:
+    from sensorium.media.image import image_segments
+    from sensorium.models.ocr import TextReader
+    from sensorium.models.offline_image import OfflineImageEncoder
+
+    # a sign 12 pixels high on an 800x600 photo, which decodes at 400x300 for the networks
+    im = photo("coffee.png").resize((800, 600))
+    font = ImageFont.truetype(str(package_dir("matplotlib") / "mpl-data/fonts/ttf/DejaVuSans-Bold.ttf"), 12)
+    ImageDraw.Draw(im).text((40, 500), "BAKERY", fill="white", font=font, stroke_width=1, stroke_fill="black")
+    im.save(tmp_path / "sign.jpg", quality=90)
+    [segment] = image_segments(tmp_path / "sign.jpg", max_pixels=10**8, max_side=512)
+    assert segment.payload.size == (400, 300)
+    assert "BAKERY" not in TextReader(settings).read(segment.payload).upper()  # too small to read there
+    reading = OfflineImageEncoder(load_settings(models=settings.models, ocr="always", threads=2), text_encoder)
+    assert "BAKERY" in reading.encode([segment]).facts[0].ocr_text.upper()
+    # a picture with no file of its own (a frame, a picture in a PDF) is read as it is
+    assert "BAKERY" not in reading.encode([Segment("", "image", 0, segment.payload)]).facts[0].ocr_text.upper()
+
+
 def test_ocr_gate_uses_text_concepts(encoder) -> None:
     from sensorium.models.ocr import text_likelihood
 

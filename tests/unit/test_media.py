@@ -19,7 +19,7 @@ from PIL import Image
 
 from sensorium.errors import MediaError
 from sensorium.media import probe as probe_module
-from sensorium.media.image import image_segments, load_image, load_image_bytes
+from sensorium.media.image import FULL_SIDE, image_segments, load_image, load_image_bytes
 from sensorium.media.probe import image_format, probe, probe_bytes
 from sensorium.media.text import chunk_text, decode_text, strip_markdown, text_segments
 from sensorium.media.walk import display_path, walk
@@ -334,6 +334,24 @@ def test_max_side_uses_jpeg_draft_and_keeps_aspect(hopper_path: Path, hopper: Im
     reference = hopper.copy()
     reference.thumbnail((128, 128), Image.Resampling.LANCZOS)
     assert diff(img, reference) < 4  # draft (DCT scaling) then Lanczos ~ full decode then Lanczos
+
+
+def test_segments_of_a_jpeg_are_decoded_at_reduced_scale_without_resizing(tmp_path: Path, skdata: Path) -> None:
+    # The encoders resize to 224 and 192 anyway: an 800x600 photo decodes at 1/2 scale (400x300)
+    # instead of in full and resized to 512x384, a 1600x1200 one at 1/4; a 2400x1800 one at 1/4
+    # too (600x450, then fitted: 1/8 would be under 384); a 600x450 one in full (1/2: under 384).
+    photo = Image.open(skdata / "coffee.png").convert("RGB")
+    sizes = {(800, 600): (400, 300), (1600, 1200): (400, 300), (2400, 1800): (512, 384), (600, 450): (512, 384)}
+    for size, decoded in sizes.items():
+        path = tmp_path / f"{size[0]}.jpg"
+        photo.resize(size).save(path, quality=90)
+        [segment] = image_segments(path, max_pixels=LIMIT, max_side=512)
+        assert segment.payload.size == decoded
+        assert segment.payload.info[FULL_SIDE] == size[0]
+    # loading with max_side alone still fits exactly; PNGs have no reduced scale
+    assert load_image(tmp_path / "800.jpg", max_pixels=LIMIT, max_side=512).size == (512, 384)
+    photo.resize((800, 600)).save(tmp_path / "800.png")
+    assert image_segments(tmp_path / "800.png", max_pixels=LIMIT, max_side=512)[0].payload.size == (512, 384)
 
 
 def test_max_side_on_png_and_small_images(skdata: Path) -> None:
