@@ -230,6 +230,17 @@ def test_incomplete_model_folder_names_the_missing_files(tmp_path: Path) -> None
         WhisperTranscriber(Settings(whisper_model=str(tmp_path)))
 
 
+def test_the_model_loads_only_when_vad_hears_speech() -> None:
+    from sensorium.media.audio import load_audio
+    from sensorium.models.files import package_dir
+
+    fresh = WhisperTranscriber(Settings(threads=2))
+    boom = load_audio(package_dir("pygame") / "examples" / "data" / "boom.wav", RATE)  # an explosion, no words
+    assert fresh.transcribe(boom) == [] and fresh._model is None
+    assert "budget" in words_of(fresh.transcribe(load("meeting.flac")))
+    assert fresh._model is not None and fresh.language == "en"
+
+
 def test_corrupt_model_folder_is_missing(tmp_path: Path) -> None:
     (tmp_path / "model.bin").write_bytes(b"not a model")
     (tmp_path / "config.json").write_text("{}", encoding="utf-8")
@@ -247,8 +258,8 @@ def test_english_only_model_refuses_another_language() -> None:
 def test_language_choice_of_a_multilingual_model() -> None:
     # No multilingual model ships with the tests; the rule is checked on a bare instance.
     bare = object.__new__(WhisperTranscriber)
-    bare.model_id, bare.multilingual = "whisper-small", True
-    bare._model = SimpleNamespace(supported_languages=["en", "fr", "de"])
+    bare.model_id = "whisper-small"
+    bare._model = SimpleNamespace(supported_languages=["en", "fr", "de"], model=SimpleNamespace(is_multilingual=True))
     assert bare._language(None) is None  # detected per pass
     assert bare._language("fr") == "fr"
     with pytest.raises(ConfigError, match="not a Whisper language code"):
