@@ -51,7 +51,7 @@ _HIGH_DEPTH_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 # A picture decoded for the encoders may come out this much smaller than ``max_side``: a JPEG is then
 # decoded at 1/2, 1/4 or 1/8 scale inside the decoder (nearly free) instead of in full and resized,
-# so an 800x600 photo comes out at 400x300 and a 12 MP one at 500x375 (see :func:`image_segments`).
+# so an 800x600 photo comes out at 400x300 and a 4032x3024 one at 504x378 (see :func:`image_segments`).
 SEGMENT_SHRINK = 0.75
 FULL_SIDE = "sensorium_full_side"  # ``Image.info`` key: the longer side of the picture in its file
 

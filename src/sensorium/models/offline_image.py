@@ -216,8 +216,7 @@ class OfflineImageEncoder:
         if segment.modality != "image" or not segment.source or min(full, self.max_side) <= max(image.size):
             return image
         try:
-            path = Path(segment.source)
-            return load_image(path, max_pixels=self._settings.max_image_pixels, max_side=self.max_side)
+            return load_image(Path(segment.source), max_pixels=self._settings.max_image_pixels, max_side=self.max_side)
         except (MediaError, OSError) as exc:  # changed or gone since it was decoded: read what we have
             log.info("%s: OCR reads the decoded picture (%s)", segment.source, exc)
             return image

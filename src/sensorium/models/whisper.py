@@ -188,11 +188,7 @@ class WhisperTranscriber:
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelMissing(f"whisper model {self._folder}: cannot be loaded ({exc}); {HOW_TO_PROVIDE}") from exc
-        try:
-            self._language_code = self._language(self._wanted)
-        except ConfigError:
-            self._model = None
-            raise
+        self._language_code = self._language(self._wanted)
         log.info("whisper model %s from %s (%s)", self.model_id, self._folder, self._language_code or "multilingual")
         return self._model
 
@@ -216,7 +212,7 @@ class WhisperTranscriber:
                     "set speech_language to en, or whisper_model to a multilingual model folder"
                 )
             return "en"
-        if wanted is not None and wanted not in self._load().supported_languages:
+        if wanted is not None and wanted not in self._model.supported_languages:
             raise ConfigError(
                 f"speech_language {wanted!r}: not a Whisper language code; "
                 "use a two-letter code such as en, fr, de, or leave it unset to detect the language"
