@@ -3,8 +3,10 @@
 A camera roll is not all JPEG: phones write HEIC, cameras RAW, the web AVIF. The same picture
 (scikit-image's astronaut, enlarged to 4032x3024, a phone's size) is stored in each format and
 decoded as indexing decodes it (``media.image.image_segments`` with ``max_side=512``); the baseline
-is the JPEG, which Pillow decodes at reduced scale (1/8: 504x378). RAW is timed twice: developed from the sensor
-data (a DNG without preview) and through the full-size preview a camera stores beside it.
+is the JPEG, which Pillow decodes at reduced scale (1/8: 504x378). HEIC is timed twice: without a
+thumbnail, and with the 320x240 one a phone stores beside the picture, which indexing reads. RAW
+is timed twice: developed from the sensor data (a DNG without preview) and through the full-size
+preview a camera stores beside it.
 
     python -m bench.bench_decode
 """
@@ -36,6 +38,8 @@ def _write(folder: Path, photo: Image.Image) -> dict[str, Path]:
 
         paths["HEIC (quality 80)"] = folder / "photo.heic"
         pillow_heif.from_pillow(photo).save(paths["HEIC (quality 80)"], quality=80)
+        phone = paths["HEIC with a phone's 320x240 thumbnail"] = folder / "phone.heic"
+        pillow_heif.from_pillow(photo).save(phone, quality=80, thumbnails=[320])
     except ImportError:
         pass
     paths["AVIF (quality 70)"] = folder / "photo.avif"

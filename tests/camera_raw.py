@@ -61,9 +61,11 @@ def write_camera_roll(samples: Path, dest: Path) -> Path:
     from PIL import Image
 
     dest.mkdir(parents=True, exist_ok=True)
-    for name, out in [("cat-chelsea.png", "IMG_0001.HEIC"), ("cup-of-coffee.png", "IMG_0002.HEIC")]:
+    # the first with a thumbnail as a phone writes one (an iPhone's: 320x240), which indexing reads instead
+    heics = [("cat-chelsea.png", "IMG_0001.HEIC", [320]), ("cup-of-coffee.png", "IMG_0002.HEIC", [])]
+    for name, out, thumbnails in heics:
         with Image.open(samples / name) as im:
-            pillow_heif.from_pillow(im.convert("RGB")).save(dest / out, quality=80)
+            pillow_heif.from_pillow(im.convert("RGB")).save(dest / out, quality=80, thumbnails=thumbnails)
     with Image.open(samples / "motorcycle.png") as im:
         im.convert("RGB").save(dest / "motorbike.avif", quality=80)
     with Image.open(samples / "rocket-launch.jpg") as im:

@@ -66,7 +66,8 @@ def test_a_heic_and_a_raw_are_duplicates_of_their_jpegs(tmp_path: Path, samples:
     folder = tmp_path / "exports"
     folder.mkdir()
     with Image.open(samples / "cat-chelsea.png") as im:
-        pillow_heif.from_pillow(im.convert("RGB")).save(folder / "IMG_0001.HEIC", quality=80)
+        # with a phone's thumbnail, which indexing reads: still a duplicate of the full-size JPEG
+        pillow_heif.from_pillow(im.convert("RGB")).save(folder / "IMG_0001.HEIC", quality=80, thumbnails=[320])
         im.convert("RGB").save(folder / "IMG_0001.JPG", quality=90)
     with Image.open(samples / "rocket-launch.jpg") as im:
         write_dng(folder / "DSC_0003.NEF", np.asarray(im.convert("RGB")))

@@ -490,6 +490,27 @@ def test_heic_photos_decode_upright(tmp_path: Path, hopper: Image.Image) -> None
     assert reason_of(exc).startswith("truncated HEIF image")
 
 
+def test_a_phones_heic_thumbnail_stands_in_for_the_picture(tmp_path: Path, skdata: Path) -> None:
+    # A phone's HEIC carries a 320x240 copy of the photo: indexing reads it (milliseconds) instead
+    # of the 12 MP picture (0.4 s); asked for a size without a lower bound, or when the thumbnail is
+    # too small, the picture itself is decoded. Turned upright either way.
+    pillow_heif = pytest.importorskip("pillow_heif")
+    photo = Image.open(skdata / "coffee.png").convert("RGB").resize((1600, 1200))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways, shown upright
+    stored = photo.transpose(Image.Transpose.ROTATE_90)
+    paths = {}
+    for name, thumbnails in [("phone", [320]), ("small", [160]), ("none", [])]:
+        paths[name] = tmp_path / f"{name}.heic"
+        pillow_heif.from_pillow(stored).save(paths[name], quality=85, thumbnails=thumbnails, exif=exif.tobytes())
+    [segment] = image_segments(paths["phone"], max_pixels=LIMIT, max_side=512)
+    assert segment.payload.size == (320, 240) and segment.payload.info[FULL_SIDE] == 1600
+    assert diff(segment.payload, photo.resize((320, 240), Image.Resampling.LANCZOS)) < 6
+    assert load_image(paths["phone"], max_pixels=LIMIT, max_side=512).size == (512, 384)
+    for name in ("small", "none"):
+        assert image_segments(paths[name], max_pixels=LIMIT, max_side=512)[0].payload.size == (512, 384)
+
+
 def test_heic_without_pillow_heif_says_what_to_install(
     tmp_path: Path, hopper: Image.Image, monkeypatch: pytest.MonkeyPatch
 ) -> None:
