@@ -190,7 +190,10 @@ def decode_section() -> None:
     for row in bench_decode():
         t.add_row(row["format"], f"{row['mb']:.1f}", f"{row['ms']:.0f}", f"{row['x_jpeg']:.1f}x")
     out.print(t)
-    out.print("the same picture in each; the JPEG decodes at reduced scale, HEIC and AVIF at full size; best of 5")
+    out.print(
+        "the same picture in each; the JPEG decodes at reduced scale, a HEIC with a phone's thumbnail from it,"
+        " other HEIC and AVIF at full size; best of 5"
+    )
 
 
 def hub_section() -> None:
