@@ -57,6 +57,29 @@ def test_the_web_page_gets_jpeg_thumbnails_of_heic_and_raw(phone_folder: Path, t
             assert max(im.size) <= 320 and im.size[0] > im.size[1]  # both photos are landscape
 
 
+def test_the_web_page_thumbnail_of_a_phones_heic_is_its_embedded_one(
+    phone_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # IMG_0001 carries a phone's thumbnail of 320 px: the web page's 320 px thumbnail is that one,
+    # read in milliseconds, not the picture decoded whole (0.5 s for 12 MP)
+    from pillow_heif.as_plugin import HeifImageFile
+
+    from sensorium.server.media import thumbnail
+
+    chosen = []
+    draft = HeifImageFile.draft
+
+    def spy(self, mode, size):
+        chosen.append(draft(self, mode, size))
+        return chosen[-1]
+
+    monkeypatch.setattr(HeifImageFile, "draft", spy)
+    data = thumbnail(tmp_path / "lib", str(phone_folder / "IMG_0001.HEIC"), 0.0, max_pixels=100_000_000)
+    assert chosen and chosen[0] is not None  # the embedded thumbnail was selected
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.size == (320, 212)  # the phone's thumbnail as it is (resized, it would be 320x213)
+
+
 def test_a_heic_and_a_raw_are_duplicates_of_their_jpegs(tmp_path: Path, samples: Path) -> None:
     # what phones and cameras leave: a HEIC and the JPEG a transfer made of it; a RAW shot with its JPEG
     import numpy as np

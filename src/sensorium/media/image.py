@@ -82,11 +82,13 @@ def load_image(path: Path, *, max_pixels: int, max_side: int | None = None, min_
         return _decode(fp, display_path(path), max_pixels, max_side, min_side)
 
 
-def load_image_bytes(data: bytes, name: str, *, max_pixels: int, max_side: int | None = None) -> Image.Image:
+def load_image_bytes(
+    data: bytes, name: str, *, max_pixels: int, max_side: int | None = None, min_side: int | None = None
+) -> Image.Image:
     """:func:`load_image` for uploaded bytes; ``name`` is used in error messages."""
     if not data:
         raise MediaError(name, "empty file (0 bytes)", "upload a non-empty image")
-    return _decode(io.BytesIO(data), name, max_pixels, max_side)
+    return _decode(io.BytesIO(data), name, max_pixels, max_side, min_side)
 
 
 def image_segments(path: Path, *, max_pixels: int, max_side: int | None = None) -> list[Segment]:
@@ -117,7 +119,9 @@ def _decode(fp: BinaryIO, name: str, max_pixels: int, max_side: int | None, min_
     if max_side and fmt == "jpeg":
         img.draft("RGB", _draft_size(img.size, min(min_side or max_side, max_side)))
     elif max_side and min_side and fmt == "heif":  # the smallest embedded thumbnail at least this big
-        img.draft("RGB", _draft_size(img.size, min(min_side, max_side, HEIF_THUMBNAIL_SIDE)))
+        # on the longer side only: a thumbnail's shorter side is rounded either way (451x300 -> 320x212)
+        side = min(min_side, max_side, HEIF_THUMBNAIL_SIDE)
+        img.draft("RGB", (side, 1) if img.size[0] >= img.size[1] else (1, side))
     try:
         img.load()
     except _DECODE_ERRORS as exc:

@@ -332,7 +332,9 @@ def thumbnail(
             return _jpeg(render_page(fp, display_path(path), page, thumbnails.SIDE))  # quick: not kept
         if image_format(opened.head) is None:
             return None
-        image = load_image_bytes(fp.read(), display_path(path), max_pixels=max_pixels, max_side=thumbnails.SIDE)
+        # min_side: a phone's HEIC has a thumbnail of just this size, read in milliseconds (not 0.5 s)
+        side = thumbnails.SIDE
+        image = load_image_bytes(fp.read(), display_path(path), max_pixels=max_pixels, max_side=side, min_side=side)
     data = _jpeg(image)
     _keep(thumbnails.folder(library, path), data)
     return data
