@@ -7,6 +7,7 @@ finished but some files failed (see ``sensorium errors``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -15,7 +16,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -985,7 +986,27 @@ def run() -> None:
         if debug:
             raise
         _print_error(exc)
-        sys.exit(1)
+        _leave(1)
+    except SystemExit as exc:  # how every command ends, 0 included
+        _leave(exc.code)
+
+
+def _leave(code: int | str | None) -> NoReturn:
+    """End the process now, its output flushed, skipping Python's teardown of what it loaded.
+
+    Every command has written and committed all it does before it returns (an index waits for its
+    last batch, an export for its file). What is left is the interpreter freeing ONNX Runtime's
+    sessions, Arrow and LanceDB's runtime object by object: 0.4-0.6 s after the last line of every
+    command (measured on `search`, 2 cores), a fifth of a search's time from the shell.
+    """
+    if isinstance(code, str):  # sys.exit("message"): Python prints it and exits 1
+        print(code, file=sys.stderr)
+        code = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a reader that closed early (`| head`)
+            stream.flush()
+    os._exit(code or 0)
 
 
 def _print_error(exc: Exception) -> None:
