@@ -399,3 +399,27 @@ def test_lancedb_import_defers_its_rest_client() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_lance_searches_ask_for_their_scores(tmp_path: Path) -> None:
+    """Vector and keyword searches name ``_distance`` and ``_score`` in what they select: Lance adds them
+    unasked today with a deprecation warning, and will stop adding them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "from sensorium.store.lancedb import LanceStore\n"
+        "store = LanceStore(Path(sys.argv[1]), dim=4, perceptual_dim=0)\n"
+        "v = np.eye(4, dtype=np.float32)\n"
+        "store.upsert_records([{'id': f'p{i}:0', 'path': f'p{i}', 'modality': 'text', 'seg_index': 0,\n"
+        "    'vector': v[i], 'keywords': 'cat' if i else 'dog'} for i in range(4)])\n"
+        "store.optimize()\n"
+        "assert [r['path'] for r in store.search_vectors(v[2], limit=1)] == ['p2']\n"
+        "assert store.search_keywords('dog', limit=2)[0]['path'] == 'p0'\n"
+    )
+    env = {**os.environ, "LANCEDB_LOG": "warn", "LANCE_LOG": "warn"}  # the library sets "error" only by default
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "lib")], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Deprecation warning" not in proc.stderr, proc.stderr[-500:]

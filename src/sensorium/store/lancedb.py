@@ -322,7 +322,7 @@ class LanceStore:
             return []
         query, where = checked
         builder = self._query().nearest_to(query).column(column).distance_type("cosine").limit(limit)
-        builder = builder.select(search_fields(column))  # and _distance
+        builder = builder.select([*search_fields(column), "_distance"])  # asked for: Lance will stop adding it
         # Index parameters are ignored by an exact scan, so they are set without asking whether an index exists.
         builder = builder.nprobes(self.options.nprobes)
         if self.options.refine_factor:
@@ -344,7 +344,7 @@ class LanceStore:
         if not query.strip() or not self._ensure_fts():
             return []
         builder = self._query().nearest_to_text(query, columns="keywords").limit(limit)
-        builder = builder.select(search_fields("keywords"))  # and _score
+        builder = builder.select([*search_fields("keywords"), "_score"])  # asked for: Lance will stop adding it
         sql = where_sql(where)
         if sql:
             builder = builder.where(sql)  # a prefilter
