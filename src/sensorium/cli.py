@@ -977,7 +977,9 @@ def run() -> None:
     """Entry point: user errors become one red line and exit 1; bugs keep their traceback.
 
     Click's standalone mode does the rest: a usage error prints the usage and exits 2, and a
-    command's ``typer.Exit(3)`` ("some files failed") becomes the process's exit status.
+    command's ``typer.Exit(3)`` ("some files failed") becomes the process's exit status. The
+    process then ends at once (:func:`_leave`): code that embeds the CLI calls :data:`app`, as the
+    tests do, not this.
     """
     debug = os.environ.get("SENSORIUM_DEBUG", "") not in ("", "0")
     try:
