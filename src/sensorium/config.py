@@ -134,6 +134,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = 180_000_000
     max_text_bytes: int = 20_000_000  # a note's size; a PDF's text (characters) past this is left out
     max_pdf_pages: int = 2000  # pages of a PDF read at most
+    file_tags: bool = True  # index the words a file carries about itself: captions, keywords, titles (media/tags.py)
     pdf_pictures: bool = True  # photos and figures on PDF pages with text described by the image models and indexed
     # Sound and speech.
     audio_taggers: Literal["mn04", "yamnet", "both"] = "both"  # AudioSet taggers whose tags are mixed

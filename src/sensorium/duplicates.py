@@ -68,7 +68,7 @@ def find_duplicates(
         return []
     store = lib.store()
     rows, seen = [], set()
-    for r in store.scan(["path", "perceptual"], Filter(modality="image", path_glob=path_glob)):
+    for r in store.scan(["path", "perceptual"], Filter(modality="image", path_glob=path_glob, track="picture")):
         if r["path"] not in seen and len(r["perceptual"]) and os.path.lexists(r["path"]):
             seen.add(r["path"])  # one vector a photo (an animated GIF's first frame)
             rows.append(r)

@@ -30,12 +30,13 @@ from sensorium.eta import Eta
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
 from sensorium.media.probe import NotMedia, is_pdf, probe, read_head
-from sensorium.media.video import media_seconds, video_or_sound
+from sensorium.media.tags import picture_words
+from sensorium.media.video import media_header, video_or_sound
 from sensorium.media.walk import canonical, display_path, skipped_by, walk
 from sensorium.models.base import Encoded
 from sensorium.models.offline_video import ENCODER_ID as VIDEO_ID
 from sensorium.store.base import pad_perceptual
-from sensorium.types import PICTURES_MARK, Facts, Segment, track_of
+from sensorium.types import PICTURES_MARK, TAGS_INDEX, Facts, Segment, track_of
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -96,6 +97,7 @@ class Prepared:
     twin: str | None = None  # a file already indexed with the same content and model: copy its records
     seconds: float | None = None  # how long a recording or video plays (for progress within it)
     document: bool = False  # a PDF: read page by page when its turn comes (OCR can take minutes)
+    tags: str = ""  # the words the file carries about itself (media.tags): one record of their own
 
 
 def record_id(path: str, seg_index: int) -> str:
@@ -200,16 +202,20 @@ class _Preparer:
         s = self.lib.settings
         if item.modality == "image":
             item.segments = image_segments(path, max_pixels=s.max_image_pixels, max_side=self.max_side)
+            item.tags = picture_words(path)
         elif item.modality == "text" and is_pdf(read_head(path, 8)):
             item.document = True  # read in the indexing loop, where its pages show as progress
         elif item.modality == "text":
             item.segments = self.lib.note_segments(path)
         elif item.modality == "audio":
-            item.seconds = audio_info(path).duration_s  # fails early and clearly on a file with no audio
+            info = audio_info(path)  # fails early and clearly on a file with no audio
+            item.seconds, item.tags = info.duration_s, info.words
         elif item.modality == "video":
-            item.seconds = media_seconds(path)  # its picture track was checked by video_or_sound
+            item.seconds, item.tags = media_header(path)  # its picture track was checked by video_or_sound
         else:
             raise MediaError(str(path), f"{item.modality} files are not indexed", "skip them with --exclude")
+        if not s.file_tags:
+            item.tags = ""
 
 
 def _read_document(lib: Library, item: Prepared, tick: Callable[[float, str], Any]) -> None:
@@ -237,10 +243,29 @@ def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
         else:
             encoded = lib.encoder_for(modality).encode(segs)
         rows += record_rows(segs, encoded, hashes, lib.version_key(modality), lib.manifest["perceptual_dim"])
+    tagged = [it for it in items if it.tags and it.modality == "image"]  # photos' captions and keywords
+    if tagged:
+        rows += tags_rows(lib, tagged, lib.version_key("image"))
     documents = {it.path: _version_of(lib, it) for it in items if it.document}
     for row in rows:  # a PDF's passages carry its row's version, so a re-read drops those it no longer makes
         row["encoder"] = documents.get(row["path"], row["encoder"])
     return rows
+
+
+def tags_rows(lib: Library, items: Sequence[Prepared], version: str) -> list[dict[str, Any]]:
+    """The records of the words each item carries about itself, spanning the whole of a timed file.
+
+    Records of their own, not mixed into the picture's or sound's vectors: a caption ranks as words
+    do (a note's scale), and :func:`sensorium.query.combine_tracks` joins it to what is seen or heard.
+    """
+    segs = []
+    for it in items:
+        end = it.seconds if it.modality != "image" else None
+        segs.append(Segment(it.path, it.modality, TAGS_INDEX, it.tags, 0.0 if end is not None else None, end))
+    texts = [it.tags for it in items]
+    encoded = Encoded(lib.text_vectors(texts), None, [Facts(text=t) for t in texts])
+    hashes = {it.path: it.content_hash for it in items}
+    return record_rows(segs, encoded, hashes, version, lib.manifest["perceptual_dim"])
 
 
 def record_rows(
@@ -664,6 +689,10 @@ def _index_stream(
         thumbnails.forget(lib.path, [item.path])
         _record_failure(store, report, item, f"encoder failed ({type(exc).__name__}: {exc})")
         return
+    if item.tags:
+        rows = tags_rows(lib, [item], version)
+        store.upsert_records(rows, new=fresh)
+        written += len(rows)
     if not fresh:
         store.delete_paths([item.path], keep_encoder=version)
     notes = [getattr(summary, "note", "")]

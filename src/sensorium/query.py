@@ -205,7 +205,8 @@ def _why(row: dict[str, Any], query_words: set[str], parts: list[str], track: st
         why.append(f"{_TRACK_LABEL[track]}: " + ", ".join(concepts))
     if objects and track == "picture":  # a sound's "objects" are its tags for matching, not things seen
         why.append("objects: " + ", ".join(objects))
-    for field, label in (("ocr_text", "text in image"), ("text", "said" if track == "speech" else "text")):
+    said = {"speech": "said", "tags": "tagged"}.get(track, "text")
+    for field, label in (("ocr_text", "text in image"), ("text", said)):
         text = row.get(field) or ""
         page = PAGE_MARK.match(text) if track == "text" else None
         if page:  # a PDF's passage says where it is, whichever words the snippet shows
@@ -740,19 +741,23 @@ SUPPORT_FLOOR = 0.5  # another track's moment adds to a video moment by how far 
 
 
 def combine_tracks(moments: list[Hit]) -> list[Hit]:
-    """One moment per stretch of a timed file, scored on what is seen, heard and said together.
+    """One moment per stretch of a timed file, and one hit per photo, scored on what is seen, heard,
+    said and tagged together.
 
     The best moment of a video or recording takes in the other tracks' moments that overlap it:
-    each adds ``(1 - score) * (its score - SUPPORT_FLOOR)``, and its reasons follow the peak's,
-    named by track. The span stays the peak's (a shot, or where a sound or a phrase is).
+    each but the best adds ``(1 - score) * (its score - SUPPORT_FLOOR)``, and its reasons follow the peak's,
+    named by track. The span stays the peak's (a shot, or where a sound or a phrase is). A file's
+    tags (its title, a photo's caption) span all of it: they join the best moment of another track
+    rather than lead, so that a hit keeps the place it was found at; alone, they are the hit.
     """
-    out = [m for m in moments if m.start is None or m.end is None]
+    out = [m for m in moments if m.modality == "text"]
     by_file: dict[str, list[Hit]] = {}
     for m in moments:
-        if m.start is not None and m.end is not None:
+        if m.modality != "text":
             by_file.setdefault(m.path, []).append(m)
     for group in by_file.values():
-        group.sort(key=lambda h: -h.score)
+        several = len(group) > 1  # (a list being sorted reads as empty to its key function)
+        group.sort(key=lambda h: (h.track == "tags" and several, -h.score))
         taken: set[int] = set()
         for i, peak in enumerate(group):
             if i in taken:
@@ -762,19 +767,26 @@ def combine_tracks(moments: list[Hit]) -> list[Hit]:
             for j, other in enumerate(group):
                 if j in taken or other.track == peak.track or other.track in support:
                     continue
-                if other.start < peak.end and other.end > peak.start:  # type: ignore[operator]
+                if _overlap(peak, other):
                     support[other.track] = other
                     taken.add(j)
             if not support:
                 out.append(peak)
                 continue
-            score = peak.score
-            why = [f"{peak.track}: {peak.why}"]
-            for other in support.values():
-                score += (1.0 - score) * max(0.0, other.score - SUPPORT_FLOOR)
-                why.append(f"{other.track}: {other.why}")
+            scores = sorted([peak.score, *(o.score for o in support.values())], reverse=True)
+            score = scores[0]  # the peak's, unless tags that joined it score higher
+            for s in scores[1:]:
+                score += (1.0 - score) * max(0.0, s - SUPPORT_FLOOR)
+            why = [f"{h.track}: {h.why}" for h in (peak, *support.values())]
             out.append(replace(peak, score=score, why=" | ".join(why)))
     return out
+
+
+def _overlap(a: Hit, b: Hit) -> bool:
+    """Whether two hits on one file cover the same time (a photo's, or a file's tags, cover all of it)."""
+    if a.start is None or a.end is None or b.start is None or b.end is None:
+        return True
+    return b.start < a.end and b.end > a.start
 
 
 def _track(row: dict[str, Any]) -> str:

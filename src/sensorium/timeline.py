@@ -32,7 +32,8 @@ import numpy as np
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
 from sensorium.media.probe import probe
-from sensorium.media.video import video_or_sound
+from sensorium.media.tags import picture_words
+from sensorium.media.video import media_header, video_or_sound
 from sensorium.types import DESCRIBE_MIN_SCORE
 
 if TYPE_CHECKING:
@@ -106,9 +107,11 @@ class Description:
     events: list[Event] = field(default_factory=list)
     alt_text: str = ""
     text: str = ""
+    file_tags: str = ""  # the words the file carries about itself (media.tags): a caption, a title
 
     def to_json(self) -> dict[str, Any]:
-        """The stable ``describe --json`` schema (``alt_text`` and ``text`` for pictures only)."""
+        """The stable ``describe --json`` schema (``alt_text`` and ``text`` for pictures only,
+        ``file_tags`` for files that carry words of their own)."""
         out: dict[str, Any] = {
             "path": self.path,
             "duration": round(self.duration, 3),
@@ -117,6 +120,8 @@ class Description:
         }
         if self.alt_text:
             out.update(alt_text=self.alt_text, text=self.text)
+        if self.file_tags:
+            out.update(file_tags=self.file_tags)
         return out
 
 
@@ -141,17 +146,19 @@ def describe_file(
     if _is_picture(path):
         from sensorium.pictures import describe_picture
 
-        return describe_picture(lib, path)
+        desc = describe_picture(lib, path)
+        return replace(desc, file_tags=picture_words(path)) if lib.settings.file_tags else desc
     kept = _kept_path(lib, path, min_score, speech)
+    desc = None
     if kept is not None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            desc = _from_kept(json.loads(kept.read_text(encoding="utf-8")))
+            desc = replace(_from_kept(json.loads(kept.read_text(encoding="utf-8"))), path=str(path))
             os.utime(kept)  # recently used: kept longest
-            return replace(desc, path=str(path))
-    desc = _describe(lib, path, min_score=min_score, speech=speech)
-    if kept is not None:
-        _keep(kept, desc)
-    return desc
+    if desc is None:
+        desc = _describe(lib, path, min_score=min_score, speech=speech)
+        if kept is not None:
+            _keep(kept, desc)
+    return replace(desc, file_tags=media_header(path)[1]) if lib.settings.file_tags else desc  # read afresh
 
 
 def _is_picture(path: Path) -> bool:

@@ -18,13 +18,16 @@ DESCRIBE_MIN_SCORE = 0.3  # sound events at least this likely go into a descript
 SPEECH_INDEX_BASE = 1_000_000  # utterances of a sound or video file
 PICTURES_MARK = "+pictures:"  # joins a PDF's text model key and the image model key of its photos
 SOUND_INDEX_BASE = 2_000_000  # sound windows of a video file (a sound file's windows count from 0)
-Track = Literal["picture", "sound", "speech", "text"]
+TAGS_INDEX = 3_000_000  # the one record of the words a photo, recording or video carries (media.tags)
+Track = Literal["picture", "sound", "speech", "text", "tags"]
 
 
 def track_of(modality: str, seg_index: int) -> Track:
-    """What a record holds: a picture (photo, video shot), a sound window, speech, or text."""
+    """What a record holds: a picture (photo, video shot), a sound window, speech, text, or the file's tags."""
     if modality == "text":
         return "text"
+    if seg_index >= TAGS_INDEX:
+        return "tags"
     if modality == "image":
         return "picture"
     if SPEECH_INDEX_BASE <= seg_index < SOUND_INDEX_BASE:

@@ -212,6 +212,35 @@ def test_filter_by_modality_and_perceptual(store: Store) -> None:
     assert hits[0]["_score"] == pytest.approx(1.0, abs=1e-5)
 
 
+def test_filter_by_track_tells_a_files_tags_from_what_is_seen_heard_and_said(store: Store) -> None:
+    from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE, TAGS_INDEX
+
+    v = unit(np.random.default_rng(4), 9)
+    store.upsert_records(
+        [
+            record("p.jpg", 0, v[0]),
+            record("p.jpg", TAGS_INDEX, v[1], text="a caption"),
+            record("s.mp3", 0, v[2], modality="audio", start=0.0, end=2.0),
+            record("s.mp3", SPEECH_INDEX_BASE, v[3], modality="audio", start=0.0, end=2.0),
+            record("s.mp3", TAGS_INDEX, v[4], modality="audio", start=0.0, end=9.0),
+            record("v.mp4", 0, v[5], modality="video", start=0.0, end=2.0),
+            record("v.mp4", SOUND_INDEX_BASE, v[6], modality="video", start=0.0, end=2.0),
+            record("v.mp4", TAGS_INDEX, v[7], modality="video", start=0.0, end=9.0),
+            record("n.txt", 0, v[8], modality="text"),
+        ]
+    )
+
+    def track(name: str) -> list[str]:
+        rows = store.scan(["id"], Filter(track=name))
+        return sorted(r["id"] for r in rows)
+
+    assert track("tags") == sorted(f"{p}:{TAGS_INDEX}" for p in ("p.jpg", "s.mp3", "v.mp4"))
+    assert track("picture") == ["p.jpg:0", "v.mp4:0"]
+    assert track("sound") == ["s.mp3:0", f"v.mp4:{SOUND_INDEX_BASE}"]
+    assert track("speech") == [f"s.mp3:{SPEECH_INDEX_BASE}"]
+    assert track("text") == ["n.txt:0"]
+
+
 def test_search_rows_leave_out_the_perceptual_vector(store: Store) -> None:
     """Only a perceptual search reads the widest column; searches return what hits are made of."""
     v = unit(np.random.default_rng(4), 2)

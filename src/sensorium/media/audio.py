@@ -33,6 +33,7 @@ import soxr
 
 from sensorium.errors import MediaError
 from sensorium.media.probe import MISSING_INDEX, describe, image_format, mp4_without_index, open_regular, sniff
+from sensorium.media.tags import container_words
 from sensorium.media.walk import display_path, os_reason
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class AudioInfo:
     codec: str
     container: str
     stream_index: int
+    words: str = ""  # its title, artist, album, comment... (:func:`sensorium.media.tags.container_words`)
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,7 @@ class _Source:
             codec=self.stream.codec_context.name,
             container=self.container.format.name,
             stream_index=self.stream.index,
+            words=container_words(self.container),
         )
 
     def seek(self, time_s: float) -> None:

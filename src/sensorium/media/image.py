@@ -14,6 +14,8 @@ import logging
 import math
 import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -103,6 +105,22 @@ def image_segments(path: Path, *, max_pixels: int, max_side: int | None = None) 
     min_side = math.ceil(max_side * SEGMENT_SHRINK) if max_side else None
     img = load_image(path, max_pixels=max_pixels, max_side=max_side, min_side=min_side)
     return [Segment(source=str(path), modality="image", index=0, payload=img)]
+
+
+@contextmanager
+def open_header(path: Path) -> Iterator[ImageFile.ImageFile | None]:
+    """A still image with its header parsed and no pixel decoded (for its tags); None for a camera RAW.
+
+    Raises:
+        MediaError: unreadable, or not a supported image.
+    """
+    name = display_path(path)
+    with open_regular(path) as fp:
+        fmt = image_format(fp.read(64), os.path.splitext(name)[1])
+        if fmt is None:
+            raise _not_an_image(fp, name)
+        fp.seek(0)
+        yield None if fmt == "raw" else _open_header(fp, fmt, name)
 
 
 def _decode(fp: BinaryIO, name: str, max_pixels: int, max_side: int | None, min_side: int | None = None) -> Image.Image:

@@ -41,6 +41,7 @@ from PIL import Image
 from sensorium.errors import MediaError
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.probe import MISSING_INDEX, image_format, mp4_without_index, open_regular, sniff
+from sensorium.media.tags import container_words
 from sensorium.media.walk import display_path, os_reason
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class VideoInfo:
     container: str
     has_audio: bool
     streams: int
+    words: str = ""  # its title, description, comment... (:func:`sensorium.media.tags.container_words`)
 
 
 @dataclass(frozen=True)
@@ -301,6 +303,7 @@ class VideoReader:
             container=c.format.name,
             has_audio=bool(c.streams.audio),
             streams=len(c.streams),
+            words=container_words(c),
         )
 
     # -- samples -------------------------------------------------------------------------------
@@ -657,18 +660,20 @@ def video_or_sound(path: Path) -> str:
         raise
 
 
-def media_seconds(path: Path) -> float | None:
-    """How long a video or recording plays, by its header; None when the header does not say."""
+def media_header(path: Path) -> tuple[float | None, str]:
+    """How long a video or recording plays (None when its header does not say), and the words it
+    carries about itself (:func:`sensorium.media.tags.container_words`)."""
     try:
         with VideoReader(path) as reader:
             if reader.info.duration_s > 0:
-                return reader.info.duration_s
+                return reader.info.duration_s, reader.info.words
     except MediaError:
         pass
     try:
-        return audio_info(path).duration_s
+        info = audio_info(path)
+        return info.duration_s, info.words
     except MediaError:
-        return None
+        return None, ""
 
 
 def has_video_track(path: Path) -> bool:

@@ -50,7 +50,7 @@ class Filter:
     modality: str | None = None
     path_glob: str | None = None
     only_perceptual: bool = False
-    track: str | None = None  # "picture", "sound", "speech" or "text": see :func:`sensorium.types.track_of`
+    track: str | None = None  # "picture", "sound", "speech", "text" or "tags": see :func:`sensorium.types.track_of`
 
 
 VECTOR_COLUMNS: tuple[str, ...] = ("vector", "perceptual")

@@ -68,17 +68,19 @@ from lancedb.index import FTS, Bitmap, BTree, HnswSq, IvfPq, IvfRq, IvfSq  # noq
 from sensorium.config import LanceSettings  # noqa: E402
 from sensorium.errors import LibraryError  # noqa: E402
 from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, Filter, check_vector_query, search_fields  # noqa: E402
-from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE  # noqa: E402
+from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE, TAGS_INDEX  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 PERCEPTUAL_MODALITIES: tuple[str, ...] = ("image", "audio", "video")
 _TRACK_SQL = {  # sensorium.types.track_of, as SQL
-    "picture": f"modality = 'image' OR (modality = 'video' AND seg_index < {SPEECH_INDEX_BASE})",
+    "picture": f"(modality = 'image' AND seg_index < {TAGS_INDEX}) OR "
+    f"(modality = 'video' AND seg_index < {SPEECH_INDEX_BASE})",
     "sound": f"(modality = 'audio' AND seg_index < {SPEECH_INDEX_BASE}) OR "
-    f"(modality = 'video' AND seg_index >= {SOUND_INDEX_BASE})",
+    f"(modality = 'video' AND seg_index >= {SOUND_INDEX_BASE} AND seg_index < {TAGS_INDEX})",
     "speech": f"modality IN ('audio', 'video') AND seg_index >= {SPEECH_INDEX_BASE} AND seg_index < {SOUND_INDEX_BASE}",
     "text": "modality = 'text'",
+    "tags": f"modality <> 'text' AND seg_index >= {TAGS_INDEX}",
 }
 _ESCAPED_COLUMNS = frozenset({"id", "path"})
 _IN_CHUNK = 500  # ids/paths per ``IN (...)`` clause, to keep SQL text small

