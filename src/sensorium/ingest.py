@@ -30,7 +30,7 @@ from sensorium.eta import Eta
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
 from sensorium.media.probe import NotMedia, is_pdf, probe, read_head
-from sensorium.media.tags import picture_words
+from sensorium.media.tags import picture_words, sidecar, with_sidecar
 from sensorium.media.video import media_header, video_or_sound
 from sensorium.media.walk import canonical, display_path, skipped_by, walk
 from sensorium.models.base import Encoded
@@ -110,6 +110,23 @@ def content_hash(path: Path) -> str:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
 
 
+def _sidecar_state(side: Path, mtime: float) -> tuple[float, Callable[[], str] | None]:
+    """A file's modification time counting its XMP sidecar's, and how to hash the sidecar (None when
+    it went away or cannot be read: the file is then indexed by itself, and its own read says why)."""
+    try:
+        side_mtime = side.stat().st_mtime
+    except OSError:
+        return mtime, None
+
+    def digest() -> str:
+        try:
+            return content_hash(side)
+        except OSError:
+            return ""
+
+    return max(mtime, side_mtime), digest
+
+
 class _Preparer:
     """Reads and segments one file; runs in worker threads (decoders release the GIL)."""
 
@@ -150,11 +167,18 @@ class _Preparer:
         try:
             st = path.stat()
             item.size, item.mtime = st.st_size, st.st_mtime
+            side = sidecar(path) if self.lib.settings.file_tags else None
+            side_hash = None
+            if side is not None:  # an XMP sidecar edited (a keyword added) changes the file as indexed
+                item.mtime, side_hash = _sidecar_state(side, item.mtime)
             old = self.known.get(key)
             if not self.rehash and self._unchanged(old, item, fast=True):
                 item.skip = True
                 return item
             item.content_hash = content_hash(path)
+            if side_hash is not None:
+                both = f"{item.content_hash}+{side_hash()}".encode()
+                item.content_hash = hashlib.blake2b(both, digest_size=20).hexdigest()
             if self._unchanged(old, item, fast=False):
                 item.skip = True
                 return item
@@ -214,8 +238,7 @@ class _Preparer:
             item.seconds, item.tags = media_header(path)  # its picture track was checked by video_or_sound
         else:
             raise MediaError(str(path), f"{item.modality} files are not indexed", "skip them with --exclude")
-        if not s.file_tags:
-            item.tags = ""
+        item.tags = with_sidecar(path, item.tags) if s.file_tags else ""
 
 
 def _read_document(lib: Library, item: Prepared, tick: Callable[[float, str], Any]) -> None:

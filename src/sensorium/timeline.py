@@ -32,7 +32,7 @@ import numpy as np
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
 from sensorium.media.probe import probe
-from sensorium.media.tags import picture_words
+from sensorium.media.tags import picture_words, with_sidecar
 from sensorium.media.video import media_header, video_or_sound
 from sensorium.types import DESCRIBE_MIN_SCORE
 
@@ -147,7 +147,7 @@ def describe_file(
         from sensorium.pictures import describe_picture
 
         desc = describe_picture(lib, path)
-        return replace(desc, file_tags=picture_words(path)) if lib.settings.file_tags else desc
+        return replace(desc, file_tags=with_sidecar(path, picture_words(path))) if lib.settings.file_tags else desc
     kept = _kept_path(lib, path, min_score, speech)
     desc = None
     if kept is not None:
@@ -158,7 +158,9 @@ def describe_file(
         desc = _describe(lib, path, min_score=min_score, speech=speech)
         if kept is not None:
             _keep(kept, desc)
-    return replace(desc, file_tags=media_header(path)[1]) if lib.settings.file_tags else desc  # read afresh
+    if not lib.settings.file_tags:
+        return desc
+    return replace(desc, file_tags=with_sidecar(path, media_header(path)[1]))  # read afresh: a tag edit shows
 
 
 def _is_picture(path: Path) -> bool:

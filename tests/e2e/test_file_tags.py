@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -109,3 +110,30 @@ def test_describe_says_the_files_own_words(tags_lib: Path, tagged) -> None:
     assert episode["file_tags"] == "Episode 12: the town budget" and episode["duration"] > 1
     code, out, _ = cli("describe", str(tagged[0] / "cat.png"), "--json")
     assert code == 0 and "file_tags" not in json.loads(out)  # no words of its own: no key
+
+
+def test_a_sidecar_edited_after_indexing_is_read_again(tmp_path: Path, samples: Path) -> None:
+    folder = tmp_path / "roll"
+    folder.mkdir()
+    shutil.copyfile(samples / "cup-of-coffee.png", folder / "IMG_0002.png")
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:subject><rdf:Bag><rdf:li>{}</rdf:li>'
+        "</rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    side = folder / "IMG_0002.xmp"
+    side.write_text(xmp.format("holiday in Kyoto"))
+    lib = tmp_path / "lib"
+    code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
+    report = json.loads(out)
+    assert code == 0 and (report["indexed"], report["not_media"], report["records"]) == (1, 1, 2)
+    assert 'tagged: "holiday in Kyoto"' in _search(lib, "Kyoto")[0]["why"]
+    side.write_text(xmp.format("a wedding in Osaka"))  # the editor rewrites it; the photo is untouched
+    stamp = (folder / "IMG_0002.png").stat().st_mtime + 5
+    os.utime(side, (stamp, stamp))
+    code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
+    assert code == 0 and json.loads(out)["indexed"] == 1
+    hits = _search(lib, "Osaka", "--min-score", "0")
+    assert len(hits) == 1 and 'tagged: "a wedding in Osaka"' in hits[0]["why"]
+    code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
+    assert json.loads(out)["skipped"] == 1  # and unchanged since: not read again

@@ -142,3 +142,28 @@ def test_a_recordings_id3_and_vorbis_tags_are_read(tmp_path: Path) -> None:
     bare = tmp_path / "bare.flac"
     _write_audio(bare, "flac", {})
     assert audio_info(bare).words == ""
+
+
+def _sidecar_xmp(keyword: str) -> str:
+    return XMP.replace("<rdf:li>space</rdf:li><rdf:li>NASA</rdf:li>", f"<rdf:li>{keyword}</rdf:li>")
+
+
+def test_an_editors_xmp_sidecar_is_read_first_in_either_naming(tmp_path: Path, photo) -> None:
+    from sensorium.media.probe import NotMedia, probe
+    from sensorium.media.tags import sidecar, with_sidecar
+
+    exif = Image.Exif()
+    exif[270] = "A rocket at dawn"
+    darktable, lightroom, alone = tmp_path / "IMG_0001.jpg", tmp_path / "IMG_0002.png", tmp_path / "IMG_0003.jpg"
+    photo.save(darktable, exif=exif)
+    photo.resize((160, 120)).save(lightroom)
+    photo.save(alone)
+    (tmp_path / "IMG_0001.jpg.xmp").write_text(_sidecar_xmp("Cape Canaveral"))  # darktable, digiKam
+    (tmp_path / "IMG_0002.xmp").write_text(_sidecar_xmp("launch pad"))  # Lightroom, Bridge
+    assert sidecar(darktable) == tmp_path / "IMG_0001.jpg.xmp" and sidecar(alone) is None
+    words = with_sidecar(darktable, picture_words(darktable))
+    assert words.startswith("Launch day. A rocket on its pad before the launch. Cape Canaveral") and "dawn" in words
+    assert "launch pad" in with_sidecar(lightroom, picture_words(lightroom))
+    assert with_sidecar(alone, "") == ""
+    with pytest.raises(NotMedia):  # a sidecar is passed over, not indexed as a note of XML
+        probe(tmp_path / "IMG_0002.xmp")

@@ -220,7 +220,7 @@ def sniff(head: bytes, suffix: str = "", *, complete: bool = False) -> Modality 
     if _unsupported_name(head) is not None:
         return None
     if _decode_head(head, suffix, complete=complete) is not None:
-        return None if _is_svg(head) or suffix in MEDIA_SUFFIXES else "text"
+        return None if _is_svg(head) or is_xmp(head) or suffix in MEDIA_SUFFIXES else "text"
     if _is_mpeg_audio(head):
         return "audio"
     return None
@@ -335,6 +335,13 @@ def _unsupported_name(head: bytes) -> str | None:
         if head.startswith(magic):
             return what
     return None
+
+
+def is_xmp(head: bytes) -> bool:
+    """Whether a file's first bytes are an XMP packet: a photo editor's sidecar, whose words belong to
+    the photo beside it (:func:`sensorium.media.tags.with_sidecar`), not a note of its own."""
+    start = head.lstrip()[:2048]
+    return start.startswith(b"<?xpacket") or b"<x:xmpmeta" in start
 
 
 def _is_svg(head: bytes) -> bool:

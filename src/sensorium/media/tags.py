@@ -13,7 +13,9 @@ decoded. XMP is parsed with defusedxml, which refuses the entity tricks of hosti
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_CHARS = 2000  # the text kept: a sentence encoder reads the first 256 tokens, keywords a little more
 MAX_FIELD_CHARS = 1000  # one field (a podcast's show notes in its comment can run to pages)
+SIDECAR_MAX_BYTES = 4_000_000  # an XMP sidecar past this is not read (darktable's, with a long history: ~50 kB)
 
 # EXIF (IFD0): ImageDescription, then Windows' XP tags (UTF-16), and the Exif IFD's UserComment.
 _EXIF_TEXT = (270,)
@@ -97,6 +100,44 @@ def picture_words(path: Path) -> str:
     except Exception as exc:  # header parsers of hostile bytes raise anything
         log.info("%s: its tags were not read (%s: %s)", path, type(exc).__name__, exc)
         return ""
+
+
+def sidecar(path: Path) -> Path | None:
+    """The XMP sidecar a photo editor keeps beside ``path``, or None.
+
+    darktable and digiKam name it after the whole file (``IMG_0001.CR2.xmp``), Lightroom, Bridge
+    and Capture One after its stem (``IMG_0001.xmp``, shared by a RAW and its JPEG twin). A RAW
+    archive's keywords and captions live there, not in the file.
+    """
+    names = [path.name + ".xmp", path.name + ".XMP"]
+    if path.suffix.lower() != ".xmp":
+        names += [path.stem + ".xmp", path.stem + ".XMP"]
+    for name in names:
+        candidate = path.with_name(name)
+        try:
+            if stat.S_ISREG(os.stat(candidate).st_mode):
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
+def with_sidecar(path: Path, embedded: str) -> str:
+    """``embedded`` (the words the file's own header holds) after those of its XMP sidecar, which an
+    editor rewrites as the photo is tagged; never raises (as :func:`picture_words`)."""
+    side = sidecar(path)
+    if side is None:
+        return embedded
+    try:
+        with open(side, "rb") as f:
+            data = f.read(SIDECAR_MAX_BYTES + 1)
+        if len(data) > SIDECAR_MAX_BYTES:
+            log.info("%s: over %d bytes, not read", side, SIDECAR_MAX_BYTES)
+            return embedded
+        return join_words([*_xmp_values(data), embedded])
+    except OSError as exc:
+        log.info("%s: not read (%s)", side, exc)
+        return embedded
 
 
 def container_words(container: Any) -> str:  # container: av.container.InputContainer, opened
