@@ -14,6 +14,7 @@ run index "$samples"
 run search "a cat"
 run search "a cup of coffee" --limit 3
 run search "galaxies in space" --limit 3
+run search "Grace Hopper" --limit 1  # found by the words its file carries (its JPEG comment)
 run search --like "$samples/cat-chelsea.png" --limit 3
 run classify "$samples/cat-chelsea.png" "$samples/motorcycle.png" "$samples/rocket-launch.jpg" \
     --labels "cat, motorcycle, rocket, coffee"
