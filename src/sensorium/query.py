@@ -501,6 +501,9 @@ def _candidates(
             if away is not None:
                 matched = matched * (1.0 - cal.tag_score(tag_matcher.heard_scores(heard, away)))
             said[sounds] = matched
+        tagged = [i for i, r in enumerate(rows) if _track(r) == "tags"]
+        if tagged:  # a file's own words: a sentence against the words, on a sentence's scale too
+            said[tagged] = np.minimum(said[tagged], cal.sentence_score(vectors[tagged] @ qvec))
         meaning += (1.0 - w) * said
     if example is not None:
         cos = vectors @ example.semantic
@@ -548,6 +551,10 @@ KIND_FOUND = 0.5  # a picture at least this much of the kind the words name coun
 KIND_SHOWN = 0.1  # a picture's share of the kind the words name is given as a reason from this much
 LOOKS_BOOST = 0.5  # share of the weaker of meaning and looks that adds to the stronger (_score_row)
 MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most this much below its peak
+# A file whose own words (tags) hold every word of the query (of three letters or more) matches at
+# least this: names the sentence encoder does not know ("Grace Hopper" met her photo's "File:Grace
+# Hopper.jpg" comment at a meaning of 0.15) are what a file's tags are searched by.
+TAGGED_ALL_WORDS = 0.75
 
 
 CANDIDATES_STILL = 2  # rows asked of each index per hit wanted, in a library of stills and text...
@@ -836,6 +843,9 @@ def _score_row(
         k = kw[row["id"]]
         parts.append(f"keywords {k:.2f}")
         score = score + keyword_weight * k * (1.0 - score)
+    if track == "tags" and words and words <= set(re.findall(r"\w+", (row.get("text") or "").lower())):
+        parts.append("every word tagged")
+        score = max(score, TAGGED_ALL_WORDS)
     facts = {
         "concepts": json.loads(row.get("concepts") or "[]"),
         "objects": json.loads(row.get("objects") or "[]"),

@@ -35,6 +35,14 @@ EXAMPLE_SLOPE = 10.0
 # relevant clips have a median of 0.077 and irrelevant ones a 95th percentile of 0.007.
 TAG_MIDPOINT = 0.03
 TAG_SLOPE = 3.0  # per decade
+# A file's own words (a caption, a title, a place) are a sentence, not a mix of concepts: against the
+# background of concept names nearly any place or caption stands out ("a city street" met "Episode
+# 12: the town budget" at 0.64, "the beach" a rocket photo's "Rocket launch. space, NASA. Porto" at
+# 0.63). They must also clear a sentence's scale: MiniLM cosines of words and captions that match
+# ran 0.36-0.83 ("the Eiffel tower" and "Neuilly-sur-Seine, Paris, ...": 0.36), of ones that do not
+# 0.04-0.29 (20 queries against 9 tags; places of one region stay close: "Spain" and Lisbon's 0.49).
+SENTENCE_MIDPOINT = 0.3
+SENTENCE_SLOPE = 15.0
 
 
 def background_texts() -> list[str]:
@@ -86,6 +94,11 @@ class Calibrator:
     def tag_score(share: np.ndarray) -> np.ndarray:
         """Calibrated score of tag-matching shares (0.5 at :data:`TAG_MIDPOINT`, on a log scale)."""
         return sigmoid(TAG_SLOPE * np.log10(np.maximum(share, 1e-6) / TAG_MIDPOINT))
+
+    @staticmethod
+    def sentence_score(cos: np.ndarray) -> np.ndarray:
+        """Calibrated score of words against a sentence of a file's own (0.5 at :data:`SENTENCE_MIDPOINT`)."""
+        return sigmoid(SENTENCE_SLOPE * (np.asarray(cos, dtype=np.float64) - SENTENCE_MIDPOINT))
 
     @staticmethod
     def example_score(cos: np.ndarray) -> np.ndarray:

@@ -46,6 +46,10 @@ def tagged(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> tuple[Pat
     places = collect_sound_samples(sounds)
     _mp3_with_tags(sounds / "farm-walk.wav", folder / "walk.mp3", {"title": "Walking the dog on the farm"})
     _mp3_with_tags(sounds / "boom.wav", folder / "episode.mp3", {"title": "Episode 12: the town budget"})
+    phone = Image.Exif()  # a phone's photo: no caption, only where it was taken
+    phone.get_ifd(0x8825).update({1: "N", 2: (38.0, 43.0, 20.28), 3: "W", 4: (9.0, 8.0, 21.48)})
+    Image.open(samples / "rocket-launch.jpg").save(folder / "IMG_4031.jpg", exif=phone)
+    shutil.copyfile(samples / "grace-hopper.jpg", folder / "grace-hopper.jpg")  # matplotlib's, with its comment
     return folder, places
 
 
@@ -68,7 +72,8 @@ def test_a_photo_is_found_by_its_caption_once_and_with_what_it_shows(tags_lib: P
     assert Path(hits[0]["path"]).name in ("coffee.jpg", "coffee-copy.jpg"), hits
     assert 'tagged: "Breakfast with grandma in Lisbon"' in hits[0]["why"]
     assert "picture:" in hits[0]["why"]  # what the picture shows, beside the caption
-    assert hits[0]["copies"] and len(hits) == 1  # one hit for the photo and its copy; nothing else says Lisbon
+    assert hits[0]["copies"]  # one hit for the photo and its copy
+    assert [Path(h["path"]).name for h in hits[1:]] == ["IMG_4031.jpg"]  # the other photo taken in Lisbon
     cat = _search(tags_lib, "a cat", "--limit", "10")
     assert [Path(h["path"]).name for h in cat].count("cat.png") == 1 and Path(cat[0]["path"]).name == "cat.png"
 
@@ -137,3 +142,14 @@ def test_a_sidecar_edited_after_indexing_is_read_again(tmp_path: Path, samples: 
     assert len(hits) == 1 and 'tagged: "a wedding in Osaka"' in hits[0]["why"]
     code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
     assert json.loads(out)["skipped"] == 1  # and unchanged since: not read again
+
+
+def test_a_phones_photo_is_found_by_where_it_was_taken_and_names_by_every_word(tags_lib: Path) -> None:
+    for query in ("photos from Lisbon", "Portugal"):
+        hits = _search(tags_lib, query, "--limit", "3")
+        assert Path(hits[0]["path"]).name == "IMG_4031.jpg", hits
+        assert 'tagged: "Intendente, Lisbon, Portugal"' in hits[0]["why"]
+    for query in ("a city street", "the beach", "climate policy"):  # not a place's words: nothing tagged says so
+        assert not any("tagged:" in h["why"] for h in _search(tags_lib, query)), query
+    hits = _search(tags_lib, "Grace Hopper", "--limit", "1")  # a name the sentence encoder does not know
+    assert Path(hits[0]["path"]).name == "grace-hopper.jpg" and "every word tagged" in hits[0]["why"], hits

@@ -167,3 +167,24 @@ def test_an_editors_xmp_sidecar_is_read_first_in_either_naming(tmp_path: Path, p
     assert with_sidecar(alone, "") == ""
     with pytest.raises(NotMedia):  # a sidecar is passed over, not indexed as a note of XML
         probe(tmp_path / "IMG_0002.xmp")
+
+
+def test_a_gps_position_is_named_by_its_places(tmp_path: Path, photo) -> None:
+    from sensorium.media.places import iso6709_position, place_words, xmp_position
+
+    lisbon = place_words(38.7223, -9.1393)
+    assert "Lisbon" in lisbon and lisbon.endswith("Portugal")
+    eiffel = place_words(48.8584, 2.2945)  # its nearest place is a suburb; the city it is in is named too
+    assert "Paris" in eiffel and eiffel.endswith("France")
+    assert place_words(0.0, 0.0) == "" and place_words(95.0, 10.0) == "" and place_words(-15.0, -140.0) == ""
+    assert iso6709_position("+38.7223-009.1393+012.000/") == (38.7223, -9.1393)
+    assert xmp_position("38,43.338N", "9,8.358W") == pytest.approx((38.7223, -9.1393), abs=1e-4)
+    assert xmp_position("38.7N", "9W") is None
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (38.0, 43.0, 20.28), 3: "W", 4: (9.0, 8.0, 21.48)})
+    path = tmp_path / "phone.jpg"
+    photo.save(path, exif=exif)
+    assert picture_words(path) == lisbon
+    exif.get_ifd(0x8825).update({2: (0.0, 0.0, 0.0), 4: (0.0, 0.0, 0.0)})  # no fix
+    photo.save(path, exif=exif)
+    assert picture_words(path) == ""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sensorium.media.image import open_header
+from sensorium.media.places import exif_position, iso6709_position, place_words, xmp_position
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ SIDECAR_MAX_BYTES = 4_000_000  # an XMP sidecar past this is not read (darktable
 # EXIF (IFD0): ImageDescription, then Windows' XP tags (UTF-16), and the Exif IFD's UserComment.
 _EXIF_TEXT = (270,)
 _EXIF_XP = (40091, 40095, 40092, 40094)  # XPTitle, XPSubject, XPComment, XPKeywords (";"-separated)
-_EXIF_IFD, _USER_COMMENT = 34665, 37510
+_EXIF_IFD, _USER_COMMENT, _GPS_IFD = 34665, 37510, 34853
 # IPTC-IIM datasets: object name, headline, caption, keywords, then the place.
 _IPTC = ((2, 5), (2, 105), (2, 120), (2, 25), (2, 92), (2, 90), (2, 95), (2, 101))
 _IPTC_UTF8 = b"\x1b%G"  # dataset 1:90 (coded character set) when the text is UTF-8
@@ -39,6 +40,7 @@ _IPTC_UTF8 = b"\x1b%G"  # dataset 1:90 (coded character set) when the text is UT
 _DC = "http://purl.org/dc/elements/1.1/"
 _PS = "http://ns.adobe.com/photoshop/1.0/"
 _CORE = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
+_EXIF_NS = "http://ns.adobe.com/exif/1.0/"
 _XMP = (
     (_DC, "title"),
     (_PS, "Headline"),
@@ -155,7 +157,13 @@ def container_words(container: Any) -> str:  # container: av.container.InputCont
             if name.startswith("lyrics"):  # ID3's USLT comes as "lyrics-eng" and the like
                 name = "lyrics"
             merged.setdefault(name, []).append(str(value))
-    return join_words(v for key in _CONTAINER for v in merged.get(key, ()))
+    values = [v for key in _CONTAINER for v in merged.get(key, ())]
+    for key in ("location", "com.apple.quicktime.location.iso6709"):  # a phone's position (ISO 6709)
+        position = next(filter(None, map(iso6709_position, merged.get(key, ()))), None)
+        if position is not None:
+            values.append(place_words(*position))
+            break
+    return join_words(values)
 
 
 def join_words(values: Iterable[str]) -> str:
@@ -165,6 +173,7 @@ def join_words(values: Iterable[str]) -> str:
         value = " ".join(value.replace("\x00", " ").split())[:MAX_FIELD_CHARS].strip(" ;,")
         if not value or _NOISE.fullmatch(value) or all(any(c.isdigit() for c in w) for w in value.split()):
             continue  # every word with a digit in it: a version, a hash, a serial number
+        value = value.replace("_", " ")  # words of what was a file name ("File:Grace_Hopper.jpg")
         low = value.casefold()
         if any(low in k.casefold() for k in kept):
             continue
@@ -192,6 +201,9 @@ def picture_values(img: Any) -> Iterator[str]:  # img: PIL.ImageFile.ImageFile, 
         for key in _PNG_TEXT:
             yield _text(img.info.get(key))
     yield _text(img.info.get("comment"))  # JPEG's COM and GIF's comment: often a program's name
+    position = exif_position(exif.get_ifd(_GPS_IFD))
+    if position is not None:  # where it was taken, last: a caption says more
+        yield place_words(*position)
 
 
 def _xmp_values(packet: Any) -> Iterator[str]:
@@ -207,6 +219,7 @@ def _xmp_values(packet: Any) -> Iterator[str]:
     except (ParseError, DefusedXmlException) as exc:  # the other tags still count
         log.info("an XMP packet was not read (%s: %s)", type(exc).__name__, exc)
         return
+    gps = [_first(root, _EXIF_NS, name) for name in ("GPSLatitude", "GPSLongitude")]
     for ns, name in _XMP:
         qualified = f"{{{ns}}}{name}"
         for element in root.iter():
@@ -221,6 +234,20 @@ def _xmp_values(packet: Any) -> Iterator[str]:
                 yield items[0]
             else:
                 yield element.text or ""
+    position = xmp_position(*gps) if all(gps) else None
+    if position is not None:
+        yield place_words(*position)
+
+
+def _first(root: Any, ns: str, name: str) -> str:
+    """A simple XMP property, written as an attribute or as an element."""
+    qualified = f"{{{ns}}}{name}"
+    for element in root.iter():
+        if qualified in element.attrib:
+            return element.attrib[qualified]
+        if element.tag == qualified:
+            return element.text or ""
+    return ""
 
 
 def _iptc_values(img: Any) -> Iterator[str]:
