@@ -551,10 +551,15 @@ KIND_FOUND = 0.5  # a picture at least this much of the kind the words name coun
 KIND_SHOWN = 0.1  # a picture's share of the kind the words name is given as a reason from this much
 LOOKS_BOOST = 0.5  # share of the weaker of meaning and looks that adds to the stronger (_score_row)
 MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most this much below its peak
-# A file whose own words (tags) hold every word of the query (of three letters or more) matches at
+# A file whose own words (tags) hold every word of the query (of three letters or more, but for those
+# below) matches at
 # least this: names the sentence encoder does not know ("Grace Hopper" met her photo's "File:Grace
 # Hopper.jpg" comment at a meaning of 0.15) are what a file's tags are searched by.
 TAGGED_ALL_WORDS = 0.75
+# ...the words of a query that name nothing of their own ("photos from Lisbon" asks for "Lisbon")
+_ASKING = """the and from with for this that these those photo photos picture pictures image images video videos
+clip clips recording recordings sound sounds file files taken shot made where when"""
+ASKING_WORDS = frozenset(_ASKING.split())
 
 
 CANDIDATES_STILL = 2  # rows asked of each index per hit wanted, in a library of stills and text...
@@ -843,7 +848,8 @@ def _score_row(
         k = kw[row["id"]]
         parts.append(f"keywords {k:.2f}")
         score = score + keyword_weight * k * (1.0 - score)
-    if track == "tags" and words and words <= set(re.findall(r"\w+", (row.get("text") or "").lower())):
+    named = words - ASKING_WORDS
+    if track == "tags" and named and named <= set(re.findall(r"\w+", (row.get("text") or "").lower())):
         parts.append("every word tagged")
         score = max(score, TAGGED_ALL_WORDS)
     facts = {

@@ -35,6 +35,7 @@ def test_a_camera_roll_of_heic_and_avif(phone_folder: Path, tmp_path: Path) -> N
     [(path, reason)] = [(f["path"], f["error"]) for f in report["failures"]]
     assert Path(path).name == "IMG_0004.HEIC" and reason.startswith("truncated HEIF image")
     expected_first = {"a cat": "IMG_0001.HEIC", "a motorbike": "motorbike.avif", "a rocket": "DSC_0003.NEF"}
+    expected_first["photos from Lisbon"] = "IMG_0001.HEIC"  # where the phone says it was taken (EXIF in HEIC)
     for query, expected in expected_first.items():
         code, out, _ = cli("search", query, "--library", lib, "--json", "--min-score", "0")
         assert code == 0
