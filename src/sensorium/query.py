@@ -382,6 +382,8 @@ def fold_copies(hits: list[Hit]) -> list[Hit]:
     groups: dict[tuple, list[Hit]] = {}
     for h in hits:
         key = (h.modality, h.track, h.start, h.end, round(h.score, 6), json.dumps(h.facts, sort_keys=True))
+        if h.track == "tags":  # the same words (a city) on different photos: not copies of one
+            key += (h.path,)
         groups.setdefault(key, []).append(h)
     out = []
     for group in groups.values():

@@ -184,7 +184,7 @@ def test_a_gps_position_is_named_by_its_places(tmp_path: Path, photo) -> None:
     exif.get_ifd(0x8825).update({1: "N", 2: (38.0, 43.0, 20.28), 3: "W", 4: (9.0, 8.0, 21.48)})
     path = tmp_path / "phone.jpg"
     photo.save(path, exif=exif)
-    assert picture_words(path) == lisbon
+    assert picture_words(path) == f"taken in {lisbon}"
     exif.get_ifd(0x8825).update({2: (0.0, 0.0, 0.0), 4: (0.0, 0.0, 0.0)})  # no fix
     photo.save(path, exif=exif)
     assert picture_words(path) == ""
