@@ -190,6 +190,36 @@ def test_a_document_is_one_hit_its_best_passage() -> None:
     assert out["o#0"].why == "meaning 0.80"  # one passage: nothing to add
 
 
+def test_a_files_tags_join_what_was_heard_or_seen_and_never_fold_different_files() -> None:
+    from sensorium.query import combine_tracks, fold_copies
+    from sensorium.types import Hit
+
+    def hit(path: str, track: str, start: float | None, end: float | None, score: float, why: str) -> Hit:
+        modality = "image" if path.endswith(".jpg") else "audio"
+        return Hit(path=path, score=score, modality=modality, start=start, end=end, why=why, track=track)
+
+    out = combine_tracks(
+        [
+            hit("talk.mp3", "tags", 0.0, 600.0, 0.9, "tagged: budget talk"),  # the title spans the file
+            hit("talk.mp3", "speech", 61.0, 64.0, 0.7, "said: the budget"),
+            hit("talk.mp3", "speech", 300.0, 302.0, 0.6, "said: money"),
+            hit("a.jpg", "picture", None, None, 0.55, "concepts: espresso"),
+            hit("a.jpg", "tags", None, None, 0.8, "tagged: breakfast"),
+            hit("b.mp3", "tags", 0.0, 9.0, 0.6, "tagged: budget"),  # nothing heard: the title is the hit
+        ]
+    )
+    by = {(h.path, h.start): h for h in out}
+    talk = by[("talk.mp3", 61.0)]  # the title joined the best moment said, which keeps its span
+    assert (talk.end, talk.track) == (64.0, "speech") and talk.why.startswith("speech: said: the budget | tags:")
+    assert talk.score == pytest.approx(0.9 + 0.1 * 0.2)  # the higher score leads; the other adds above 0.5
+    assert by[("talk.mp3", 300.0)].score == 0.6  # the other moment stays its own
+    photo = by[("a.jpg", None)]
+    assert photo.track == "picture" and "tags: tagged: breakfast" in photo.why and len(out) == 4
+    assert by[("b.mp3", 0.0)].end == 9.0
+    same = [hit(p, "tags", None, None, 0.7, 'tagged: "taken in Lisbon"') for p in ("x.jpg", "y.jpg")]
+    assert len(fold_copies(same)) == 2  # the same city on two photos: not copies of one photo
+
+
 def test_merge_moments_respects_the_gap() -> None:
     from sensorium.query import merge_moments
     from sensorium.types import Hit
