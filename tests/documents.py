@@ -10,15 +10,16 @@ from xml.sax.saxutils import escape
 from PIL import Image
 
 
-def text_pdf(path: Path, pages: list[str], fontsize: int = 12) -> Path:
-    """A PDF with a text layer, as matplotlib writes one (real fonts; each page's text from its top)."""
+def text_pdf(path: Path, pages: list[str], fontsize: int = 12, metadata: dict[str, str] | None = None) -> Path:
+    """A PDF with a text layer, as matplotlib writes one (real fonts; each page's text from its top),
+    with ``metadata`` (Title, Author, Subject, Keywords) in its information dictionary."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
-    with PdfPages(path) as pdf:
+    with PdfPages(path, metadata=metadata) as pdf:
         for line in pages:
             fig = plt.figure(figsize=(8.27, 11.69))
             fig.text(0.1, 0.9, line, fontsize=fontsize, verticalalignment="top", linespacing=1.6)
@@ -84,13 +85,22 @@ def _zip(path: Path, parts: dict[str, str], mimetype: str | None = None) -> Path
     return path
 
 
-def write_docx(path: Path, paragraphs: list[str]) -> Path:
-    """A Word document as Word lays one out: the parts a .docx needs, the text in word/document.xml."""
+def write_docx(path: Path, paragraphs: list[str], core: dict[str, str] | None = None) -> Path:
+    """A Word document as Word lays one out: the parts a .docx needs, the text in word/document.xml,
+    and ``core`` ({"dc:title": ..., "dc:creator": ..., "cp:keywords": ...}) in docProps/core.xml."""
     body = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(p)}</w:t></w:r></w:p>' for p in paragraphs)
     ns = "http://schemas.openxmlformats.org"
+    extra = {}
+    if core:
+        fields = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in core.items())
+        extra["docProps/core.xml"] = (
+            f'<?xml version="1.0"?><cp:coreProperties xmlns:cp="{ns}/package/2006/metadata/core-properties" '
+            f'xmlns:dc="http://purl.org/dc/elements/1.1/">{fields}</cp:coreProperties>'
+        )
     return _zip(
         path,
-        {
+        extra
+        | {
             "[Content_Types].xml": f'<?xml version="1.0"?><Types xmlns="{ns}/package/2006/content-types">'
             '<Default Extension="xml" ContentType="application/xml"/>'
             '<Override PartName="/word/document.xml" ContentType="application/'
@@ -116,8 +126,10 @@ def write_odt(path: Path, paragraphs: list[str]) -> Path:
     return _zip(path, {"content.xml": content}, "application/vnd.oasis.opendocument.text")
 
 
-def write_epub(path: Path, chapters: list[str]) -> Path:
-    """An EPUB: mimetype, container, package document and one XHTML file per chapter, in spine order."""
+def write_epub(path: Path, chapters: list[str], metadata: dict[str, str] | None = None) -> Path:
+    """An EPUB: mimetype, container, package document and one XHTML file per chapter, in spine order;
+    ``metadata`` ({"title": ..., "creator": ...}) as the package's Dublin Core."""
+    dc = "".join(f"<dc:{k}>{escape(v)}</dc:{k}>" for k, v in (metadata or {}).items())
     manifest = "".join(
         f'<item id="c{i}" href="chapter {i}.xhtml" media-type="application/xhtml+xml"/>' for i in range(len(chapters))
     )
@@ -128,6 +140,7 @@ def write_epub(path: Path, chapters: list[str]) -> Path:
         '<rootfiles><rootfile full-path="OEBPS/book.opf" media-type="application/oebps-package+xml"/>'
         "</rootfiles></container>",
         "OEBPS/book.opf": '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+        f'<metadata xmlns:dc="http://purl.org/dc/elements/1.1/">{dc}</metadata>'
         f"<manifest>{manifest}</manifest><spine>{spine}</spine></package>",
     }
     for i, text in enumerate(chapters):

@@ -30,7 +30,7 @@ from sensorium.eta import Eta
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
 from sensorium.media.probe import NotMedia, is_pdf, probe, read_head
-from sensorium.media.tags import picture_words, sidecar, with_sidecar
+from sensorium.media.tags import document_words, picture_words, sidecar, with_sidecar
 from sensorium.media.video import media_header, video_or_sound
 from sensorium.media.walk import canonical, display_path, skipped_by, walk
 from sensorium.models.base import Encoded
@@ -229,8 +229,10 @@ class _Preparer:
             item.tags = picture_words(path)
         elif item.modality == "text" and is_pdf(read_head(path, 8)):
             item.document = True  # read in the indexing loop, where its pages show as progress
+            item.tags = document_words(path)
         elif item.modality == "text":
             item.segments = self.lib.note_segments(path)
+            item.tags = document_words(path)  # a DOCX's, ODT's or EPUB's title and author; a note's: none
         elif item.modality == "audio":
             info = audio_info(path)  # fails early and clearly on a file with no audio
             item.seconds, item.tags = info.duration_s, info.words
@@ -266,9 +268,10 @@ def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
         else:
             encoded = lib.encoder_for(modality).encode(segs)
         rows += record_rows(segs, encoded, hashes, lib.version_key(modality), lib.manifest["perceptual_dim"])
-    tagged = [it for it in items if it.tags and it.modality == "image"]  # photos' captions and keywords
-    if tagged:
-        rows += tags_rows(lib, tagged, lib.version_key("image"))
+    for modality in ("image", "text"):  # photos' captions and keywords; documents' titles and authors
+        tagged = [it for it in items if it.tags and it.modality == modality and it.segments]
+        if tagged:
+            rows += tags_rows(lib, tagged, lib.version_key(modality))
     documents = {it.path: _version_of(lib, it) for it in items if it.document}
     for row in rows:  # a PDF's passages carry its row's version, so a re-read drops those it no longer makes
         row["encoder"] = documents.get(row["path"], row["encoder"])

@@ -24,10 +24,10 @@ Track = Literal["picture", "sound", "speech", "text", "tags"]
 
 def track_of(modality: str, seg_index: int) -> Track:
     """What a record holds: a picture (photo, video shot), a sound window, speech, text, or the file's tags."""
-    if modality == "text":
-        return "text"
     if seg_index >= TAGS_INDEX:
         return "tags"
+    if modality == "text":
+        return "text"
     if modality == "image":
         return "picture"
     if SPEECH_INDEX_BASE <= seg_index < SOUND_INDEX_BASE:

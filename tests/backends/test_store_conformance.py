@@ -215,7 +215,7 @@ def test_filter_by_modality_and_perceptual(store: Store) -> None:
 def test_filter_by_track_tells_a_files_tags_from_what_is_seen_heard_and_said(store: Store) -> None:
     from sensorium.types import SOUND_INDEX_BASE, SPEECH_INDEX_BASE, TAGS_INDEX
 
-    v = unit(np.random.default_rng(4), 9)
+    v = unit(np.random.default_rng(4), 10)
     store.upsert_records(
         [
             record("p.jpg", 0, v[0]),
@@ -227,6 +227,7 @@ def test_filter_by_track_tells_a_files_tags_from_what_is_seen_heard_and_said(sto
             record("v.mp4", SOUND_INDEX_BASE, v[6], modality="video", start=0.0, end=2.0),
             record("v.mp4", TAGS_INDEX, v[7], modality="video", start=0.0, end=9.0),
             record("n.txt", 0, v[8], modality="text"),
+            record("b.epub", TAGS_INDEX, v[9], modality="text", text="a title"),  # a document's own words
         ]
     )
 
@@ -234,7 +235,7 @@ def test_filter_by_track_tells_a_files_tags_from_what_is_seen_heard_and_said(sto
         rows = store.scan(["id"], Filter(track=name))
         return sorted(r["id"] for r in rows)
 
-    assert track("tags") == sorted(f"{p}:{TAGS_INDEX}" for p in ("p.jpg", "s.mp3", "v.mp4"))
+    assert track("tags") == sorted(f"{p}:{TAGS_INDEX}" for p in ("p.jpg", "s.mp3", "v.mp4", "b.epub"))
     assert track("picture") == ["p.jpg:0", "v.mp4:0"]
     assert track("sound") == ["s.mp3:0", f"v.mp4:{SOUND_INDEX_BASE}"]
     assert track("speech") == [f"s.mp3:{SPEECH_INDEX_BASE}"]

@@ -153,3 +153,37 @@ def test_a_phones_photo_is_found_by_where_it_was_taken_and_names_by_every_word(t
         assert not any("tagged:" in h["why"] for h in _search(tags_lib, query)), query
     hits = _search(tags_lib, "Grace Hopper", "--limit", "1")  # a name the sentence encoder does not know
     assert Path(hits[0]["path"]).name == "grace-hopper.jpg" and "every word tagged" in hits[0]["why"], hits
+
+
+def test_a_documents_title_and_author_find_it(tmp_path: Path) -> None:
+    from documents import text_pdf, write_docx, write_epub
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_epub(
+        folder / "novel.epub",
+        ["The ship sailed at dawn across the grey sea.", "They reached the harbour."],
+        {"title": "The Lighthouse Keeper's Daughter", "creator": "Mirela Kowalczyk"},
+    )
+    write_docx(
+        folder / "report.docx",
+        ["Samples were taken at six points downstream of the mill."],
+        {"dc:title": "Quarterly report on river pollution", "dc:creator": "Administrator"},
+    )
+    text_pdf(
+        folder / "minutes.pdf",
+        ["The meeting opened at nine."],
+        metadata={"Title": "Microsoft Word - harbour_board_minutes.docx", "Keywords": "ferries, tolls"},
+    )
+    lib = tmp_path / "lib"
+    code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
+    assert code == 0 and json.loads(out)["records"] == 3 + 3  # a passage each, and each one's own words
+    for query, expected, words in [
+        ("Mirela Kowalczyk", "novel.epub", "The Lighthouse Keeper's Daughter. Mirela Kowalczyk"),
+        ("river pollution", "report.docx", "Quarterly report on river pollution"),  # not "Administrator"
+        ("ferries", "minutes.pdf", "harbour board minutes. ferries, tolls"),  # not "Microsoft Word - …docx"
+    ]:
+        hits = _search(lib, query, "--limit", "1")
+        assert Path(hits[0]["path"]).name == expected, (query, hits)
+        assert "tagged: " in hits[0]["why"] and f'{words[-28:]}"' in hits[0]["why"], hits[0]["why"]
+        assert "Microsoft" not in hits[0]["why"]

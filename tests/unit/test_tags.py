@@ -188,3 +188,36 @@ def test_a_gps_position_is_named_by_its_places(tmp_path: Path, photo) -> None:
     exif.get_ifd(0x8825).update({2: (0.0, 0.0, 0.0), 4: (0.0, 0.0, 0.0)})  # no fix
     photo.save(path, exif=exif)
     assert picture_words(path) == ""
+
+
+def test_documents_say_their_title_subject_keywords_and_author(tmp_path: Path) -> None:
+    import zipfile
+
+    from documents import text_pdf, write_docx, write_epub, write_odt
+    from sensorium.media.tags import document_words
+
+    book = {"title": "Dawn", "creator": "A. Writer", "subject": "sea"}
+    epub = write_epub(tmp_path / "b.epub", ["Chapter one."], book)
+    assert document_words(epub) == "Dawn. sea. A. Writer"  # titles first, the author last
+    docx = write_docx(
+        tmp_path / "r.docx", ["Text."], {"dc:title": "River report", "cp:keywords": "mill, water", "dc:creator": "User"}
+    )
+    assert document_words(docx) == "River report. mill, water"  # "User" is what Word writes unasked
+    pdf = text_pdf(tmp_path / "m.pdf", ["Text."], metadata={"Title": "Microsoft Word - board_minutes.docx"})
+    assert document_words(pdf) == "board minutes"
+    odt = write_odt(tmp_path / "n.odt", ["Text."])
+    with zipfile.ZipFile(odt, "a") as z:
+        z.writestr(
+            "meta.xml",
+            '<office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            "<office:meta><dc:title>Groceries</dc:title><meta:keyword>eggs</meta:keyword>"
+            "<meta:keyword>milk</meta:keyword></office:meta></office:document-meta>",
+        )
+    assert document_words(odt) == "Groceries. eggs, milk"
+    note = tmp_path / "n.md"
+    note.write_text("# A note\n")
+    assert document_words(note) == ""
+    broken = tmp_path / "x.docx"
+    broken.write_bytes(docx.read_bytes()[:200])
+    assert document_words(broken) == ""  # cut short: no words, no traceback

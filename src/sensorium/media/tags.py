@@ -84,6 +84,7 @@ _NOISE = re.compile(
     | (image|picture|photo|audio|video|sound|track|recording|new\ recording|voice\ memo|audio\ track)\W*\d*
     | (created\ with|creator:|lead\ technologies|intel\(r\)\ jpeg|file\ written\ by|processed\ by).*
     | (lavf|lavc|isom|core\ media|sound\ ?handler|video\ ?handler).*
+    | (administrator|user|windows\ user|microsoft\ office\ user|owner|author|admin)
     | (?-i:[A-Z]{2,5}[_\-]?\d{3,}[\w\-]*(\.\w{2,4})?)   # IMG_1234, DSC01234.JPG, VID_20240101_120000
     )""",
     re.IGNORECASE | re.VERBOSE,
@@ -164,6 +165,80 @@ def container_words(container: Any) -> str:  # container: av.container.InputCont
             values.append(_taken_in(*position))
             break
     return join_words(values)
+
+
+def document_words(path: Path) -> str:
+    """A PDF's, DOCX's, ODT's or EPUB's own title, subject, description, keywords and author.
+
+    An e-book's title and author are rarely in its chapters' text; an office file's are in
+    ``docProps/core.xml`` or ``meta.xml``. Never raises (as :func:`picture_words`).
+    """
+    from sensorium.media.probe import HEAD_BYTES, is_pdf, office_kind, read_head
+
+    try:
+        head = read_head(path, HEAD_BYTES)
+        if is_pdf(head):
+            return join_words(_pdf_values(path))
+        kind = office_kind(head, path.suffix)
+        return join_words(_office_values(path, kind)) if kind else ""
+    except Exception as exc:  # readers of hostile bytes raise anything
+        log.info("%s: its tags were not read (%s: %s)", path, type(exc).__name__, exc)
+        return ""
+
+
+_DOC_FIELDS = ("title", "subject", "description", "keywords", "keyword", "creator", "initial-creator")
+_DOC_PART_BYTES = 1_000_000  # a metadata part larger than this is not read
+
+
+def _pdf_values(path: Path) -> Iterator[str]:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        meta = pdf.get_metadata_dict(skip_empty=True)
+    finally:
+        pdf.close()
+    title = re.sub(r"^Microsoft (Word|PowerPoint|Excel) - ", "", meta.get("Title", ""))  # what Office's printer writes
+    yield re.sub(r"\.(docx?|pptx?|xlsx?|odt|pdf|indd|tex|dvi)$", "", title, flags=re.IGNORECASE)
+    for key in ("Subject", "Keywords", "Author"):
+        yield meta.get(key, "")
+
+
+def _office_values(path: Path, kind: str) -> Iterator[str]:
+    import zipfile
+
+    from defusedxml import ElementTree
+
+    from sensorium.media.text import html_text
+
+    with zipfile.ZipFile(path) as zf:
+
+        def part(name: str) -> Any:
+            info = zf.getinfo(name)
+            if info.file_size > _DOC_PART_BYTES:
+                raise ValueError(f"{name} is {info.file_size} bytes")
+            with zf.open(info) as f:
+                return ElementTree.fromstring(f.read(_DOC_PART_BYTES))
+
+        if kind == "epub":
+            container = part("META-INF/container.xml")
+            rootfile = next((e.get("full-path") for e in container.iter() if e.tag.endswith("}rootfile")), None)
+            root = part(rootfile) if rootfile else None
+        else:
+            root = part("docProps/core.xml" if kind == "docx" else "meta.xml")
+    if root is None:
+        return
+    found: dict[str, list[str]] = {}
+    for element in root.iter():
+        name = element.tag.rsplit("}", 1)[-1]
+        if name in _DOC_FIELDS and element.text:
+            found.setdefault(name, []).append(element.text)
+    for name in _DOC_FIELDS:
+        values = found.get(name, [])
+        if name in ("keyword", "subject") and len(values) > 1:  # ODT's keywords, an EPUB's subjects
+            yield ", ".join(values)
+        else:
+            yield from (html_text(v) if name == "description" else v for v in values)
 
 
 def join_words(values: Iterable[str]) -> str:

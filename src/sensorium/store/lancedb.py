@@ -79,8 +79,8 @@ _TRACK_SQL = {  # sensorium.types.track_of, as SQL
     "sound": f"(modality = 'audio' AND seg_index < {SPEECH_INDEX_BASE}) OR "
     f"(modality = 'video' AND seg_index >= {SOUND_INDEX_BASE} AND seg_index < {TAGS_INDEX})",
     "speech": f"modality IN ('audio', 'video') AND seg_index >= {SPEECH_INDEX_BASE} AND seg_index < {SOUND_INDEX_BASE}",
-    "text": "modality = 'text'",
-    "tags": f"modality <> 'text' AND seg_index >= {TAGS_INDEX}",
+    "text": f"modality = 'text' AND seg_index < {TAGS_INDEX}",
+    "tags": f"seg_index >= {TAGS_INDEX}",
 }
 _ESCAPED_COLUMNS = frozenset({"id", "path"})
 _IN_CHUNK = 500  # ids/paths per ``IN (...)`` clause, to keep SQL text small
