@@ -145,6 +145,10 @@ class _Preparer:
     def likely_unchanged(self, path: str, size: int, mtime: float) -> bool:
         """Whether ``path`` will be skipped, judged by its size and time alone (as a run without --rehash)."""
         old = self.known.get(os.path.abspath(path))
+        if old is not None and old.get("mtime") != mtime and self.lib.settings.file_tags:
+            side = sidecar(Path(path))  # a file with an XMP sidecar was stamped with the later of their times
+            if side is not None:
+                mtime, _ = _sidecar_state(side, mtime)
         return not self.rehash and self._unchanged(old, Prepared(path, size, mtime), fast=True)
 
     def is_fresh(self, version: str) -> bool:
