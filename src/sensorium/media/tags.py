@@ -1,10 +1,12 @@
 """The words a file carries about itself: a photo's caption and keywords, a recording's or video's title.
 
 Photo tools (Lightroom, digiKam, Apple Photos, scanning software in archives) write captions,
-keywords and places into EXIF, IPTC and XMP; podcasts and music carry ID3, Vorbis or MP4 tags;
-downloaded videos keep their title and description. Where a file has them they are the best
-words there are to find it by, and cost nothing to read. What cameras and encoders write on
-their own ("OLYMPUS DIGITAL CAMERA", "Lavf60.16.100", "IMG_1234") says nothing and is left out.
+keywords and places into EXIF, IPTC and XMP, or into an XMP sidecar beside the file; podcasts and
+music carry ID3, Vorbis or MP4 tags; downloaded videos keep their title and description; documents
+their title and author. A phone's GPS position becomes the places there (:mod:`sensorium.media.places`).
+Where a file has them they are the best words there are to find it by, and cost nothing to read.
+What cameras and encoders write on their own ("OLYMPUS DIGITAL CAMERA", "Lavf60.16.100",
+"IMG_1234") says nothing and is left out.
 
 Only the header is read (Pillow's header parse, PyAV's container open): no pixel or sample is
 decoded. XMP is parsed with defusedxml, which refuses the entity tricks of hostile XML.
