@@ -554,9 +554,8 @@ KIND_SHOWN = 0.1  # a picture's share of the kind the words name is given as a r
 LOOKS_BOOST = 0.5  # share of the weaker of meaning and looks that adds to the stronger (_score_row)
 MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most this much below its peak
 # A file whose own words (tags) hold every word of the query (of three letters or more, but for those
-# below) matches at
-# least this: names the sentence encoder does not know ("Grace Hopper" met her photo's "File:Grace
-# Hopper.jpg" comment at a meaning of 0.15) are what a file's tags are searched by.
+# below) matches at least this: names the sentence encoder does not know ("Grace Hopper" met her
+# photo's "File:Grace Hopper.jpg" comment at a meaning of 0.10) are what a file's tags are searched by.
 TAGGED_ALL_WORDS = 0.75
 # ...the words of a query that name nothing of their own ("photos from Lisbon" asks for "Lisbon")
 _ASKING = """the and from with for this that these those photo photos picture pictures image images video videos
