@@ -318,7 +318,7 @@ def _xmp_values(packet: Any) -> Iterator[str]:
 
 def _taken_in(lat: float, lon: float) -> str:
     """A position's places as a phrase: said so, a place's name sits further from unrelated words
-    ("the beach" against "The Rocks, Sydney, ...": cosine 0.35; against "taken in The Rocks, ...": 0.29)."""
+    ("pebbles" against "The Rocks, Sydney, ...": cosine 0.38; against "taken in The Rocks, ...": 0.29)."""
     places = place_words(lat, lon)
     return f"taken in {places}" if places else ""
 
