@@ -110,21 +110,22 @@ def content_hash(path: Path) -> str:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
 
 
-def _sidecar_state(side: Path, mtime: float) -> tuple[float, Callable[[], str] | None]:
-    """A file's modification time counting its XMP sidecar's, and how to hash the sidecar (None when
-    it went away or cannot be read: the file is then indexed by itself, and its own read says why)."""
+def _sidecar_mtime(side: Path) -> float | None:
+    """An XMP sidecar's modification time; None when it went away meanwhile (the file is then indexed
+    by itself)."""
     try:
-        side_mtime = side.stat().st_mtime
+        return side.stat().st_mtime
     except OSError:
-        return mtime, None
+        return None
 
-    def digest() -> str:
-        try:
-            return content_hash(side)
-        except OSError:
-            return ""
 
-    return max(mtime, side_mtime), digest
+def _with_sidecar_hash(digest: str, side: Path) -> str:
+    """A file's content hash joined with its sidecar's: editing either one changes the file as indexed."""
+    try:
+        both = f"{digest}+{content_hash(side)}".encode()
+    except OSError:
+        return digest
+    return hashlib.blake2b(both, digest_size=20).hexdigest()
 
 
 class _Preparer:
@@ -147,8 +148,7 @@ class _Preparer:
         old = self.known.get(os.path.abspath(path))
         if old is not None and old.get("mtime") != mtime and self.lib.settings.file_tags:
             side = sidecar(Path(path))  # a file with an XMP sidecar was stamped with the later of their times
-            if side is not None:
-                mtime, _ = _sidecar_state(side, mtime)
+            mtime = max(mtime, (_sidecar_mtime(side) or 0.0) if side is not None else 0.0)
         return not self.rehash and self._unchanged(old, Prepared(path, size, mtime), fast=True)
 
     def is_fresh(self, version: str) -> bool:
@@ -172,17 +172,16 @@ class _Preparer:
             st = path.stat()
             item.size, item.mtime = st.st_size, st.st_mtime
             side = sidecar(path) if self.lib.settings.file_tags else None
-            side_hash = None
-            if side is not None:  # an XMP sidecar edited (a keyword added) changes the file as indexed
-                item.mtime, side_hash = _sidecar_state(side, item.mtime)
+            side_mtime = _sidecar_mtime(side) if side is not None else None
+            if side_mtime is not None:  # an XMP sidecar edited (a keyword added) changes the file as indexed
+                item.mtime = max(item.mtime, side_mtime)
             old = self.known.get(key)
             if not self.rehash and self._unchanged(old, item, fast=True):
                 item.skip = True
                 return item
             item.content_hash = content_hash(path)
-            if side_hash is not None:
-                both = f"{item.content_hash}+{side_hash()}".encode()
-                item.content_hash = hashlib.blake2b(both, digest_size=20).hexdigest()
+            if side is not None and side_mtime is not None:
+                item.content_hash = _with_sidecar_hash(item.content_hash, side)
             if self._unchanged(old, item, fast=False):
                 item.skip = True
                 return item

@@ -116,19 +116,21 @@ def open_header(path: Path) -> Iterator[ImageFile.ImageFile | None]:
     """
     name = display_path(path)
     with open_regular(path) as fp:
-        fmt = image_format(fp.read(64), os.path.splitext(name)[1])
-        if fmt is None:
-            raise _not_an_image(fp, name)
-        fp.seek(0)
+        fmt = _format(fp, name)
         yield None if fmt == "raw" else _open_header(fp, fmt, name)
 
 
-def _decode(fp: BinaryIO, name: str, max_pixels: int, max_side: int | None, min_side: int | None = None) -> Image.Image:
-    head = fp.read(64)
-    fmt = image_format(head, os.path.splitext(name)[1])
+def _format(fp: BinaryIO, name: str) -> str:
+    """The image format the first bytes name (``fp`` left at its start), or the error saying what it is."""
+    fmt = image_format(fp.read(64), os.path.splitext(name)[1])
     if fmt is None:
         raise _not_an_image(fp, name)
     fp.seek(0)
+    return fmt
+
+
+def _decode(fp: BinaryIO, name: str, max_pixels: int, max_side: int | None, min_side: int | None = None) -> Image.Image:
+    fmt = _format(fp, name)
     if fmt == "raw":
         return _fit(_decode_raw(fp, name, max_pixels, max_side), max_side)
     img = _open_header(fp, fmt, name)

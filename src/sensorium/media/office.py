@@ -93,12 +93,17 @@ def _odt(parts: _Parts) -> list[str]:
     return ["".join(node.itertext()) for node in root.iter() if node.tag in (f"{_TEXT}p", f"{_TEXT}h")]
 
 
-def _epub(parts: _Parts) -> list[str]:
+def _package(parts: _Parts) -> tuple[ElementTree.Element, str]:
+    """An EPUB's package document (its metadata, manifest and spine) and where it lies in the ZIP."""
     container = ElementTree.fromstring(parts.read("META-INF/container.xml"))
     rootfile = next((r.get("full-path") for r in container.iter(f"{_CONTAINER}rootfile")), None)
     if not rootfile:
         raise MediaError(parts.name, "no package document named in META-INF/container.xml", "save it again")
-    opf = ElementTree.fromstring(parts.read(rootfile))
+    return ElementTree.fromstring(parts.read(rootfile)), rootfile
+
+
+def _epub(parts: _Parts) -> list[str]:
+    opf, rootfile = _package(parts)
     base = posixpath.dirname(rootfile)
     items = {i.get("id"): i.get("href") for i in opf.iter(f"{_OPF}item")}
     order = [items.get(r.get("idref")) for r in opf.iter(f"{_OPF}itemref")][:MAX_PARTS]
@@ -113,3 +118,40 @@ def _epub(parts: _Parts) -> list[str]:
 
 
 _READERS = {"docx": _docx, "odt": _odt, "epub": _epub}
+
+
+_META_FIELDS = ("title", "subject", "description", "keywords", "keyword", "creator", "initial-creator")
+_META_CHARS = 250_000  # a metadata part is read within a budget of 1 MB
+
+
+def office_metadata(path: Path, kind: str) -> list[str]:
+    """A DOCX's, ODT's or EPUB's own title, subject, description, keywords and author, in that order,
+    from ``docProps/core.xml``, ``meta.xml`` or the EPUB's package document.
+
+    Raises:
+        MediaError: as :func:`office_text`, for the metadata part.
+    """
+    name = display_path(path)
+    with open_regular(path) as fp:
+        try:
+            with zipfile.ZipFile(fp) as zf:
+                parts = _Parts(zf, name, _META_CHARS)
+                if kind == "epub":
+                    root = _package(parts)[0]
+                else:
+                    root = ElementTree.fromstring(parts.read("docProps/core.xml" if kind == "docx" else "meta.xml"))
+        except (zipfile.BadZipFile, EOFError, ElementTree.ParseError, UnicodeDecodeError) as exc:
+            raise MediaError(name, f"corrupt or truncated {kind.upper()} ({exc})", "save it again") from exc
+    found: dict[str, list[str]] = {}
+    for element in root.iter():
+        field = element.tag.rsplit("}", 1)[-1]
+        if field in _META_FIELDS and element.text:
+            found.setdefault(field, []).append(element.text)
+    out = []
+    for field in _META_FIELDS:
+        values = found.get(field, [])
+        if field in ("keyword", "subject") and len(values) > 1:  # ODT's keywords, an EPUB's subjects
+            out.append(", ".join(values))
+        else:
+            out += [html_text(v) if field == "description" else v for v in values]
+    return out

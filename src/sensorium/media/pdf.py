@@ -82,6 +82,24 @@ def pdf_segments(
     return segments
 
 
+def pdf_metadata(path: Path) -> list[str]:
+    """A PDF's own title, subject, keywords and author (its information dictionary), less the
+    "Microsoft Word - report.docx" that Office's PDF printer writes as a title.
+
+    Raises:
+        MediaError: unreadable, encrypted or not a PDF.
+    """
+    with open_regular(path) as fp:
+        doc = _open(fp, display_path(path))
+        try:
+            meta = doc.get_metadata_dict(skip_empty=True)
+        finally:
+            doc.close()
+    title = re.sub(r"^Microsoft (Word|PowerPoint|Excel) - ", "", meta.get("Title", ""))
+    title = re.sub(r"\.(docx?|pptx?|xlsx?|odt|pdf|indd|tex|dvi)$", "", title, flags=re.IGNORECASE)
+    return [title, *(meta.get(key, "") for key in ("Subject", "Keywords", "Author"))]
+
+
 def _page_texts(
     path: Path,
     name: str,

@@ -53,9 +53,9 @@ def exif_position(gps: Any) -> tuple[float, float] | None:
     try:
         lat = _dms(gps.get(2)) * (-1 if str(gps.get(1, "N")).upper().startswith("S") else 1)
         lon = _dms(gps.get(4)) * (-1 if str(gps.get(3, "E")).upper().startswith("W") else 1)
-    except (TypeError, ValueError, ZeroDivisionError):
+    except (TypeError, ValueError, ZeroDivisionError):  # no position, or not numbers
         return None
-    return (lat, lon) if gps.get(2) is not None and gps.get(4) is not None else None
+    return lat, lon
 
 
 def iso6709_position(text: str) -> tuple[float, float] | None:

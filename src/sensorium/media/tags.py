@@ -175,72 +175,19 @@ def document_words(path: Path) -> str:
     An e-book's title and author are rarely in its chapters' text; an office file's are in
     ``docProps/core.xml`` or ``meta.xml``. Never raises (as :func:`picture_words`).
     """
+    from sensorium.media.office import office_metadata
+    from sensorium.media.pdf import pdf_metadata
     from sensorium.media.probe import HEAD_BYTES, is_pdf, office_kind, read_head
 
     try:
         head = read_head(path, HEAD_BYTES)
         if is_pdf(head):
-            return join_words(_pdf_values(path))
+            return join_words(pdf_metadata(path))
         kind = office_kind(head, path.suffix)
-        return join_words(_office_values(path, kind)) if kind else ""
+        return join_words(office_metadata(path, kind)) if kind else ""
     except Exception as exc:  # readers of hostile bytes raise anything
         log.info("%s: its tags were not read (%s: %s)", path, type(exc).__name__, exc)
         return ""
-
-
-_DOC_FIELDS = ("title", "subject", "description", "keywords", "keyword", "creator", "initial-creator")
-_DOC_PART_BYTES = 1_000_000  # a metadata part larger than this is not read
-
-
-def _pdf_values(path: Path) -> Iterator[str]:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        meta = pdf.get_metadata_dict(skip_empty=True)
-    finally:
-        pdf.close()
-    title = re.sub(r"^Microsoft (Word|PowerPoint|Excel) - ", "", meta.get("Title", ""))  # what Office's printer writes
-    yield re.sub(r"\.(docx?|pptx?|xlsx?|odt|pdf|indd|tex|dvi)$", "", title, flags=re.IGNORECASE)
-    for key in ("Subject", "Keywords", "Author"):
-        yield meta.get(key, "")
-
-
-def _office_values(path: Path, kind: str) -> Iterator[str]:
-    import zipfile
-
-    from defusedxml import ElementTree
-
-    from sensorium.media.text import html_text
-
-    with zipfile.ZipFile(path) as zf:
-
-        def part(name: str) -> Any:
-            info = zf.getinfo(name)
-            if info.file_size > _DOC_PART_BYTES:
-                raise ValueError(f"{name} is {info.file_size} bytes")
-            with zf.open(info) as f:
-                return ElementTree.fromstring(f.read(_DOC_PART_BYTES))
-
-        if kind == "epub":
-            container = part("META-INF/container.xml")
-            rootfile = next((e.get("full-path") for e in container.iter() if e.tag.endswith("}rootfile")), None)
-            root = part(rootfile) if rootfile else None
-        else:
-            root = part("docProps/core.xml" if kind == "docx" else "meta.xml")
-    if root is None:
-        return
-    found: dict[str, list[str]] = {}
-    for element in root.iter():
-        name = element.tag.rsplit("}", 1)[-1]
-        if name in _DOC_FIELDS and element.text:
-            found.setdefault(name, []).append(element.text)
-    for name in _DOC_FIELDS:
-        values = found.get(name, [])
-        if name in ("keyword", "subject") and len(values) > 1:  # ODT's keywords, an EPUB's subjects
-            yield ", ".join(values)
-        else:
-            yield from (html_text(v) if name == "description" else v for v in values)
 
 
 def join_words(values: Iterable[str]) -> str:
@@ -296,21 +243,9 @@ def _xmp_values(packet: Any) -> Iterator[str]:
     except (ParseError, DefusedXmlException) as exc:  # the other tags still count
         log.info("an XMP packet was not read (%s: %s)", type(exc).__name__, exc)
         return
-    gps = [_first(root, _EXIF_NS, name) for name in ("GPSLatitude", "GPSLongitude")]
     for ns, name in _XMP:
-        qualified = f"{{{ns}}}{name}"
-        for element in root.iter():
-            if qualified in element.attrib:  # a simple property written as an attribute
-                yield element.attrib[qualified]
-            if element.tag != qualified:
-                continue
-            items = [li.text or "" for li in element.iter(_RDF_LI)]
-            if name == "subject":  # a bag of keywords
-                yield ", ".join(i.strip() for i in items if i.strip())
-            elif items:  # a language alternative: the default language comes first
-                yield items[0]
-            else:
-                yield element.text or ""
+        yield from _xmp_property(root, f"{{{ns}}}{name}")
+    gps = [next(_xmp_property(root, f"{{{_EXIF_NS}}}{name}"), "") for name in ("GPSLatitude", "GPSLongitude")]
     position = xmp_position(*gps) if all(gps) else None
     if position is not None:
         yield _taken_in(*position)
@@ -323,15 +258,21 @@ def _taken_in(lat: float, lon: float) -> str:
     return f"taken in {places}" if places else ""
 
 
-def _first(root: Any, ns: str, name: str) -> str:
-    """A simple XMP property, written as an attribute or as an element."""
-    qualified = f"{{{ns}}}{name}"
+def _xmp_property(root: Any, qualified: str) -> Iterator[str]:
+    """The values of one XMP property ("{namespace}name"), written as an attribute or as an element:
+    a bag of keywords joined, a language alternative by its first (default) language."""
     for element in root.iter():
         if qualified in element.attrib:
-            return element.attrib[qualified]
-        if element.tag == qualified:
-            return element.text or ""
-    return ""
+            yield element.attrib[qualified]
+        if element.tag != qualified:
+            continue
+        items = [li.text or "" for li in element.iter(_RDF_LI)]
+        if qualified.endswith("}subject"):
+            yield ", ".join(i.strip() for i in items if i.strip())
+        elif items:
+            yield items[0]
+        else:
+            yield element.text or ""
 
 
 def _iptc_values(img: Any) -> Iterator[str]:
