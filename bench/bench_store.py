@@ -24,9 +24,12 @@ from typing import Any
 import numpy as np
 
 from sensorium.config import LanceSettings
+from sensorium.media.dates import parse_span
+from sensorium.store.base import Filter
 from sensorium.store.lancedb import LanceStore
 
 LOAD_BATCH = 50_000
+DAYS_FROM = 1420070400.0  # 2015-01-01, wall-clock seconds
 LATENT_DIM = 48
 
 
@@ -54,10 +57,24 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _rows(vectors: np.ndarray, first: int) -> Iterator[dict[str, Any]]:
+def _rows(vectors: np.ndarray, first: int, taken: np.ndarray) -> Iterator[dict[str, Any]]:
     for i, vec in enumerate(vectors, start=first):
         path = f"bench/{i // 1000:04d}/{i}.jpg"
-        yield {"id": f"{path}:0", "path": path, "modality": "image", "seg_index": 0, "vector": vec, "keywords": ""}
+        yield {
+            "id": f"{path}:0",
+            "path": path,
+            "modality": "image",
+            "seg_index": 0,
+            "vector": vec,
+            "keywords": "",
+            "taken": float(taken[i]),
+        }
+
+
+def _dates(size: int) -> np.ndarray:
+    """A photo archive's capture times: ten years, 2015 to 2024, more photos in later years."""
+    rng = np.random.default_rng(3)
+    return DAYS_FROM + np.sqrt(rng.random(size)) * 3653 * 86400.0
 
 
 def exact_top(table: np.ndarray, queries: np.ndarray, k: int = 10) -> np.ndarray:
@@ -71,7 +88,9 @@ def exact_top(table: np.ndarray, queries: np.ndarray, k: int = 10) -> np.ndarray
     return out
 
 
-def _timed(store: LanceStore, queries: np.ndarray, exact: bool = False) -> tuple[np.ndarray, list[list[int]]]:
+def _timed(
+    store: LanceStore, queries: np.ndarray, exact: bool = False, where: Filter | None = None
+) -> tuple[np.ndarray, list[list[int]]]:
     """Latencies (ms) and hit row numbers of ``queries``."""
     latencies, hits = [], []
     for query in queries:
@@ -80,7 +99,7 @@ def _timed(store: LanceStore, queries: np.ndarray, exact: bool = False) -> tuple
             table = store._records.search(query, vector_column_name="vector").distance_type("cosine")
             found = table.bypass_vector_index().limit(10).to_list()
         else:
-            found = store.search_vectors(query, limit=10)
+            found = store.search_vectors(query, limit=10, where=where)
         latencies.append((time.perf_counter() - start) * 1000)
         hits.append([int(row["path"].rsplit("/", 1)[1][:-4]) for row in found])
     return np.array(latencies), hits
@@ -96,11 +115,14 @@ def run_one(size: int, dim: int, queries: int, options: LanceSettings, exact_que
     table = np.concatenate([mixture.sample(min(LOAD_BATCH, size - s), rng) for s in range(0, size, LOAD_BATCH)])
     probes = mixture.sample(queries, np.random.default_rng(2))
     truth = exact_top(table, probes)
+    taken = _dates(size)
+    spans = {"year": parse_span("2023"), "day": parse_span("2023-06-14")}
+    within = {name: np.flatnonzero((taken >= a) & (taken < b)) for name, (a, b) in spans.items()}
     with tempfile.TemporaryDirectory(prefix="sensorium-bench-") as folder:
         store = LanceStore(Path(folder), dim=dim, perceptual_dim=0, options=options)
         start = time.perf_counter()
         for first in range(0, size, LOAD_BATCH):
-            store.upsert_records(list(_rows(table[first : first + LOAD_BATCH], first)))
+            store.upsert_records(list(_rows(table[first : first + LOAD_BATCH], first, taken)))
         load_s = time.perf_counter() - start
         start = time.perf_counter()
         store.optimize()
@@ -108,6 +130,12 @@ def run_one(size: int, dim: int, queries: int, options: LanceSettings, exact_que
         store.search_vectors(probes[0])  # first query opens index files; not what a warm server sees
         ann_ms, ann_hits = _timed(store, probes)
         exact_ms, exact_hits = _timed(store, probes[:exact_queries], exact=True)
+        dated = {}
+        for name, span in spans.items():  # searches kept to a span of days (search --taken)
+            ms, found = _timed(store, probes, where=Filter(taken=span))
+            rows = within[name]
+            best = rows[exact_top(table[rows], probes, k=min(10, len(rows)))]
+            dated[name] = (ms, _recall(found, best), len(rows))
         index = store._vector_index()
     return {
         "rows": size,
@@ -120,6 +148,15 @@ def run_one(size: int, dim: int, queries: int, options: LanceSettings, exact_que
         "exact_p50_ms": round(float(np.percentile(exact_ms, 50)), 1),
         "exact_recall@10": round(_recall(exact_hits, truth[:exact_queries]), 3),
         "speedup": round(float(np.percentile(exact_ms, 50) / np.percentile(ann_ms, 50)), 1),
+        **{
+            key: value
+            for name, (ms, recall, rows) in dated.items()
+            for key, value in (
+                (f"{name}_rows", int(rows)),
+                (f"{name}_p50_ms", round(float(np.percentile(ms, 50)), 2)),
+                (f"{name}_recall@10", round(recall, 3)),
+            )
+        },
     }
 
 

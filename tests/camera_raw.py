@@ -63,8 +63,9 @@ def write_camera_roll(samples: Path, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     # the first with a thumbnail as a phone writes one (an iPhone's: 320x240), which indexing reads instead
     heics = [("cat-chelsea.png", "IMG_0001.HEIC", [320]), ("cup-of-coffee.png", "IMG_0002.HEIC", [])]
-    phone = Image.Exif()  # and where it was taken, as a phone writes it: Lisbon, the Rossio
+    phone = Image.Exif()  # and where and when it was taken, as a phone writes it: Lisbon, the Rossio
     phone.get_ifd(0x8825).update({1: "N", 2: (38.0, 42.0, 51.6), 3: "W", 4: (9.0, 8.0, 22.8)})
+    phone.get_ifd(0x8769).update({36867: "2024:05:18 10:42:07", 36881: "+01:00"})  # DateTimeOriginal, its offset
     for name, out, thumbnails in heics:
         with Image.open(samples / name) as im:
             exif = phone.tobytes() if thumbnails else None

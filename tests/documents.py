@@ -95,7 +95,8 @@ def write_docx(path: Path, paragraphs: list[str], core: dict[str, str] | None = 
         fields = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in core.items())
         extra["docProps/core.xml"] = (
             f'<?xml version="1.0"?><cp:coreProperties xmlns:cp="{ns}/package/2006/metadata/core-properties" '
-            f'xmlns:dc="http://purl.org/dc/elements/1.1/">{fields}</cp:coreProperties>'
+            f'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+            f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{fields}</cp:coreProperties>'
         )
     return _zip(
         path,

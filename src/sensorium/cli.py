@@ -28,6 +28,7 @@ from rich.text import Text
 from sensorium.errors import SensoriumError
 from sensorium.eta import Estimate
 from sensorium.library import Library, open_library
+from sensorium.media.dates import format_date
 from sensorium.media.walk import display_path
 from sensorium.types import CLASSIFY_MARGIN, DESCRIBE_MIN_SCORE, LIKE_WEIGHT, MAX_LIMIT, Modality
 
@@ -59,6 +60,13 @@ LanguageOpt = Annotated[
 ]
 TextEncoderOpt = Annotated[
     str | None, typer.Option("--text-encoder", help="Text encoder defining the space (minilm-l6-v1, e5-small-v1)")
+]
+TakenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--taken",
+        help="Only files whose own dates (EXIF, creation time) fall in: 2023, 2023-06, 2021..2023-03, ..2019",
+    ),
 ]
 
 
@@ -304,6 +312,7 @@ def search(
     space: Annotated[
         str | None, typer.Option("--space", help="Search a hub model's space (clip, clap; see `sensorium spaces`)")
     ] = None,
+    taken: TakenOpt = None,
     library: LibraryOpt = None,
     text_encoder: TextEncoderOpt = None,
     as_json: JsonOpt = False,
@@ -322,6 +331,7 @@ def search(
         path_glob=path,
         min_score=min_score,
         space=space,
+        taken=taken,
     )
     if as_json:
         _emit_json([h.to_json() for h in hits])
@@ -333,10 +343,13 @@ def search(
             err.print("no relevant results (try --min-score 0 to see the closest ones)")
         return
     timed = any(h.start is not None for h in hits)
-    table = Table("score", "path", *(["when"] if timed else []), "why", show_lines=False, expand=False)
+    dated = taken is not None  # asked by date: say each one's
+    columns = ["score", "path", *(["taken"] if dated else []), *(["when"] if timed else []), "why"]
+    table = Table(*columns, show_lines=False, expand=False)
     for h in hits:
+        day = [(format_date(h.taken) or "").replace("T", " ")] if dated else []
         when = [f"{_clock(h.start)}–{_clock(h.end)}" if h.start is not None else ""] if timed else []
-        table.add_row(f"{h.score:.2f}", display_path(h.path), *when, h.why)
+        table.add_row(f"{h.score:.2f}", display_path(h.path), *day, *when, h.why)
     out.print(table)
 
 

@@ -30,7 +30,7 @@ from sensorium.eta import Eta
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.image import image_segments
 from sensorium.media.probe import NotMedia, is_pdf, probe, read_head
-from sensorium.media.tags import document_words, picture_words, sidecar, with_sidecar
+from sensorium.media.tags import FileTags, document_tags, picture_tags, sidecar, with_sidecar
 from sensorium.media.video import media_header, video_or_sound
 from sensorium.media.walk import canonical, display_path, skipped_by, walk
 from sensorium.models.base import Encoded
@@ -98,6 +98,7 @@ class Prepared:
     seconds: float | None = None  # how long a recording or video plays (for progress within it)
     document: bool = False  # a PDF: read page by page when its turn comes (OCR can take minutes)
     tags: str = ""  # the words the file carries about itself (media.tags): one record of their own
+    taken: float | None = None  # when the file says it was made (media.dates): on its every record
 
 
 def record_id(path: str, seg_index: int) -> str:
@@ -227,23 +228,25 @@ class _Preparer:
     def _read(self, path: Path, item: Prepared) -> None:
         """A photo's or note's segments; a recording's or video's length (they are decoded as they stream)."""
         s = self.lib.settings
+        own = FileTags()
         if item.modality == "image":
             item.segments = image_segments(path, max_pixels=s.max_image_pixels, max_side=self.max_side)
-            item.tags = picture_words(path)
+            own = picture_tags(path)
         elif item.modality == "text" and is_pdf(read_head(path, 8)):
             item.document = True  # read in the indexing loop, where its pages show as progress
-            item.tags = document_words(path)
+            own = document_tags(path)
         elif item.modality == "text":
             item.segments = self.lib.note_segments(path)
-            item.tags = document_words(path)  # a DOCX's, ODT's or EPUB's title and author; a note's: none
+            own = document_tags(path)  # a DOCX's, ODT's or EPUB's title and author; a note's: none
         elif item.modality == "audio":
             info = audio_info(path)  # fails early and clearly on a file with no audio
-            item.seconds, item.tags = info.duration_s, info.words
+            item.seconds, own = info.duration_s, info.tags
         elif item.modality == "video":
-            item.seconds, item.tags = media_header(path)  # its picture track was checked by video_or_sound
+            item.seconds, own = media_header(path)  # its picture track was checked by video_or_sound
         else:
             raise MediaError(str(path), f"{item.modality} files are not indexed", "skip them with --exclude")
-        item.tags = with_sidecar(path, item.tags) if s.file_tags else ""
+        own = with_sidecar(path, own)
+        item.tags, item.taken = own.words if s.file_tags else "", own.taken
 
 
 def _read_document(lib: Library, item: Prepared, tick: Callable[[float, str], Any]) -> None:
@@ -276,8 +279,10 @@ def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
         if tagged:
             rows += tags_rows(lib, tagged, lib.version_key(modality))
     documents = {it.path: _version_of(lib, it) for it in items if it.document}
+    taken = {it.path: it.taken for it in items}
     for row in rows:  # a PDF's passages carry its row's version, so a re-read drops those it no longer makes
         row["encoder"] = documents.get(row["path"], row["encoder"])
+        row["taken"] = taken[row["path"]]
     return rows
 
 
@@ -294,7 +299,10 @@ def tags_rows(lib: Library, items: Sequence[Prepared], version: str) -> list[dic
     texts = [it.tags for it in items]
     encoded = Encoded(lib.text_vectors(texts), None, [Facts(text=t) for t in texts])
     hashes = {it.path: it.content_hash for it in items}
-    return record_rows(segs, encoded, hashes, version, lib.manifest["perceptual_dim"])
+    rows = record_rows(segs, encoded, hashes, version, lib.manifest["perceptual_dim"])
+    for row, it in zip(rows, items, strict=True):
+        row["taken"] = it.taken
+    return rows
 
 
 def record_rows(
@@ -338,6 +346,7 @@ def _file_row(item: Prepared, status: str, encoder: str = "", error: str = "") -
         "error": error,
         "encoder": encoder,
         "updated_at": time.time(),
+        "taken": item.taken,
     }
 
 
@@ -527,7 +536,7 @@ def _copy_twins(
             missed.append(item)
             continue
         rows += found[item.path]
-        item.modality = found[item.path][0]["modality"]
+        item.modality, item.taken = found[item.path][0]["modality"], found[item.path][0].get("taken")
         copied.append(item)
     replaced = [it.path for it in copied if it.path in known]  # an older version of this path, or part of one
     if replaced:
@@ -687,6 +696,8 @@ def _index_stream(
             if isinstance(seg.payload, Image.Image):
                 thumbnails.save(lib.path, seg.source, seg.start_s or 0.0, seg.index, seg.payload)
         rows = record_rows(segs, encoded, hashes, version, pdim)
+        for row in rows:
+            row["taken"] = item.taken
         store.upsert_records(rows, new=fresh)
         written += len(rows)
         if tick is not None and segs:

@@ -25,6 +25,7 @@ except ImportError:  # not POSIX: runs are not serialised
 
 from sensorium.config import Settings, load_settings
 from sensorium.errors import LibraryError, QueryError
+from sensorium.media.dates import format_date
 from sensorium.models.base import Encoder, TextEncoder
 from sensorium.models.registry import Registry
 from sensorium.store.base import SCHEMA_VERSION, Store
@@ -362,6 +363,7 @@ class Library:
         min_score: float | None = None,
         keyword_weight: float = KEYWORD_WEIGHT,
         space: str | None = None,
+        taken: str | tuple[float | None, float | None] | None = None,
     ) -> list[Hit]:
         """Ranked hits, best first: words, an example file (``like``), or both; as ``sensorium search``.
 
@@ -376,6 +378,8 @@ class Library:
             min_score: drop hits under this calibrated score (default 0.5; 0 keeps everything).
             keyword_weight: weight of the keyword match against the meaning.
             space: a hub model's space (``sensorium spaces`` lists them).
+            taken: only files their own dates place in this span of days: ``"2023"``, ``"2023-06"``,
+                ``"2021..2023-03"``, ``"..2019"`` (see :func:`sensorium.query.search`).
         """
         from sensorium.query import search
 
@@ -391,6 +395,7 @@ class Library:
             min_score=min_score,
             keyword_weight=keyword_weight,
             space=space,
+            taken=taken,
         )
 
     def classify(
@@ -523,6 +528,7 @@ class Library:
         if not self.exists:
             return {"library": str(self.path), "records": 0, "files": 0, "failed": 0, "partial": 0}
         files = self.store().files().values()
+        dates = sorted(f["taken"] for f in files if f.get("status") == "done" and f.get("taken") is not None)
         return {
             "library": str(self.path),
             "space": self.manifest.get("space"),
@@ -530,6 +536,9 @@ class Library:
             "files": sum(1 for f in files if f.get("status") == "done"),
             "failed": sum(1 for f in files if f.get("status") == "failed"),
             "partial": sum(1 for f in files if f.get("status") == "partial"),  # cut short: the next index redoes them
+            "dated": len(dates),  # files that say when they were made (search --taken)
+            "first_taken": format_date(dates[0]) if dates else None,
+            "last_taken": format_date(dates[-1]) if dates else None,
         }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ import numpy as np
 from sensorium import thumbnails
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
+from sensorium.media.dates import parse_span
 from sensorium.media.image import image_segments
 from sensorium.media.pdf import PAGE_MARK
 from sensorium.media.probe import probe
@@ -264,6 +266,28 @@ def path_pattern(glob: str | None) -> str | None:
     return glob if glob.startswith(("/", "*")) else "*/" + glob
 
 
+def taken_span(taken: object) -> tuple[float | None, float | None] | None:
+    """``search(taken=...)`` as wall-clock seconds (from, to), or None for no limit.
+
+    Raises:
+        QueryError: not a span of days (:func:`sensorium.media.dates.parse_span`).
+    """
+    if taken is None or (isinstance(taken, str) and not taken.strip()):
+        return None
+    if isinstance(taken, str):
+        try:
+            return parse_span(taken)
+        except ValueError as exc:
+            raise QueryError(f"taken {exc}") from None
+    if (
+        isinstance(taken, (tuple, list))
+        and len(taken) == 2
+        and all(v is None or (isinstance(v, (int, float)) and math.isfinite(v)) for v in taken)
+    ):
+        return (None if taken[0] is None else float(taken[0]), None if taken[1] is None else float(taken[1]))
+    raise QueryError(f"taken {taken!r}: give a span of days such as '2023-06' or '2021..2023'")
+
+
 def check_options(*, limit: object, modality: object, like_weight: object, min_score: object) -> None:
     """The checks the CLI's parser makes, for callers of the Python API and the server."""
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
@@ -288,6 +312,7 @@ def search(
     min_score: float | None = None,
     keyword_weight: float = KEYWORD_WEIGHT,
     space: str | None = None,
+    taken: str | tuple[float | None, float | None] | None = None,
 ) -> list[Hit]:
     """Ranked hits, best first, each with a calibrated ``score`` in 0..1 and a ``why``.
 
@@ -301,8 +326,13 @@ def search(
             (merged windows of sound or video) each count as one.
         space: search a hub model's space (``clip``, ``clap``: see :mod:`sensorium.spaces`); by
             default the library's own, or the hub space that reads ``modality`` when there is one.
+        taken: only files made in this span of days, as their own dates say (a photo's EXIF, a
+            video's creation time: :mod:`sensorium.media.dates`): ``"2023"``, ``"2023-06"``,
+            ``"2023-06-14"``, ``"2021..2023-03"``, ``"..2019"``; or wall-clock seconds (from, to).
+            Files that give no date are left out.
     """
     text = query_text(text)
+    span = taken_span(taken)
     negative = query_text(negative, "negative")
     path_glob = path_pattern(path_glob)
     likes = example_paths(like)
@@ -326,6 +356,7 @@ def search(
                 modality=modality,
                 path_glob=path_glob,
                 min_score=min_score,
+                taken=span,
             )
             return [_if_gone(h) for h in found]
     store = lib.store()
@@ -339,7 +370,7 @@ def search(
     away = cal.query_vector(negative) if negative else None
     if away is not None:
         sem = l2_normalise(sem - 0.5 * away)
-    where = Filter(modality=modality, path_glob=path_glob)
+    where = Filter(modality=modality, path_glob=path_glob, taken=span)
     sounds_matter = (text or away is not None) and modality in (None, "audio", "video")
     matcher = lib.audio_encoder if sounds_matter and has_sound(lib) else None
     words = {w for w in re.findall(r"\w+", (text or "").lower()) if len(w) > 2}
@@ -870,4 +901,5 @@ def _score_row(
         track=track,
         facts=facts,
         page=int(page.group(1)) if page else None,
+        taken=row.get("taken"),
     )

@@ -241,7 +241,7 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
             store.delete_paths([item.path])
             rows = []
             for segs, encoded in _encode_file(lib, enc, Path(item.path), modality):
-                rows += record_rows(segs, encoded, {item.path: item.content_hash}, enc.version_key, 1)
+                rows += dated(record_rows(segs, encoded, {item.path: item.content_hash}, enc.version_key, 1), item)
                 if len(rows) >= 256:
                     store.upsert_records(rows)
                     counts["records"] += len(rows)
@@ -257,6 +257,11 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
         except Exception as exc:  # a model crash on one file must not stop the rest
             log.warning("space %s: embedding %s failed", name, item.path, exc_info=True)
             fail(item, f"encoder failed ({type(exc).__name__}: {exc})")
+
+    def dated(rows: list[dict[str, Any]], item: _Item) -> list[dict[str, Any]]:
+        for row in rows:
+            row["taken"] = item.taken
+        return rows
 
     def fail(item: _Item, reason: str) -> None:
         store.delete_paths([item.path])
@@ -281,6 +286,9 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
         hashes = {item.path: item.content_hash for item, _ in waiting}
         store.delete_paths(list(hashes))
         rows = record_rows(segs, encoded, hashes, enc.version_key, 1)
+        taken = {item.path: item.taken for item, _ in waiting}
+        for row in rows:
+            row["taken"] = taken[row["path"]]
         store.upsert_records(rows)
         counts["records"] += len(rows)
         store.upsert_files([_file_row(item, "done", enc.version_key) for item, _ in waiting])  # type: ignore[misc]
@@ -346,6 +354,7 @@ class _Item:
         self.content_hash = row.get("content_hash", "")
         self.size = row.get("size", 0)
         self.mtime = row.get("mtime", 0.0)
+        self.taken = row.get("taken")
 
 
 def _encode_file(
@@ -601,6 +610,7 @@ def search_space(
     modality: str | None = None,
     path_glob: str | None = None,
     min_score: float | None = None,
+    taken: tuple[float | None, float | None] | None = None,
 ) -> list[Hit]:
     """Hits of space ``name``, plus the library's own answers for files the space has not embedded yet.
 
@@ -620,7 +630,7 @@ def search_space(
         sem = l2_normalise(sem - 0.5 * enc.encode_text([negative])[0])
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     rows = space_store(lib, name).search_vectors(
-        sem, limit=max(limit * 5, 50), where=Filter(modality=modality, path_glob=path_glob)
+        sem, limit=max(limit * 5, 50), where=Filter(modality=modality, path_glob=path_glob, taken=taken)
     )
     hits = []
     if rows:
@@ -643,6 +653,7 @@ def search_space(
                     id=r["id"],
                     track=track_of(r["modality"], int(r.get("seg_index") or 0)),
                     space=name,
+                    taken=r.get("taken"),
                 )
             )
     moments = combine_tracks(merge_moments(hits, gap=1.0))
@@ -659,6 +670,7 @@ def search_space(
             path_glob=path_glob,
             min_score=min_score,
             space=main_space(lib),
+            taken=taken,
         )
         moments += [h for h in own if h.path in pending]
     moments.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))

@@ -31,8 +31,9 @@ import numpy as np
 
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
+from sensorium.media.dates import format_date
 from sensorium.media.probe import probe
-from sensorium.media.tags import picture_words, with_sidecar
+from sensorium.media.tags import FileTags, picture_tags, with_sidecar
 from sensorium.media.video import media_header, video_or_sound
 from sensorium.types import DESCRIBE_MIN_SCORE
 
@@ -108,10 +109,11 @@ class Description:
     alt_text: str = ""
     text: str = ""
     file_tags: str = ""  # the words the file carries about itself (media.tags): a caption, a title
+    taken: float | None = None  # when the file says it was made (media.dates)
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``describe --json`` schema (``alt_text`` and ``text`` for pictures only,
-        ``file_tags`` for files that carry words of their own)."""
+        ``file_tags`` for files that carry words of their own, ``taken`` for files that give their date)."""
         out: dict[str, Any] = {
             "path": self.path,
             "duration": round(self.duration, 3),
@@ -122,6 +124,8 @@ class Description:
             out.update(alt_text=self.alt_text, text=self.text)
         if self.file_tags:
             out.update(file_tags=self.file_tags)
+        if self.taken is not None:
+            out.update(taken=format_date(self.taken))
         return out
 
 
@@ -146,8 +150,7 @@ def describe_file(
     if _is_picture(path):
         from sensorium.pictures import describe_picture
 
-        desc = describe_picture(lib, path)
-        return replace(desc, file_tags=with_sidecar(path, picture_words(path))) if lib.settings.file_tags else desc
+        return _with_own(lib, path, describe_picture(lib, path), picture_tags(path))
     kept = _kept_path(lib, path, min_score, speech)
     desc = None
     if kept is not None:
@@ -158,9 +161,13 @@ def describe_file(
         desc = _describe(lib, path, min_score=min_score, speech=speech)
         if kept is not None:
             _keep(kept, desc)
-    if not lib.settings.file_tags:
-        return desc
-    return replace(desc, file_tags=with_sidecar(path, media_header(path)[1]))  # read afresh: a tag edit shows
+    return _with_own(lib, path, desc, media_header(path)[1])  # read afresh: a tag edit shows
+
+
+def _with_own(lib: Library, path: Path, desc: Description, embedded: FileTags) -> Description:
+    """``desc`` with what the file (and its XMP sidecar) says of itself: its words, its date."""
+    own = with_sidecar(path, embedded)
+    return replace(desc, file_tags=own.words if lib.settings.file_tags else "", taken=own.taken)
 
 
 def _is_picture(path: Path) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sensorium.media.dates import format_date
+
 Modality = Literal["image", "video", "audio", "text"]
 MODALITIES: tuple[str, ...] = ("image", "video", "audio", "text")
 MAX_LIMIT = 100_000  # hits one search may ask for (the store takes a machine int)
@@ -95,6 +97,7 @@ class Hit:
     space: str = ""  # the vector space that answered (the library's own, or a hub model's: "clip", "clap")
     copies: tuple[str, ...] = ()  # other files identical to this one in what was matched (query.fold_copies)
     page: int | None = None  # a PDF's passage: the page it is on (from 1)
+    taken: float | None = None  # when its file says it was made: wall-clock seconds (sensorium.media.dates)
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``search --json`` schema."""
@@ -109,6 +112,7 @@ class Hit:
             "space": self.space,
             "copies": list(self.copies),
             "page": self.page,
+            "taken": format_date(self.taken),
         }
 
 

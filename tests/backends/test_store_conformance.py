@@ -322,6 +322,38 @@ def test_filters_apply_before_the_limit(store: Store) -> None:
     assert [h["path"] for h in near_images] == ["snd/z.wav"]
 
 
+def test_filter_by_date_keeps_files_dated_within_the_span(store: Store) -> None:
+    """``Filter.taken`` is a half-open span of wall-clock seconds; a record with no date is never in one."""
+    from sensorium.media.dates import parse_span
+
+    v = unit(np.random.default_rng(13), 4)
+    june, july = parse_span("2023-06")[0] + 3600, parse_span("2023-07-01")[0]  # July 1st at midnight
+    store.upsert_records(
+        [
+            record("june.jpg", 0, v[0], taken=june, keywords="beach"),
+            record("july.jpg", 0, v[1], taken=july, keywords="beach"),
+            record("undated.jpg", 0, v[2], keywords="beach"),
+            record("old.wav", 0, v[3], modality="audio", taken=parse_span("1999")[0], keywords="beach"),
+        ]
+    )
+    store.optimize()
+
+    def found(span: tuple[float | None, float | None], **kw: Any) -> set[str]:
+        where = Filter(taken=span, **kw)
+        by_vector = {h["path"] for h in store.search_vectors(v[2], limit=10, where=where)}
+        by_words = {h["path"] for h in store.search_keywords("beach", limit=10, where=where)}
+        assert by_vector == by_words == {r["path"] for r in store.scan(["path"], where)}
+        return by_vector
+
+    assert found(parse_span("2023-06")) == {"june.jpg"}  # July 1st 00:00 is the end, not in the span
+    assert found(parse_span("2023")) == {"june.jpg", "july.jpg"}
+    assert found(parse_span("..2020")) == {"old.wav"}
+    assert found(parse_span("2000..")) == {"june.jpg", "july.jpg"}
+    assert found(parse_span("..2020"), modality="image") == set()
+    assert store.search_vectors(v[0], limit=1)[0]["taken"] == pytest.approx(june)  # hits say when
+    assert store.count(Filter(taken=(None, None))) == 3  # any date at all
+
+
 def test_keyword_search_on_empty_store(store: Store) -> None:
     assert store.search_keywords("anything") == []
     store.optimize()
@@ -357,6 +389,34 @@ def test_store_without_perceptual_vectors(backend: str, tmp_path: Path) -> None:
 
 
 # -- LanceDB only ------------------------------------------------------------------------------------
+
+
+def test_lance_library_made_before_dates_gains_the_column_and_keeps_its_records(tmp_path: Path) -> None:
+    """A library written before records and files had ``taken`` opens as it was, the new column empty."""
+    import lancedb
+    import pyarrow as pa
+
+    from sensorium.store.lancedb import file_schema, record_schema
+
+    v = unit(np.random.default_rng(14), 2)
+    old_records = pa.schema([f for f in record_schema(DIM, PERCEPTUAL_DIM) if f.name != "taken"])
+    old_files = pa.schema([f for f in file_schema() if f.name != "taken"])
+    db = lancedb.connect(str(tmp_path / "lance"))
+    rows = [record(f"p{i}.jpg", 0, vec) for i, vec in enumerate(v)]
+    for row in rows:
+        row["perceptual"] = row["perceptual"].tolist()
+        row["vector"] = row["vector"].tolist()
+    db.create_table("records", pa.Table.from_pylist(rows, schema=old_records))
+    db.create_table("files", pa.Table.from_pylist([file_row("p0.jpg")], schema=old_files))
+    store = open_store("lancedb", tmp_path, dim=DIM, perceptual_dim=PERCEPTUAL_DIM, discover=False)
+    assert store.count() == 2 and store.files()["p0.jpg"]["taken"] is None
+    hit = store.search_vectors(v[1], limit=1)[0]
+    assert hit["path"] == "p1.jpg" and hit["taken"] is None
+    assert store.count(Filter(taken=(None, None))) == 0
+    store.upsert_records([record("p2.jpg", 0, v[0], taken=1.0e9)])
+    store.upsert_files([file_row("p2.jpg", taken=1.0e9)])
+    assert [r["path"] for r in store.scan(["path"], Filter(taken=(0.0, 2.0e9)))] == ["p2.jpg"]
+    assert store.files()["p2.jpg"]["taken"] == pytest.approx(1.0e9)
 
 
 def test_lance_persists_across_reopen(tmp_path: Path) -> None:

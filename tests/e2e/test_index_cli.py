@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from sensorium.cli import EXIT_SOME_FAILED, app
 from sensorium.library import open_library
-from sensorium.media.tags import picture_words
+from sensorium.media.tags import picture_tags
 from sensorium.store.base import Filter
 
 runner = CliRunner()
@@ -143,7 +143,7 @@ def test_killed_index_resumes_without_loss_or_duplicates(tmp_path: Path, samples
     store = open_library(lib).store()
     total = len(photos) * copies
     assert store.count(Filter(track="picture")) == total
-    tagged = sum(1 for p in photos if picture_words(p))  # grace-hopper.jpg names its source in a comment
+    tagged = sum(1 for p in photos if picture_tags(p).words)  # grace-hopper.jpg names its source in a comment
     assert store.count() == total + tagged * copies  # and its caption's record, once per copy
     assert sum(1 for r in store.files().values() if r["status"] == "done") == total
 

@@ -40,6 +40,8 @@ def test_a_camera_roll_of_heic_and_avif(phone_folder: Path, tmp_path: Path) -> N
         code, out, _ = cli("search", query, "--library", lib, "--json", "--min-score", "0")
         assert code == 0
         assert Path(json.loads(out)[0]["path"]).name == expected, query
+    code, out, _ = cli("search", "photos", "--taken", "2024-05-18", "--library", lib, "--json", "--min-score", "0")
+    assert [(Path(h["path"]).name, h["taken"]) for h in json.loads(out)] == [("IMG_0001.HEIC", "2024-05-18T10:42:07")]
     files = [str(phone_folder / n) for n in ("IMG_0001.HEIC", "IMG_0002.HEIC", "motorbike.avif", "DSC_0003.NEF")]
     code, out, _ = cli("classify", *files, "--labels", "cat, coffee, motorcycle, rocket", "--library", lib, "--json")
     assert code == 0

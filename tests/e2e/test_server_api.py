@@ -41,6 +41,7 @@ HIT_KEYS = {
     "space",
     "copies",
     "page",
+    "taken",
 }  # README: search --json
 SOUNDS = ("dog.mp3", "rooster.mp3", "boom.wav")
 LIMIT_MB = 1

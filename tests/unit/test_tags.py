@@ -11,14 +11,13 @@ import struct
 import time
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
 from sensorium.media.audio import audio_info
-from sensorium.media.tags import join_words, picture_words
+from sensorium.media.tags import FileTags, join_words, picture_tags
 from sensorium.media.video import media_header
+from tagged_media import write_tagged
 
 XMP = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -60,13 +59,13 @@ def test_a_photos_caption_keywords_and_place_are_read_from_exif_iptc_and_xmp(tmp
     photo.save(plain, exif=exif, xmp=XMP.encode())
     tagged = tmp_path / "tagged.jpg"
     tagged.write_bytes(_with_iptc(plain.read_bytes(), "Früher Morgen am Startplatz", ["rocket", "launch pad"]))
-    words = picture_words(tagged)
+    words = picture_tags(tagged).words
     assert words.startswith("Launch day. A rocket on its pad before the launch. space, NASA. Porto"), words
     assert "Starttag" not in words  # one language of a title: the default
     assert "Früher Morgen am Startplatz" in words and "rocket, launch pad" in words  # IPTC, UTF-8 as declared
     assert "Kennedy Space Center, Florida" in words
     assert words.count("A rocket on its pad") == 1 and "Canon" not in words
-    assert picture_words(plain) and "Früher" not in picture_words(plain)
+    assert picture_tags(plain).words and "Früher" not in picture_tags(plain).words
 
 
 def test_what_cameras_and_programs_write_unasked_is_not_a_word(tmp_path: Path, photo) -> None:
@@ -74,7 +73,7 @@ def test_what_cameras_and_programs_write_unasked_is_not_a_word(tmp_path: Path, p
     exif[270] = "OLYMPUS DIGITAL CAMERA         "
     path = tmp_path / "camera.jpg"
     photo.save(path, exif=exif, comment=b"CREATOR: gd-jpeg v1.0 (using IJG JPEG v62), quality = 90")
-    assert picture_words(path) == ""
+    assert picture_tags(path).words == ""
     assert join_words(["IMG_1234", "DSC01234.JPG", "SONY DSC", "  ", "cmp3.10.3.2Lq3 0x756ffbf7", "Untitled"]) == ""
     assert join_words(["Route 66", "Opus 131", "Apollo 11 on the pad"]) == "Route 66. Opus 131. Apollo 11 on the pad"
 
@@ -86,7 +85,7 @@ def test_png_text_chunks_are_read(tmp_path: Path, photo) -> None:
     info.add_text("Software", "Shotwell 0.30")  # a program's name is not among the words read
     path = tmp_path / "party.png"
     photo.resize((160, 120)).save(path, pnginfo=info)
-    assert picture_words(path) == "Grandma's birthday in Lisbon. family, cake"
+    assert picture_tags(path).words == "Grandma's birthday in Lisbon. family, cake"
 
 
 def test_hostile_xmp_costs_nothing_but_its_words(tmp_path: Path, photo) -> None:
@@ -100,48 +99,28 @@ def test_hostile_xmp_costs_nothing_but_its_words(tmp_path: Path, photo) -> None:
     path = tmp_path / "hostile.jpg"
     photo.save(path, exif=exif, xmp=laughs.encode())
     t0 = time.perf_counter()
-    assert picture_words(path) == "A rocket at dawn"  # the packet refused: no entity expanded, the EXIF kept
+    assert picture_tags(path).words == "A rocket at dawn"  # the packet refused: no entity expanded, the EXIF kept
     assert time.perf_counter() - t0 < 2.0
     broken = tmp_path / "broken.jpg"
     photo.save(broken, exif=exif, xmp=b"<x:xmpmeta><unclosed>")
-    assert picture_words(broken) == "A rocket at dawn"
-
-
-def _tone(seconds: float = 2.0, rate: int = 16000) -> np.ndarray:
-    t = np.arange(int(seconds * rate)) / rate
-    return (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-
-
-def _write_audio(path: Path, codec: str, tags: dict[str, str], *, on_stream: bool = False) -> None:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate={"libmp3lame": 22050, "libopus": 48000}.get(codec, 16000), layout="mono")
-        (stream.metadata if on_stream else out.metadata).update(tags)
-        samples = _tone()
-        frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
-        frame.sample_rate = 16000
-        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=stream.rate)
-        for f in resampler.resample(frame) + resampler.resample(None):
-            for packet in stream.encode(f):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    assert picture_tags(broken).words == "A rocket at dawn"
 
 
 def test_a_recordings_id3_and_vorbis_tags_are_read(tmp_path: Path) -> None:
     mp3 = tmp_path / "episode.mp3"
-    _write_audio(
-        mp3,
-        "libmp3lame",
-        {"title": "Episode 12: the budget", "artist": "City council", "genre": "Blues", "encoder": "Lavf"},
+    write_tagged(
+        mp3, {"title": "Episode 12: the budget", "artist": "City council", "genre": "Blues", "encoder": "Lavf"}
     )
-    assert audio_info(mp3).words == "Episode 12: the budget. City council"  # not ID3v1's default genre
+    assert audio_info(mp3).tags.words == "Episode 12: the budget. City council"  # not ID3v1's default genre
     ogg = tmp_path / "walk.ogg"  # Ogg Opus: Vorbis comments, which FFmpeg hands over as the stream's tags
-    _write_audio(ogg, "libopus", {"title": "Dawn chorus in the park", "comment": "recorded in May"}, on_stream=True)
-    assert audio_info(ogg).words == "Dawn chorus in the park. recorded in May"
-    assert media_header(ogg) == (pytest.approx(2.0, abs=0.1), "Dawn chorus in the park. recorded in May")
+    tags = {"title": "Dawn chorus in the park", "comment": "recorded in May"}
+    write_tagged(ogg, tags, codec="libopus", on_stream=True)
+    assert audio_info(ogg).tags.words == "Dawn chorus in the park. recorded in May"
+    seconds, own = media_header(ogg)
+    assert seconds == pytest.approx(2.0, abs=0.1) and own.words == "Dawn chorus in the park. recorded in May"
     bare = tmp_path / "bare.flac"
-    _write_audio(bare, "flac", {})
-    assert audio_info(bare).words == ""
+    write_tagged(bare, {}, codec="flac")
+    assert audio_info(bare).tags.words == ""
 
 
 def _sidecar_xmp(keyword: str) -> str:
@@ -161,10 +140,10 @@ def test_an_editors_xmp_sidecar_is_read_first_in_either_naming(tmp_path: Path, p
     (tmp_path / "IMG_0001.jpg.xmp").write_text(_sidecar_xmp("Cape Canaveral"))  # darktable, digiKam
     (tmp_path / "IMG_0002.xmp").write_text(_sidecar_xmp("launch pad"))  # Lightroom, Bridge
     assert sidecar(darktable) == tmp_path / "IMG_0001.jpg.xmp" and sidecar(alone) is None
-    words = with_sidecar(darktable, picture_words(darktable))
+    words = with_sidecar(darktable, picture_tags(darktable)).words
     assert words.startswith("Launch day. A rocket on its pad before the launch. Cape Canaveral") and "dawn" in words
-    assert "launch pad" in with_sidecar(lightroom, picture_words(lightroom))
-    assert with_sidecar(alone, "") == ""
+    assert "launch pad" in with_sidecar(lightroom, picture_tags(lightroom)).words
+    assert with_sidecar(alone, FileTags()) == FileTags()
     with pytest.raises(NotMedia):  # a sidecar is passed over, not indexed as a note of XML
         probe(tmp_path / "IMG_0002.xmp")
 
@@ -184,27 +163,27 @@ def test_a_gps_position_is_named_by_its_places(tmp_path: Path, photo) -> None:
     exif.get_ifd(0x8825).update({1: "N", 2: (38.0, 43.0, 20.28), 3: "W", 4: (9.0, 8.0, 21.48)})
     path = tmp_path / "phone.jpg"
     photo.save(path, exif=exif)
-    assert picture_words(path) == f"taken in {lisbon}"
+    assert picture_tags(path).words == f"taken in {lisbon}"
     exif.get_ifd(0x8825).update({2: (0.0, 0.0, 0.0), 4: (0.0, 0.0, 0.0)})  # no fix
     photo.save(path, exif=exif)
-    assert picture_words(path) == ""
+    assert picture_tags(path).words == ""
 
 
 def test_documents_say_their_title_subject_keywords_and_author(tmp_path: Path) -> None:
     import zipfile
 
     from documents import text_pdf, write_docx, write_epub, write_odt
-    from sensorium.media.tags import document_words
+    from sensorium.media.tags import document_tags
 
     book = {"title": "Dawn", "creator": "A. Writer", "subject": "sea"}
     epub = write_epub(tmp_path / "b.epub", ["Chapter one."], book)
-    assert document_words(epub) == "Dawn. sea. A. Writer"  # titles first, the author last
+    assert document_tags(epub).words == "Dawn. sea. A. Writer"  # titles first, the author last
     docx = write_docx(
         tmp_path / "r.docx", ["Text."], {"dc:title": "River report", "cp:keywords": "mill, water", "dc:creator": "User"}
     )
-    assert document_words(docx) == "River report. mill, water"  # "User" is what Word writes unasked
+    assert document_tags(docx).words == "River report. mill, water"  # "User" is what Word writes unasked
     pdf = text_pdf(tmp_path / "m.pdf", ["Text."], metadata={"Title": "Microsoft Word - board_minutes.docx"})
-    assert document_words(pdf) == "board minutes"
+    assert document_tags(pdf).words == "board minutes"
     odt = write_odt(tmp_path / "n.odt", ["Text."])
     with zipfile.ZipFile(odt, "a") as z:
         z.writestr(
@@ -214,10 +193,10 @@ def test_documents_say_their_title_subject_keywords_and_author(tmp_path: Path) -
             "<office:meta><dc:title>Groceries</dc:title><meta:keyword>eggs</meta:keyword>"
             "<meta:keyword>milk</meta:keyword></office:meta></office:document-meta>",
         )
-    assert document_words(odt) == "Groceries. eggs, milk"
+    assert document_tags(odt).words == "Groceries. eggs, milk"
     note = tmp_path / "n.md"
     note.write_text("# A note\n")
-    assert document_words(note) == ""
+    assert document_tags(note).words == ""
     broken = tmp_path / "x.docx"
     broken.write_bytes(docx.read_bytes()[:200])
-    assert document_words(broken) == ""  # cut short: no words, no traceback
+    assert document_tags(broken).words == ""  # cut short: no words, no traceback

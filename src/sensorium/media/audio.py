@@ -23,7 +23,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,7 +33,7 @@ import soxr
 
 from sensorium.errors import MediaError
 from sensorium.media.probe import MISSING_INDEX, describe, image_format, mp4_without_index, open_regular, sniff
-from sensorium.media.tags import container_words
+from sensorium.media.tags import FileTags, container_tags
 from sensorium.media.walk import display_path, os_reason
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,9 @@ class AudioInfo:
     codec: str
     container: str
     stream_index: int
-    words: str = ""  # its title, artist, album, comment... (:func:`sensorium.media.tags.container_words`)
+    tags: FileTags = field(
+        default_factory=FileTags
+    )  # its title, artist, comment..., its date (:func:`sensorium.media.tags.container_tags`)
 
 
 @dataclass(frozen=True)
@@ -330,7 +332,7 @@ class _Source:
             codec=self.stream.codec_context.name,
             container=self.container.format.name,
             stream_index=self.stream.index,
-            words=container_words(self.container),
+            tags=container_tags(self.container),
         )
 
     def seek(self, time_s: float) -> None:

@@ -121,12 +121,14 @@ _READERS = {"docx": _docx, "odt": _odt, "epub": _epub}
 
 
 _META_FIELDS = ("title", "subject", "description", "keywords", "keyword", "creator", "initial-creator")
+_META_DATES = ("created", "creation-date", "date")  # DOCX's dcterms:created, ODT's meta:creation-date, dc:date
 _META_CHARS = 250_000  # a metadata part is read within a budget of 1 MB
 
 
-def office_metadata(path: Path, kind: str) -> list[str]:
+def office_metadata(path: Path, kind: str) -> tuple[list[str], str]:
     """A DOCX's, ODT's or EPUB's own title, subject, description, keywords and author, in that order,
-    from ``docProps/core.xml``, ``meta.xml`` or the EPUB's package document.
+    from ``docProps/core.xml``, ``meta.xml`` or the EPUB's package document; and the date it was
+    created (an EPUB's: published), as written there ("" when none).
 
     Raises:
         MediaError: as :func:`office_text`, for the metadata part.
@@ -145,8 +147,9 @@ def office_metadata(path: Path, kind: str) -> list[str]:
     found: dict[str, list[str]] = {}
     for element in root.iter():
         field = element.tag.rsplit("}", 1)[-1]
-        if field in _META_FIELDS and element.text:
+        if (field in _META_FIELDS or field in _META_DATES) and element.text:
             found.setdefault(field, []).append(element.text)
+    created = next((v for field in _META_DATES for v in found.get(field, ())), "")
     out = []
     for field in _META_FIELDS:
         values = found.get(field, [])
@@ -154,4 +157,4 @@ def office_metadata(path: Path, kind: str) -> list[str]:
             out.append(", ".join(values))
         else:
             out += [html_text(v) if field == "description" else v for v in values]
-    return out
+    return out, created

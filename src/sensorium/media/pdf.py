@@ -82,9 +82,10 @@ def pdf_segments(
     return segments
 
 
-def pdf_metadata(path: Path) -> list[str]:
+def pdf_metadata(path: Path) -> tuple[list[str], str]:
     """A PDF's own title, subject, keywords and author (its information dictionary), less the
-    "Microsoft Word - report.docx" that Office's PDF printer writes as a title.
+    "Microsoft Word - report.docx" that Office's PDF printer writes as a title; and its creation
+    date as written there (``D:20230514103000+02'00'``; "" when none).
 
     Raises:
         MediaError: unreadable, encrypted or not a PDF.
@@ -97,7 +98,7 @@ def pdf_metadata(path: Path) -> list[str]:
             doc.close()
     title = re.sub(r"^Microsoft (Word|PowerPoint|Excel) - ", "", meta.get("Title", ""))
     title = re.sub(r"\.(docx?|pptx?|xlsx?|odt|pdf|indd|tex|dvi)$", "", title, flags=re.IGNORECASE)
-    return [title, *(meta.get(key, "") for key in ("Subject", "Keywords", "Author"))]
+    return [title, *(meta.get(key, "") for key in ("Subject", "Keywords", "Author"))], meta.get("CreationDate", "")
 
 
 def _page_texts(

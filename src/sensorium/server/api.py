@@ -81,6 +81,7 @@ class SearchBody(BaseModel):
     path: str | None = None
     min_score: float | None = Field(None, ge=0.0, le=1.0)
     space: str | None = Field(None, max_length=64)  # a hub model's space ("clip", "clap"); default the library's
+    taken: str | None = Field(None, max_length=64)  # a span of days: "2023", "2023-06", "2021..2023-03"
 
     @model_validator(mode="before")
     @classmethod
@@ -234,6 +235,7 @@ def create_app(
                 path_glob=q.path,
                 min_score=q.min_score,
                 space=q.space,
+                taken=q.taken,
             )
 
         # Word searches in the library's own space need nothing loaded once warm, and every part

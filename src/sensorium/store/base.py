@@ -38,9 +38,20 @@ RECORD_FIELDS: tuple[str, ...] = (
     "text",
     "keywords",  # what the full-text index reads
     "encoder",  # EncoderInfo.version_key of the model that made the vectors
+    "taken",  # when its file says it was made: wall-clock seconds (sensorium.media.dates), or None
 )
 
-FILE_FIELDS: tuple[str, ...] = ("path", "content_hash", "size", "mtime", "status", "error", "encoder", "updated_at")
+FILE_FIELDS: tuple[str, ...] = (
+    "path",
+    "content_hash",
+    "size",
+    "mtime",
+    "status",
+    "error",
+    "encoder",
+    "updated_at",
+    "taken",  # as the file's records
+)
 
 
 @dataclass(frozen=True)
@@ -51,9 +62,16 @@ class Filter:
     path_glob: str | None = None
     only_perceptual: bool = False
     track: str | None = None  # "picture", "sound", "speech", "text" or "tags": see :func:`sensorium.types.track_of`
+    taken: tuple[float | None, float | None] | None = None  # wall-clock seconds, from (inclusive) to (exclusive)
 
 
 VECTOR_COLUMNS: tuple[str, ...] = ("vector", "perceptual")
+
+
+def within(taken: float | None, span: tuple[float | None, float | None]) -> bool:
+    """Whether a record's ``taken`` lies in ``span`` (:attr:`Filter.taken`); a record with no date never does."""
+    start, end = span
+    return taken is not None and (start is None or taken >= start) and (end is None or taken < end)
 
 
 def pad_perceptual(vectors: np.ndarray, width: int) -> np.ndarray | None:
@@ -92,6 +110,7 @@ def check_vector_query(
             path_glob=where.path_glob if where else None,
             only_perceptual=True,
             track=where.track if where else None,
+            taken=where.taken if where else None,
         )
     size = dim if column == "vector" else perceptual_dim
     query = np.asarray(vector, np.float32).reshape(-1)

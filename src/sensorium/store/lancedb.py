@@ -94,6 +94,7 @@ def record_schema(dim: int, perceptual_dim: int) -> pa.Schema:
         "seg_index": pa.int32(),
         "start": pa.float64(),
         "end": pa.float64(),
+        "taken": pa.float64(),
         "vector": pa.list_(pa.float32(), dim),
         "perceptual": pa.list_(pa.float32(), max(perceptual_dim, 1)),
     }
@@ -101,7 +102,7 @@ def record_schema(dim: int, perceptual_dim: int) -> pa.Schema:
 
 
 def file_schema() -> pa.Schema:
-    types = {"size": pa.int64(), "mtime": pa.float64(), "updated_at": pa.float64()}
+    types = {"size": pa.int64(), "mtime": pa.float64(), "updated_at": pa.float64(), "taken": pa.float64()}
     return pa.schema([pa.field(n, types.get(n, pa.string()), nullable=n != "path") for n in FILE_FIELDS])
 
 
@@ -167,6 +168,14 @@ def where_sql(where: Filter | None) -> str | None:
         parts.append(_TRACK_SQL[where.track])
     if where.path_glob is not None:
         parts.append(f"path LIKE {sql_quote(glob_to_like(where.path_glob))} ESCAPE '\\'")
+    if where.taken is not None:
+        start, end = where.taken
+        parts.append(
+            " AND ".join(
+                ["taken IS NOT NULL"]
+                + [f"taken {op} {float(v)!r}" for op, v in ((">=", start), ("<", end)) if v is not None]
+            )
+        )
     return " AND ".join(f"({p})" for p in parts) or None
 
 
@@ -207,6 +216,15 @@ class LanceStore:
         except ValueError:  # not created yet
             options = {"new_table_data_storage_version": _FILE_FORMAT}
             table = self._db.create_table(name, schema=schema, exist_ok=True, storage_options=options)
+        missing = [field for field in schema if field.name not in table.schema.names]
+        if missing:  # a library made before these columns were: they start empty (None) for what is stored
+            try:
+                table.add_columns(missing)
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise LibraryError(
+                    f"{self.path}: made by an older Sensorium, its '{name}' table needs the column(s) "
+                    f"{', '.join(f.name for f in missing)} added, which failed ({exc}); open it where it can be written"
+                ) from exc
         for field in schema:
             if pa.types.is_fixed_size_list(field.type):
                 found = table.schema.field(field.name).type.list_size

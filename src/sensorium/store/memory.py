@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 
 from sensorium.errors import LibraryError
-from sensorium.store.base import FILE_FIELDS, RECORD_FIELDS, VECTOR_COLUMNS, Filter, check_vector_query, search_fields
+from sensorium.store.base import (
+    FILE_FIELDS,
+    RECORD_FIELDS,
+    VECTOR_COLUMNS,
+    Filter,
+    check_vector_query,
+    search_fields,
+    within,
+)
 from sensorium.types import track_of
 
 PERCEPTUAL_MODALITIES = frozenset({"image", "audio", "video"})
@@ -98,6 +106,8 @@ class MemoryStore:
             rows = [r for r in rows if r["modality"] in PERCEPTUAL_MODALITIES]
         if where.track is not None:
             rows = [r for r in rows if track_of(r["modality"], int(r["seg_index"])) == where.track]
+        if where.taken is not None:
+            rows = [r for r in rows if within(r.get("taken"), where.taken)]
         if where.path_glob is not None:
             pattern = glob_regex(where.path_glob)
             rows = [r for r in rows if r["path"] is not None and pattern.fullmatch(r["path"])]

@@ -255,6 +255,7 @@
       path: $("path-glob").value.trim() || null,
       min_score: minScore === "" ? null : Number(minScore),
       space: $("space").value || null,
+      taken: $("taken").value.trim() || null,
       file: exampleFile(),
       like_weight: Number($("like-weight").value),
     };
@@ -263,7 +264,7 @@
   async function fetchHits(query, from, count) {
     if (!query.file) {
       const body = { text: query.text, negative: query.negative, limit: count, offset: from, modality: query.modality,
-        path: query.path, min_score: query.min_score, space: query.space };
+        path: query.path, min_score: query.min_score, space: query.space, taken: query.taken };
       return postJSON("/api/search", body);
     }
     const form = new FormData();
@@ -272,7 +273,7 @@
       form.append("text", query.text);
       form.append("like_weight", String(query.like_weight));
     }
-    for (const key of ["negative", "modality", "path", "min_score", "space"]) {
+    for (const key of ["negative", "modality", "path", "min_score", "space", "taken"]) {
       if (query[key] !== null) form.append(key, String(query[key]));
     }
     form.append("limit", String(count));
@@ -405,6 +406,7 @@
       el("span", { class: "kind", text: hit.modality }));
     if (timed) meta.append(el("span", { class: "span", text: span(hit.start, hit.end) }));
     if (hit.page) meta.append(el("span", { class: "span", text: "page " + hit.page }));
+    if (hit.taken) meta.append(el("time", { class: "taken", datetime: hit.taken, text: hit.taken.replace("T", " ") }));
     if (player) {
       meta.append(el("a", { class: "captions", href: captionsUrl(hit, "vtt"), target: "_blank", rel: "noopener",
         title: "The whole file described: shots, sounds and speech, as WebVTT captions", text: "captions" }));
