@@ -334,6 +334,7 @@ def test_the_multilingual_model_loads_only_for_another_language(settings) -> Non
     """e5 reads only words in other languages beside MiniLM: a command that sees none never loads it."""
     from sensorium.models.multilingual import MultilingualTextEncoder
 
+    MultilingualTextEncoder(settings)  # the first ever fits the e5 → MiniLM map, and so reads e5 once
     enc = MultilingualTextEncoder(settings)
     english = enc.encode_text(["a dog on the beach"], query=True)
     assert enc.multi._model is None
