@@ -80,6 +80,23 @@ def test_space_choice_is_offered_only_where_a_library_has_hub_spaces(page, brows
         context.close()
 
 
+def test_taken_keeps_to_the_days_a_file_says_it_was_made(page) -> None:
+    """Of the sample photos two say when: the cat's XMP (its camera's, 2009-02-09) and the Hubble JPEG's (2012)."""
+    page.fill("#min-score", "0")
+    page.fill("#taken", "2009")
+    run_search(page, "a photo")
+    assert names(page) == ["cat-chelsea.png"]
+    when = page.locator("#results > li.card").first.locator("time.taken")
+    assert when.get_attribute("datetime").startswith("2009-02-09T") and when.inner_text().startswith("2009-02-09 ")
+    page.fill("#taken", "2010..")  # since then: the Hubble Deep Field's JPEG, its file made in 2012
+    run_search(page, "a photo")
+    assert names(page) == ["hubble-deep-field.jpg"]
+    page.fill("#taken", "last summer")  # not a span: the reason is said, not an empty list
+    page.press("#q", "Enter")
+    page.wait_for_selector("#search-status.error")
+    assert "taken" in page.text_content("#search-status").lower()
+
+
 def test_audio_hit_plays_from_its_moment(page, served) -> None:
     page.fill("#q", "a dog barking")
     page.select_option("#modality", "audio")
