@@ -211,6 +211,8 @@ def index(
                 + (f", pruned {report.pruned}" if prune else "")
                 + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
             )
+        if report.redated:
+            err.print(f"read the dates of {report.redated} files indexed before 0.4 (search --taken finds them now)")
         for root in report.held:
             err.print(
                 f"kept the files under {display_path(root)}: every one of them is missing (a drive not mounted,"

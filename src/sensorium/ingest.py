@@ -62,6 +62,7 @@ class IndexReport:
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
     spaces: dict[str, dict[str, int]] = field(default_factory=dict)  # per hub space: embedded, unchanged...
+    redated: int = 0  # files indexed before 0.4 whose dates this run read (sensorium.redate), once
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class IndexReport:
             "records": self.records,
             "seconds": round(self.seconds, 3),
             "failures": [{"path": p, "error": r} for p, r in self.failures],
+            "redated": self.redated,
         }
 
 

@@ -275,6 +275,7 @@ class Library:
                 "store": self.settings.store.backend,
                 "created": time.time(),
                 "encoders": {},
+                "dates": 1,  # its files' dates are read as they are indexed (sensorium.redate)
             }
             self._write_manifest()
         opts = getattr(self.settings.store, self.manifest["store"], None)
@@ -309,16 +310,18 @@ class Library:
         ``models`` are installed hub models (``openclip:ViT-B-32``) whose spaces this library
         should hold from now on; each embeds only what it has not seen (see :mod:`sensorium.spaces`).
         """
-        from sensorium import spaces
+        from sensorium import redate, spaces
         from sensorium.ingest import IndexReport, index_paths
 
         found = as_paths(paths)
         with self.writing():
             for model in models:
                 spaces.add_space(self, model)
+            redated = redate.date_old_files(self, kwargs.get("on_progress")) if redate.needs_dates(self) else 0
             if found:
                 found = self._whole_library_if_space_changed(found)
             report = index_paths(self, found, **kwargs) if found else IndexReport()
+            report.redated = redated
             progress = kwargs.get("on_progress")
             for name in spaces.space_names(self):
                 report.spaces[name] = spaces.sync_space(self, name, on_progress=progress)

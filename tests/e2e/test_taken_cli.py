@@ -148,3 +148,33 @@ def test_python_api_and_http_api_take_the_same_spans(dated: tuple[Path, Path]) -
     assert r.json()["hits"][0]["taken"] == "2023-06-14T18:23:11"
     r = client.post("/api/search", json={"text": "a cat", "taken": "June"})
     assert r.status_code == 400 and "taken" in r.json()["error"]
+
+
+def test_a_library_indexed_before_dates_were_read_gets_them_on_its_next_run(
+    dated: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A 0.3 library (no ``taken`` column, no ``dates`` in its manifest): the next index reads the dates once."""
+    import lancedb
+
+    folder, _ = dated
+    lib = tmp_path / "library"
+    code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
+    assert code == 0 and json.loads(out)["indexed"] == 4
+    db = lancedb.connect(str(lib / "lance"))
+    for table in ("records", "files"):
+        db.open_table(table).drop_columns(["taken"])
+    manifest = json.loads((lib / "manifest.json").read_text())
+    del manifest["dates"]
+    (lib / "manifest.json").write_text(json.dumps(manifest))
+    assert _names(lib, "a cup of coffee", "--taken", "2019") == []  # opened: the column is back, empty
+    records_before = db.open_table("records").count_rows()
+
+    code, out, err = cli("index", str(folder), "--library", str(lib), "--json")
+    report = json.loads(out)
+    assert code == 0 and (report["redated"], report["indexed"], report["skipped"]) == (3, 0, 4), (out, err)
+    assert _names(lib, "a cup of coffee", "--taken", "2019") == ["coffee.jpg"]
+    assert set(_names(lib, "an explosion", "--taken", "2020..2021")) == {"episode.mp3"}  # every segment dated
+    assert db.open_table("records").count_rows() == records_before  # rewritten in place, none doubled
+    assert json.loads(cli("stats", "--library", str(lib), "--json")[1])["dated"] == 3
+    code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
+    assert code == 0 and json.loads(out)["redated"] == 0  # once: the undated photo is not read again

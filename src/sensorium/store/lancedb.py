@@ -450,11 +450,11 @@ class LanceStore:
             self._build_vector_index(rows)
 
     def _ensure_scalar_indexes(self) -> None:
-        """B-tree on ``id``/``path`` (upsert joins, deletes) and a bitmap on ``modality`` (filters)."""
+        """B-tree on ``id``/``path`` (upsert joins, deletes) and ``taken`` (date spans), a bitmap on ``modality``."""
         if self._records.count_rows() == 0:
             return
         have = self._index_names()
-        for column, config in (("id", BTree()), ("path", BTree()), ("modality", Bitmap())):
+        for column, config in (("id", BTree()), ("path", BTree()), ("modality", Bitmap()), ("taken", BTree())):
             if column not in have:
                 self._records.create_index(column, config=config)
 
