@@ -245,3 +245,33 @@ def test_photos_are_embedded_in_batches_and_a_bad_one_fails_alone(env: Path, med
         (row,) = store.get_records([record_id(str(photo), 0)])
         alone = real([load_image(photo, max_pixels=lib.settings.max_image_pixels)])[0]
         assert np.allclose(row["vector"], alone, atol=1e-5)
+
+
+def test_a_space_of_a_library_made_before_dates_were_read_gets_them_with_it(
+    env: Path, media: Path, tmp_path: Path
+) -> None:
+    """The cat photo's XMP says 2009-02-09: after the upgrade run, the space's records say so too."""
+    import lancedb
+
+    from sensorium.store.base import Filter
+
+    lib = open_library(tmp_path / "lib")
+    assert lib.index([media], models=["openclip:tiny-a"]).failed == 0
+    dated = sorted(Path(p).name for p, row in lib.store().files().items() if row["taken"] is not None)
+    assert "cat-chelsea.png" in dated
+    for folder in (tmp_path / "lib" / "lance", tmp_path / "lib" / spaces.SPACES_DIR / "clip" / "lance"):
+        db = lancedb.connect(str(folder))  # as 0.3 left them: no dates
+        for table in ("records", "files"):
+            db.open_table(table).drop_columns(["taken"])
+    manifest = json.loads((tmp_path / "lib" / "manifest.json").read_text())
+    del manifest["dates"]
+    (tmp_path / "lib" / "manifest.json").write_text(json.dumps(manifest))
+
+    lib = open_library(tmp_path / "lib")
+    report = lib.index([media])
+    assert report.redated == len(dated) and report.indexed == 0 and report.spaces["clip"]["embedded"] == 0
+    space = spaces.space_store(lib, "clip")
+    in_space = {Path(r["path"]).name for r in space.scan(["path"], Filter(taken=(None, None)))}
+    assert in_space == set(dated) - {"boom.wav"}  # the space holds pictures and text: no sound
+    hits = lib.search("a photo", space="clip", taken="2009", min_score=0)
+    assert [Path(h.path).name for h in hits] == ["cat-chelsea.png"] and hits[0].taken is not None
