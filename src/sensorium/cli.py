@@ -319,9 +319,12 @@ def search(
     text_encoder: TextEncoderOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Search by words, by example (--like), or both. Best first, each hit says why."""
-    if not (query or "").strip() and not like:
-        raise typer.BadParameter("give words to search for, an example file (--like), or both")
+    """Search by words, by example (--like), or both. Best first, each hit says why.
+
+    With --taken alone, the files made in those days, in the order they were made.
+    """
+    if not (query or "").strip() and not like and not (taken or "").strip():
+        raise typer.BadParameter("give words to search for, an example file (--like), days (--taken), or both")
     lib = _open(library, text_encoder=text_encoder)
     hits = lib.search(
         query,

@@ -382,7 +382,8 @@ class Library:
             keyword_weight: weight of the keyword match against the meaning.
             space: a hub model's space (``sensorium spaces`` lists them).
             taken: only files their own dates place in this span of days: ``"2023"``, ``"2023-06"``,
-                ``"2021..2023-03"``, ``"..2019"`` (see :func:`sensorium.query.search`).
+                ``"2021..2023-03"``, ``"..2019"`` (see :func:`sensorium.query.search`); alone, the files
+                made in those days, in the order they were made (:func:`sensorium.query.made_in`).
         """
         from sensorium.query import search
 

@@ -23,7 +23,7 @@ import numpy as np
 from sensorium import thumbnails
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
-from sensorium.media.dates import parse_span
+from sensorium.media.dates import format_date, parse_span
 from sensorium.media.image import image_segments
 from sensorium.media.pdf import PAGE_MARK
 from sensorium.media.probe import probe
@@ -329,16 +329,19 @@ def search(
         taken: only files made in this span of days, as their own dates say (a photo's EXIF, a
             video's creation time: :mod:`sensorium.media.dates`): ``"2023"``, ``"2023-06"``,
             ``"2023-06-14"``, ``"2021..2023-03"``, ``"..2019"``; or wall-clock seconds (from, to).
-            Files that give no date are left out.
+            Files that give no date are left out. Given without words or an example: the files
+            made in those days, in the order they were made (:func:`made_in`).
     """
     text = query_text(text)
     span = taken_span(taken)
     negative = query_text(negative, "negative")
     path_glob = path_pattern(path_glob)
     likes = example_paths(like)
-    if text is None and not likes:
-        raise QueryError("empty query: give words to search for, an example file (--like), or both")
     check_options(limit=limit, modality=modality, like_weight=like_weight, min_score=min_score)
+    if text is None and not likes and negative is None and span is not None:
+        return made_in(lib, span, limit=limit, modality=modality, path_glob=path_glob)
+    if text is None and not likes:
+        raise QueryError("empty query: give words to search for, an example file (--like), days (taken), or both")
     lib.check_space()
     if space is not None or lib.manifest.get("spaces"):
         from sensorium import spaces
@@ -429,6 +432,41 @@ def fold_copies(hits: list[Hit]) -> list[Hit]:
 
 
 GONE_NOTE = "file no longer exists (`index FOLDER --prune` or `forget PATH` drops it)"
+
+
+def made_in(
+    lib: Library,
+    taken: str | tuple[float | None, float | None],
+    *,
+    limit: int = 10,
+    modality: str | None = None,
+    path_glob: str | None = None,
+) -> list[Hit]:
+    """The files made in a span of days, in the order they were made: a search by date alone.
+
+    "My photos from June 2023" asks for no meaning, so nothing is ranked: every file in the span
+    matches it wholly (score 1.0), and a recording or a video is listed whole (``start``/``end``
+    None), with its first shot's picture.
+    """
+    span = taken_span(taken)
+    if span is None:
+        raise QueryError("taken: give a span of days such as '2023-06' or '2021..2023'")
+    where = Filter(modality=modality, path_glob=path_pattern(path_glob), taken=span)
+    first: dict[str, dict[str, Any]] = {}
+    for row in lib.store().scan(["path", "modality", "seg_index", "start", "end", "taken"], where):
+        if row["path"] not in first or row["seg_index"] < first[row["path"]]["seg_index"]:
+            first[row["path"]] = row
+    rows = sorted(first.values(), key=lambda r: (r["taken"], r["path"]))[:limit]
+    own = lib.manifest.get("space") or ""
+    hits = []
+    for row in rows:
+        made = (format_date(row["taken"]) or "").replace("T", " ")
+        hit = Hit(row["path"], 1.0, row["modality"], why=f"made {made}", space=own, taken=row["taken"])
+        if row["modality"] == "video" and row["start"] is not None:
+            shot = _with_thumbnail(lib, replace(hit, start=row["start"], end=row["end"]))
+            hit = replace(hit, thumbnail=shot.thumbnail)
+        hits.append(_if_gone(hit))
+    return hits
 
 
 def _if_gone(hit: Hit) -> Hit:

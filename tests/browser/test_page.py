@@ -91,6 +91,11 @@ def test_taken_keeps_to_the_days_a_file_says_it_was_made(page) -> None:
     page.fill("#taken", "2010..")  # since then: the Hubble Deep Field's JPEG, its file made in 2012
     run_search(page, "a photo")
     assert names(page) == ["hubble-deep-field.jpg"]
+    page.fill("#q", "")  # days alone: the files made then, in the order they were
+    page.fill("#taken", "2009..2012")
+    page.press("#q", "Enter")
+    wait_results(page)
+    assert names(page) == ["cat-chelsea.png", "hubble-deep-field.jpg"]
     page.fill("#taken", "last summer")  # not a span: the reason is said, not an empty list
     page.press("#q", "Enter")
     page.wait_for_selector("#search-status.error")

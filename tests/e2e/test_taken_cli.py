@@ -178,3 +178,27 @@ def test_a_library_indexed_before_dates_were_read_gets_them_on_its_next_run(
     assert json.loads(cli("stats", "--library", str(lib), "--json")[1])["dated"] == 3
     code, out, _ = cli("index", str(folder), "--library", str(lib), "--json")
     assert code == 0 and json.loads(out)["redated"] == 0  # once: the undated photo is not read again
+
+
+def test_days_alone_list_the_files_made_then_in_the_order_they_were(dated: tuple[Path, Path]) -> None:
+    from fastapi.testclient import TestClient
+
+    import sensorium
+    from sensorium.server.api import create_app
+
+    _, lib = dated
+    code, out, err = cli("search", "--taken", "..2023", "--library", str(lib), "--json", "--limit", "20")
+    hits = json.loads(out)
+    assert code == 0 and [Path(h["path"]).name for h in hits] == ["coffee.jpg", "episode.mp3", "cat.jpg"], err
+    assert all(h["score"] == 1.0 and h["start"] is None and h["end"] is None for h in hits)
+    assert hits[0]["why"] == "made 2019-07-04 08:30:00" and hits[0]["taken"] == "2019-07-04T08:30:00"
+    code, out, _ = cli("search", "--taken", "..2023", "--library", str(lib), "--json", "--limit", "1")
+    assert [Path(h["path"]).name for h in json.loads(out)] == ["coffee.jpg"]  # the first made
+    assert _names(lib, "--taken", "..2023", "--modality", "audio") == ["episode.mp3"]
+    assert _names(lib, "--taken", "..2023", "--path", "*.jpg") == ["coffee.jpg", "cat.jpg"]
+    code, _, err = cli("search", "--library", str(lib))  # nothing asked at all
+    assert code == 2 and "days" in err  # the error names what may be given
+    assert [Path(h.path).name for h in sensorium.open(lib).search(taken="2023")] == ["cat.jpg"]
+    client = TestClient(create_app(sensorium.open(lib), token="t0ken"), headers={"Authorization": "Bearer t0ken"})
+    r = client.post("/api/search", json={"taken": "2019"})
+    assert r.status_code == 200 and [Path(h["path"]).name for h in r.json()["hits"]] == ["coffee.jpg"]

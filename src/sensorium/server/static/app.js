@@ -284,8 +284,8 @@
   async function search(more) {
     const query = more ? lastQuery : readQuery();
     if (!query) return;
-    if (!more && !query.text && !query.file) {
-      setStatus("search-status", "Type some words or choose an example file first.", true);
+    if (!more && !query.text && !query.file && !query.taken) {
+      setStatus("search-status", "Type some words, choose an example file, or give the days (Taken) first.", true);
       q.focus();
       return;
     }
