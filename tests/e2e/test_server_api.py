@@ -485,6 +485,7 @@ def test_index_job_makes_files_searchable(client: TestClient, tmp_path: Path, me
         "seconds",
         "failures",
         "spaces",
+        "redated",
     }
     hits = search(client, text="zebra migration", limit=3)
     assert hits[0]["path"] == str(folder / "safari.md"), hits
