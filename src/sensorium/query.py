@@ -434,6 +434,9 @@ def fold_copies(hits: list[Hit]) -> list[Hit]:
 GONE_NOTE = "file no longer exists (`index FOLDER --prune` or `forget PATH` drops it)"
 
 
+_LISTED = ("id", "path", "modality", "seg_index", "start", "end", "taken", "concepts", "objects", "ocr_text", "text")
+
+
 def made_in(
     lib: Library,
     taken: str | tuple[float | None, float | None],
@@ -453,7 +456,7 @@ def made_in(
         raise QueryError("taken: give a span of days such as '2023-06' or '2021..2023'")
     where = Filter(modality=modality, path_glob=path_pattern(path_glob), taken=span)
     first: dict[str, dict[str, Any]] = {}
-    for row in lib.store().scan(["path", "modality", "seg_index", "start", "end", "taken"], where):
+    for row in lib.store().scan(_LISTED, where):
         if row["path"] not in first or row["seg_index"] < first[row["path"]]["seg_index"]:
             first[row["path"]] = row
     rows = sorted(first.values(), key=lambda r: (r["taken"], r["path"]))[:limit]
@@ -461,7 +464,21 @@ def made_in(
     hits = []
     for row in rows:
         made = (format_date(row["taken"]) or "").replace("T", " ")
-        hit = Hit(row["path"], 1.0, row["modality"], why=f"made {made}", space=own, taken=row["taken"])
+        facts = {k: json.loads(row.get(k) or "[]") for k in ("concepts", "objects")}
+        facts["ocr_text"] = row.get("ocr_text") or ""
+        track = _track(row)  # what the file is, as a search's why says it: its concepts, sounds or words
+        why = _why(row, set(), [f"made {made}"], track, facts)
+        hit = Hit(
+            row["path"],
+            1.0,
+            row["modality"],
+            why=why,
+            id=row["id"],
+            facts=facts,
+            track=track,
+            space=own,
+            taken=row["taken"],
+        )
         if row["modality"] == "video" and row["start"] is not None:
             shot = _with_thumbnail(lib, replace(hit, start=row["start"], end=row["end"]))
             hit = replace(hit, thumbnail=shot.thumbnail)

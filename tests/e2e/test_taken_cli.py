@@ -191,7 +191,9 @@ def test_days_alone_list_the_files_made_then_in_the_order_they_were(dated: tuple
     hits = json.loads(out)
     assert code == 0 and [Path(h["path"]).name for h in hits] == ["coffee.jpg", "episode.mp3", "cat.jpg"], err
     assert all(h["score"] == 1.0 and h["start"] is None and h["end"] is None for h in hits)
-    assert hits[0]["why"] == "made 2019-07-04 08:30:00" and hits[0]["taken"] == "2019-07-04T08:30:00"
+    assert hits[0]["taken"] == "2019-07-04T08:30:00"
+    assert hits[0]["why"].startswith("made 2019-07-04 08:30:00; concepts: ") and "espresso" in hits[0]["why"]
+    assert hits[1]["why"].startswith("made 2021-03-05 00:00:00; sounds: ")
     code, out, _ = cli("search", "--taken", "..2023", "--library", str(lib), "--json", "--limit", "1")
     assert [Path(h["path"]).name for h in json.loads(out)] == ["coffee.jpg"]  # the first made
     assert _names(lib, "--taken", "..2023", "--modality", "audio") == ["episode.mp3"]
