@@ -267,6 +267,7 @@ def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
     """Encode the segments of ``items`` (images and text) and build store rows."""
     rows: list[dict[str, Any]] = []
     hashes = {it.path: it.content_hash for it in items}
+    taken = {it.path: it.taken for it in items}
     for modality in ("image", "text"):
         segs = [s for it in items if it.modality == modality for s in it.segments]
         if not segs:
@@ -275,16 +276,14 @@ def _rows_for(lib: Library, items: list[Prepared]) -> list[dict[str, Any]]:
             encoded = Encoded(lib.text_vectors([s.payload for s in segs]), None, [Facts(text=s.payload) for s in segs])
         else:
             encoded = lib.encoder_for(modality).encode(segs)
-        rows += record_rows(segs, encoded, hashes, lib.version_key(modality), lib.manifest["perceptual_dim"])
+        rows += record_rows(segs, encoded, hashes, lib.version_key(modality), lib.manifest["perceptual_dim"], taken)
     for modality in ("image", "text"):  # photos' captions and keywords; documents' titles and authors
         tagged = [it for it in items if it.tags and it.modality == modality and it.segments]
         if tagged:
             rows += tags_rows(lib, tagged, lib.version_key(modality))
     documents = {it.path: _version_of(lib, it) for it in items if it.document}
-    taken = {it.path: it.taken for it in items}
     for row in rows:  # a PDF's passages carry its row's version, so a re-read drops those it no longer makes
         row["encoder"] = documents.get(row["path"], row["encoder"])
-        row["taken"] = taken[row["path"]]
     return rows
 
 
@@ -301,16 +300,21 @@ def tags_rows(lib: Library, items: Sequence[Prepared], version: str) -> list[dic
     texts = [it.tags for it in items]
     encoded = Encoded(lib.text_vectors(texts), None, [Facts(text=t) for t in texts])
     hashes = {it.path: it.content_hash for it in items}
-    rows = record_rows(segs, encoded, hashes, version, lib.manifest["perceptual_dim"])
-    for row, it in zip(rows, items, strict=True):
-        row["taken"] = it.taken
-    return rows
+    taken = {it.path: it.taken for it in items}
+    return record_rows(segs, encoded, hashes, version, lib.manifest["perceptual_dim"], taken)
 
 
 def record_rows(
-    segs: Sequence[Segment], encoded: Encoded, hashes: dict[str, str], version: str, perceptual_dim: int
+    segs: Sequence[Segment],
+    encoded: Encoded,
+    hashes: dict[str, str],
+    version: str,
+    perceptual_dim: int,
+    taken: dict[str, float | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Store rows for encoded segments (perceptual vectors padded by :func:`pad_perceptual`; zeros if none)."""
+    """Store rows for encoded segments (perceptual vectors padded by :func:`pad_perceptual`; zeros if none);
+    ``hashes`` and ``taken`` (when each file was made) by path."""
+    taken = taken or {}
     width = max(perceptual_dim, 1)
     padded = pad_perceptual(encoded.perceptual, width) if encoded.perceptual is not None else None
     perceptual = padded if padded is not None else np.zeros((len(segs), width), dtype=np.float32)
@@ -333,6 +337,7 @@ def record_rows(
                 "text": fact.text,
                 "keywords": fact.keywords(),
                 "encoder": version,
+                "taken": taken.get(seg.source),
             }
         )
     return rows
@@ -697,9 +702,7 @@ def _index_stream(
         for seg in segs:  # a video's shot pictures: keep a thumbnail for the hits
             if isinstance(seg.payload, Image.Image):
                 thumbnails.save(lib.path, seg.source, seg.start_s or 0.0, seg.index, seg.payload)
-        rows = record_rows(segs, encoded, hashes, version, pdim)
-        for row in rows:
-            row["taken"] = item.taken
+        rows = record_rows(segs, encoded, hashes, version, pdim, {item.path: item.taken})
         store.upsert_records(rows, new=fresh)
         written += len(rows)
         if tick is not None and segs:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sensorium.errors import MediaError
-from sensorium.media.audio import audio_info
 from sensorium.media.probe import probe
 from sensorium.media.tags import FileTags, document_tags, picture_tags, with_sidecar
 from sensorium.media.video import media_header
@@ -46,10 +45,8 @@ def header_date(path: Path) -> float | None:
             own = picture_tags(path)
         elif kind == "text":
             own = document_tags(path)
-        elif kind == "audio":
-            own = audio_info(path).tags
-        elif kind == "video":
-            own = media_header(path)[1]
+        elif kind in ("audio", "video"):
+            own = media_header(path)[1]  # a recording's tags as a video's: the container's
         else:
             return None
         return with_sidecar(path, own).taken

@@ -241,7 +241,9 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
             store.delete_paths([item.path])
             rows = []
             for segs, encoded in _encode_file(lib, enc, Path(item.path), modality):
-                rows += dated(record_rows(segs, encoded, {item.path: item.content_hash}, enc.version_key, 1), item)
+                rows += record_rows(
+                    segs, encoded, {item.path: item.content_hash}, enc.version_key, 1, {item.path: item.taken}
+                )
                 if len(rows) >= 256:
                     store.upsert_records(rows)
                     counts["records"] += len(rows)
@@ -257,11 +259,6 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
         except Exception as exc:  # a model crash on one file must not stop the rest
             log.warning("space %s: embedding %s failed", name, item.path, exc_info=True)
             fail(item, f"encoder failed ({type(exc).__name__}: {exc})")
-
-    def dated(rows: list[dict[str, Any]], item: _Item) -> list[dict[str, Any]]:
-        for row in rows:
-            row["taken"] = item.taken
-        return rows
 
     def fail(item: _Item, reason: str) -> None:
         store.delete_paths([item.path])
@@ -285,10 +282,7 @@ def sync_space(lib: Library, name: str, *, on_progress: Progress | None = None) 
             return
         hashes = {item.path: item.content_hash for item, _ in waiting}
         store.delete_paths(list(hashes))
-        rows = record_rows(segs, encoded, hashes, enc.version_key, 1)
-        taken = {item.path: item.taken for item, _ in waiting}
-        for row in rows:
-            row["taken"] = taken[row["path"]]
+        rows = record_rows(segs, encoded, hashes, enc.version_key, 1, {item.path: item.taken for item, _ in waiting})
         store.upsert_records(rows)
         counts["records"] += len(rows)
         store.upsert_files([_file_row(item, "done", enc.version_key) for item, _ in waiting])  # type: ignore[misc]

@@ -79,9 +79,8 @@ class AudioInfo:
     codec: str
     container: str
     stream_index: int
-    tags: FileTags = field(
-        default_factory=FileTags
-    )  # its title, artist, comment..., its date (:func:`sensorium.media.tags.container_tags`)
+    # its title, artist, comment..., its date (:func:`sensorium.media.tags.container_tags`)
+    tags: FileTags = field(default_factory=FileTags)
 
 
 @dataclass(frozen=True)

@@ -98,9 +98,8 @@ class VideoInfo:
     container: str
     has_audio: bool
     streams: int
-    tags: FileTags = field(
-        default_factory=FileTags
-    )  # its title, description..., its date (:func:`sensorium.media.tags.container_tags`)
+    # its title, description..., its date (:func:`sensorium.media.tags.container_tags`)
+    tags: FileTags = field(default_factory=FileTags)
 
 
 @dataclass(frozen=True)
