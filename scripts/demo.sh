@@ -16,6 +16,7 @@ run search "a cup of coffee" --limit 3
 run search "galaxies in space" --limit 3
 run search "Grace Hopper" --limit 1  # found by the words its file carries (its JPEG comment)
 run search --like "$samples/cat-chelsea.png" --limit 3
+run search "a close-up portrait of a face" --limit 3  # the faces found beside each person
 run classify "$samples/cat-chelsea.png" "$samples/motorcycle.png" "$samples/rocket-launch.jpg" \
     --labels "cat, motorcycle, rocket, coffee"
 run describe "$samples/cat-chelsea.png"

@@ -25,6 +25,12 @@ MODELS = [
         "https://raw.githubusercontent.com/skpawar1305/rs_yolox/18ff8bc330b8c742869254081d8f4838deacf251/weights/yolox_nano.onnx",
     ),
     (
+        "ultraface/version-RFB-320.onnx",
+        1_270_727,
+        "34cd7e60aeff28744c657de7a3dc64e872d506741de66987f3426f2b79f88017",
+        "https://raw.githubusercontent.com/Linzaer/Ultra-Light-Fast-Generic-Face-Detector-1MB/dffdddda9794a50607cba8f318507a28c1c27cab/models/onnx/version-RFB-320.onnx",
+    ),
+    (
         "efficientat_mn04_as/mn04_as_mAP_432.pt",
         4_066_513,
         "899a8c6217063f6941793102a2780b3dd788ab11fce468d9cf5f0577c453321c",

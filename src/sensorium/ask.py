@@ -7,8 +7,9 @@
   ``classify`` scores it, in every track of the file (picture, sound, speech); "yes" from
   :data:`YES`, "no" below :data:`NO`, "not sure" between. An indexed recording or video also says
   when: its best moment for the words.
-- **how many** ("how many people?"): the detector's boxes of that COCO object in a picture, or in
-  the picture of a video that shows the most of them (with when).
+- **how many** ("how many people?", "how many faces?"): the detector's boxes of that COCO object
+  (or the face detector's faces) in a picture, or in the picture of a video that shows the most of
+  them (with when).
 - **what it says** ("what does it say?", "what is written on it?"): the text OCR reads in a picture
   or document page, or the speech transcribed in a recording or video.
 - **what it shows** ("what is this?", "what can you hear?"): the description's alt-text, or a
@@ -24,11 +25,13 @@ from __future__ import annotations
 import glob
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sensorium.errors import MediaError, QueryError, SensoriumError
+from sensorium.models.faces import FACE
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -61,6 +64,7 @@ _SHOWS = re.compile(
     rf"^(?:what(?:'s| is| are) (?:this|it|that|in {_WORDS}|on {_WORDS})|what (?:does|do) {_WORDS} (?:show|hold|contain)"
     rf"|what can (?:you|i|we) (?:see|hear)|describe)"
 )
+_FACES = {"face", "faces", "human faces", "people's faces"}
 _PEOPLE = {"people", "persons", "men", "women", "children", "kids", "humans", "faces", "adults", "players"}
 
 
@@ -179,26 +183,34 @@ def _count(lib: Library, path: Path, question: str, about: str) -> Answer:
     detector = getattr(lib.image_encoder, "detector", None)
     if detector is None:
         raise QueryError("counting needs the object detector; it is turned off in this library's settings")
-    label = _coco_label(lib, about, detector.labels)
+    if getattr(lib.image_encoder, "faces", None) is not None and _article_less(about) in _FACES:
+        # the faces found beside a person, as indexing finds them: the 320-pixel model takes a cat's for one
+        label, detect = FACE, lib.image_encoder.find_faces
+    else:
+        label, detect = _coco_label(lib, about, detector.labels), detector.detect
     if _is_video(path):
-        return _count_in_video(lib, path, question, label, detector)
+        return _count_in_video(lib, path, question, label, detect)
     try:
         [segment] = image_segments(path, max_pixels=lib.settings.max_image_pixels, max_side=lib.image_encoder.max_side)
     except MediaError as exc:  # not a picture, or one that does not open
         raise QueryError(f"{path}: {exc.reason}; counting works on a picture or a video that opens") from None
-    found = [d for d in detector.detect([segment.payload])[0] if d.label == label and d.score >= COUNT_MIN]
+    found = [d for d in detect([segment.payload])[0] if d.label == label and d.score >= COUNT_MIN]
     least = min((d.score for d in found), default=None)
     return Answer(str(path), question, "count", len(found), label, least)
 
 
-def _count_in_video(lib: Library, path: Path, question: str, label: str, detector: Any) -> Answer:
+def _article_less(words: str) -> str:
+    return re.sub(r"^(?:the|a|an|any|some)\s+", "", words.strip())
+
+
+def _count_in_video(lib: Library, path: Path, question: str, label: str, detect: Callable[[list], list]) -> Answer:
     """The most of ``label`` seen at once in any of a video's pictures, and when (that shot's span)."""
     from sensorium.models.offline_video import OfflineVideoEncoder
 
     best: tuple[int, float, float, float | None] = (0, 0.0, 0.0, None)  # count, start, end, least score
     try:
         for start, end, picture in OfflineVideoEncoder(lib.settings, lib.image_encoder, None).pictures(path):
-            found = [d for d in detector.detect([picture])[0] if d.label == label and d.score >= COUNT_MIN]
+            found = [d for d in detect([picture])[0] if d.label == label and d.score >= COUNT_MIN]
             if len(found) > best[0]:
                 best = (len(found), start, end, min(d.score for d in found))
     except MediaError as exc:
@@ -219,7 +231,7 @@ def _is_video(path: Path) -> bool:
 
 def _coco_label(lib: Library, about: str, labels: tuple[str, ...] | list[str]) -> str:
     """The COCO object the words name ("people" → person, "cars" → car), or an error naming what can be counted."""
-    words = re.sub(r"^(?:the|a|an|any|some)\s+", "", about.strip())
+    words = _article_less(about)
     if words in _PEOPLE or words.split()[-1] in _PEOPLE:
         return "person"
     for form in (words, words.removesuffix("es"), words.removesuffix("s"), re.sub(r"ies$", "y", words)):

@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     image_precision: Literal["int8", "float32"] = "int8"  # int8: the classifier quantised (models/quantize.py)
     ocr: Literal["auto", "always", "never"] = "auto"
     detector: bool = True
+    faces: bool = True  # UltraFace on pictures where the detector sees a person: portraits, couples, groups
     detector_side: int = (
         192  # YOLOX input side (multiple of 32): dev-set mAP 0.580 against 0.564 at 256, 10% faster indexing
     )

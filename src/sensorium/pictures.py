@@ -18,6 +18,7 @@ from PIL import Image
 
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.image import image_segments
+from sensorium.models.faces import FACE
 from sensorium.models.hierarchy import Kind
 from sensorium.timeline import Description
 from sensorium.types import Segment
@@ -146,7 +147,8 @@ def alt_text(
     concept is something worn, the person leads ("a person in a military uniform").
     """
     best = concepts[0] if concepts and concepts[0][1] >= MAYBE else None
-    thing = max(objects, key=lambda o: o[1]) if objects else None
+    things = [o for o in objects if o[0] != FACE]  # a face says who is there (the person), not what
+    thing = max(things, key=lambda o: o[1]) if things else None
     if thing is not None and thing[0] != "person" and (best is None or thing[1] >= best[1] + 0.2):
         best = thing
     words = text.split()

@@ -324,6 +324,37 @@ def test_detector_finds_the_astronaut(settings) -> None:
     assert np.allclose(person.box, [11, 20, 368, 507], atol=3)
 
 
+def test_the_face_detector_finds_one_face_where_the_astronaut_is(settings) -> None:
+    from sensorium.models.faces import FaceDetector
+
+    faces = FaceDetector(settings, threads=1)
+    names = ("astronaut.png", "camera.png", "coffee.png")
+    (astronaut,), (cameraman,), (coffee,) = (faces.detect([photo(n)]) for n in names)
+    assert [f.label for f in astronaut] == ["face"] and astronaut[0].score > 0.9
+    assert np.allclose(astronaut[0].box, [180, 62, 268, 174], atol=12)  # the NOTICE's box, in the picture's pixels
+    assert len(cameraman) == 1 and cameraman[0].box[0] > 150  # greyscale: his face, not the tripod
+    assert coffee == []
+
+
+def test_faces_are_looked_for_only_beside_a_person(encoded) -> None:
+    hopper = {o.name: o.score for o in encoded["grace_hopper.jpg"][2].objects}
+    assert hopper.get("face", 0) > 0.9 and hopper.get("person", 0) > 0.8
+    # the cat's face is one the 320 model can take for a person's: no person, so it is never asked
+    assert "face" not in {o.name for o in encoded["chelsea.png"][2].objects}
+
+
+def test_a_face_turns_a_portrait_towards_portrait_words(settings, text_encoder, encoder, encoded) -> None:
+    from sensorium.models.offline_image import OfflineImageEncoder
+
+    blind = OfflineImageEncoder(settings.model_copy(update={"faces": False}), text_encoder)
+    assert blind.faces is None and blind.info.version_key != encoder.info.version_key  # re-embedded when toggled
+    without = blind.encode(segments("grace_hopper.jpg", "coffee.png")).semantic
+    words = label_vectors(text_encoder, ["a close-up portrait of a face"], space=encoder.space)[0]
+    with_faces = encoded["grace_hopper.jpg"][0]
+    assert with_faces @ words > without[0] @ words + 0.1  # measured 0.43 against 0.16
+    assert np.allclose(encoded["coffee.png"][0], without[1], atol=1e-5)  # no person: the same vector
+
+
 def test_clean_names() -> None:
     assert clean_name(("tabby", "tabby cat")) == "tabby cat"
     assert clean_name(("tench", "Tinca tinca")) == "tench"

@@ -64,10 +64,12 @@ def test_a_recording_says_yes_and_when(media) -> None:
     assert photo["when"] is None
 
 
-def test_how_many_counts_the_detectors_boxes(media) -> None:
+def test_how_many_counts_the_detectors_boxes_and_faces(media) -> None:
     folder, lib, _ = media
     answers = ask(lib, "How many people are there?", folder / "grace-hopper.jpg", folder / "cat-chelsea.png")
     assert [(a["answer"], a["about"]) for a in answers] == [(1, "person"), (0, "person")], answers
+    answers = ask(lib, "how many faces?", folder / "grace-hopper.jpg", folder / "cat-chelsea.png")
+    assert [(a["answer"], a["about"]) for a in answers] == [(1, "face"), (0, "face")], answers  # not the cat's
     [sound] = ask(lib, "how many people?", folder / "sounds" / "dog.mp3")
     assert sound["answer"] is None and "counting works on a picture" in sound["error"]
     [dragons] = ask(lib, "how many dragons?", folder / "rocket-launch.jpg")

@@ -12,6 +12,7 @@ from sensorium.models.files import ModelFile, resolve
 def catalog() -> list[tuple[str, str, ModelFile]]:
     """(name, role, file) for each model file, in the order a reader meets them."""
     from sensorium.models.efficientat import AUDIOSET_LABELS, MN04_WEIGHTS
+    from sensorium.models.faces import ULTRAFACE
     from sensorium.models.imagenet import VARIANTS
     from sensorium.models.offline_text import E5_SMALL, MINILM
     from sensorium.models.whisper import TINY_EN
@@ -27,6 +28,7 @@ def catalog() -> list[tuple[str, str, ModelFile]]:
         for v in VARIANTS.values()
     ]
     rows.append(("yolox-nano", "image: COCO objects (80 classes, fills 'person')", YOLOX_NANO))
+    rows.append(("ultraface-320", "image: faces, where a person is seen (portraits, couples, groups)", ULTRAFACE))
     rows += [
         ("efficientat-mn04", "sound: AudioSet events (527 classes) + perceptual vector", MN04_WEIGHTS),
         ("audioset-labels", "sound: names of the 527 AudioSet classes", AUDIOSET_LABELS),

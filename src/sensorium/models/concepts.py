@@ -3,9 +3,9 @@
 ConSE (Norouzi et al. 2014): an image goes into the text encoder's space as the probability-weighted
 mean of the text embeddings of the concepts a classifier sees. Our vocabulary is the 1000
 ImageNet classes (each as "a photo of a <clean name>, <WordNet gloss>": the gloss names the
-kind of thing, which lets "dog" find a kuvasz) plus the 80 COCO objects of the detector, each in
+kind of thing, which lets "dog" find a kuvasz) plus the 80 COCO objects of the detector and faces, each in
 three counts ("a cat", "two cats", "a group of cats") so that three detected people read as a
-group of people.
+group of people (and one large face as a portrait).
 
 Sentence encoders put every text in a narrow cone: all concept embeddings share a large common
 component, and so would every image mixed from them, which makes a few images near to every
@@ -79,8 +79,15 @@ def plural(noun: str) -> str:
     return noun + ("es" if noun.endswith(("s", "sh", "ch", "x")) else "s")
 
 
+_OWN_PHRASES = {  # objects whose one, two and many read better in words of their own
+    "face": ("a close-up portrait of a person's face.", "a photo of two people's faces.", "a group photo of people."),
+}
+
+
 def object_phrases(label: str) -> tuple[str, str, str]:
-    """One, two and many of a COCO object, as photo captions."""
+    """One, two and many of a detected object (a COCO class, or a face), as photo captions."""
+    if label in _OWN_PHRASES:
+        return _OWN_PHRASES[label]
     article = "an" if label[0] in "aeiou" else "a"
     many = plural(label)
     return f"a photo of {article} {label}.", f"a photo of two {many}.", f"a photo of a group of {many}."
