@@ -46,6 +46,7 @@ TAGS = 10
 PAGE_WORDS = 8  # OCR text of this many words is what a picture shows, unless a concept is VERY_SURE
 VERY_SURE = 0.8
 TEXT_CHARS = 80  # OCR text quoted in the alt-text
+PORTRAIT_FACE = 0.03  # a face covering this share of the picture makes it a portrait (the astronaut's: 0.038)
 
 
 def describe_picture(lib: Library, path: Path) -> Description:
@@ -95,9 +96,11 @@ def describe_segment(lib: Library, segment: Segment, path: str) -> Description:
         tags[name] = max(tags.get(name, 0.0), round(score, 4))
     ranked = sorted(tags.items(), key=lambda kv: -kv[1])[:TAGS]
     text = " ".join(facts.ocr_text.split())
-    boxes = encoded.boxes[0] if encoded.boxes is not None else [("person", 1.0)]
-    people = sum(1 for label, score in boxes if label == "person" and score >= OBJECT_MIN)
-    return Description(path, 0.0, ranked, [], alt_text=alt_text(concepts, kinds, objects, text, people), text=text)
+    boxes = encoded.boxes[0] if encoded.boxes is not None else [("person", 1.0, 0.0)]
+    people = sum(1 for label, score, _ in boxes if label == "person" and score >= OBJECT_MIN)
+    portrait = any(label == FACE and share >= PORTRAIT_FACE for label, _, share in boxes)
+    shows = alt_text(concepts, kinds, objects, text, people, portrait=portrait)
+    return Description(path, 0.0, ranked, [], alt_text=shows, text=text)
 
 
 def stored_alt_text(lib: Library, facts: dict) -> str:
@@ -136,10 +139,13 @@ def alt_text(
     objects: list[tuple[str, float]],
     text: str,
     people: int = 1,
+    *,
+    portrait: bool = False,
 ) -> str:
     """One sentence: what the picture shows (with the narrowest kind it is of), the people seen, the text read.
 
     ``people``: how many the detector found (where a person is among ``objects``): "two people".
+    ``portrait``: a face fills enough of the picture that the people are its subject: "A portrait of".
 
     The subject is the best concept, or a detected object scoring clearly above it (the
     motorcycle, seen as a moped at 0.56 and detected at 0.90), or a kind where neither is sure;
@@ -158,13 +164,14 @@ def alt_text(
     person = any(n == "person" for n, _ in objects)
     who = _people(people)
     worn = best is not None and any(k.word in WORN and _holds(k, best[0]) for k, _ in kinds)
+    lead = "A portrait of" if person and portrait else "A picture of"
     if person and worn and best is not None and best[1] >= SURE:  # a portrait, not a uniform with a person
-        shows = f"A picture of {who} in {_a(best[0])}"
-    elif best is not None and best[1] >= SURE:
+        shows = f"{lead} {who} in {_a(best[0])}"
+    elif best is not None and best[1] >= SURE and not (portrait and person):
         shows = f"A picture of {_a(best[0])}" + (f" ({_a(kind)})" if kind else "")
         shows += f", with {who}" if person and best[0] != "person" else ""
     elif person:  # the detector is surer of people than the classifier of what they wear or hold
-        shows = f"A picture of {who}" + (f" (it may show {_a(best[0])})" if best and not words else "")
+        shows = f"{lead} {who}" + (f" (it may show {_a(best[0])})" if best and not words else "")
     elif best is not None and not words:
         broad = next((k.word for k, _ in kinds), None)
         shows = (

@@ -233,8 +233,14 @@ def test_describe_a_picture_in_tags_and_alt_text(indexed, samples: Path) -> None
     # a scanned page leads with what it says (the classifier calls it a pill bottle)
     page = json.loads(cli("describe", str(samples / "scanned-page.png"), "--library", str(indexed.path))[1])
     assert "segmentation" in page["text"] and page["alt_text"].startswith('A picture, with the text "Region-based')
-    people = json.loads(cli("describe", str(samples / "grace-hopper.jpg"), "--library", str(indexed.path))[1])
-    assert people["alt_text"].startswith("A picture of a person")
+    # her face fills an eighth of the picture: a portrait; the cameraman's is a fiftieth, and his tripod leads
+    hopper, cameraman = (
+        json.loads(cli("describe", str(samples / name), "--library", str(indexed.path))[1])
+        for name in ("grace-hopper.jpg", "cameraman.png")
+    )
+    assert hopper["alt_text"].startswith("A portrait of a person"), hopper
+    assert "face" in {t["label"] for t in hopper["tags"]}
+    assert cameraman["alt_text"] == "A picture of a tripod, with a person.", cameraman
 
 
 def test_a_picture_has_no_captions(indexed, samples: Path, tmp_path: Path) -> None:
@@ -273,6 +279,13 @@ def test_alt_text_grammar() -> None:
     assert alt_text([("military uniform", 0.3)], worn[1], [("person", 0.93)], "") == (
         "A picture of a person (it may show a military uniform)."
     )
+    # a large face makes the people the subject, whatever the classifier is sure of
+    face = [("face", 1.0), ("person", 0.93)]
+    assert alt_text(*worn, face, "", portrait=True) == "A portrait of a person in a military uniform."
+    assert alt_text([("tripod", 0.95)], [], face, "", people=2, portrait=True) == (
+        "A portrait of two people (it may show a tripod)."
+    )
+    assert alt_text([("tripod", 0.95)], [], [], "", portrait=True) == "A picture of a tripod."  # no person seen
 
 
 def test_alt_text_counts_the_people(indexed, samples: Path, tmp_path: Path) -> None:

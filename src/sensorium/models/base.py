@@ -52,15 +52,16 @@ class Encoded:
     (n, perceptual_dim) float32 L2-normalised or ``None``; ``facts`` has n entries.
     ``concept_probs``: (n, C) the picture classifier's probabilities over its concepts, where
     the encoder has one (classification lets each concept vote for a label; nothing stores them).
-    ``boxes``: every object the detector found in each picture, (label, score), where the encoder
-    has one (``facts`` keep each label's best; an alt-text counts the people).
+    ``boxes``: every object the detector found in each picture, (label, score, share of the picture
+    its box covers), where the encoder has one (``facts`` keep each label's best; an alt-text counts
+    the people, and calls a picture with a large face a portrait).
     """
 
     semantic: np.ndarray
     perceptual: np.ndarray | None
     facts: list[Facts]
     concept_probs: np.ndarray | None = None
-    boxes: list[list[tuple[str, float]]] | None = None
+    boxes: list[list[tuple[str, float, float]]] | None = None
 
 
 @runtime_checkable

@@ -171,7 +171,10 @@ class OfflineImageEncoder:
             Facts(concepts=self._concepts(p), objects=tuple(Concept(k, round(v, 4)) for k, v in o), ocr_text=t)
             for p, o, t in zip(probs, objects, texts, strict=True)
         ]
-        boxes = [[(label, score) for label, score, _ in f] for f in found]
+        boxes = [
+            [(label, score, _share(box, im.size)) for label, score, box in f]
+            for f, im in zip(found, images, strict=True)
+        ]
         return Encoded(semantic, l2_normalise(features), facts, concept_probs=probs, boxes=boxes)
 
     def _run_models(self, images: list[Image.Image], detector: YoloxDetector) -> tuple[np.ndarray, np.ndarray, list]:
@@ -217,10 +220,7 @@ class OfflineImageEncoder:
 
     @staticmethod
     def _clear_person(d: Detection, image: Image.Image) -> bool:
-        if d.label != "person" or d.score < FACE_GATE:
-            return False
-        area = max(d.box[2] - d.box[0], 0.0) * max(d.box[3] - d.box[1], 0.0)
-        return area >= FACE_GATE_AREA * image.size[0] * image.size[1]
+        return d.label == "person" and d.score >= FACE_GATE and _share(d.box, image.size) >= FACE_GATE_AREA
 
     @staticmethod
     def _image(segment: Segment) -> Image.Image:
@@ -264,3 +264,9 @@ class OfflineImageEncoder:
         top = np.argsort(-probs)[:FACT_CONCEPTS]
         names = self.space.vocabulary.names
         return tuple(Concept(names[i], round(float(probs[i]), 4)) for i in top if probs[i] >= FACT_MIN_PROB)
+
+
+def _share(box: tuple[float, ...], size: tuple[int, int]) -> float:
+    """The share of a ``size`` picture that a box (x0, y0, x1, y1) in its pixels covers."""
+    area = max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
+    return area / max(size[0] * size[1], 1)
