@@ -98,7 +98,10 @@ def describe_segment(lib: Library, segment: Segment, path: str) -> Description:
     text = " ".join(facts.ocr_text.split())
     boxes = encoded.boxes[0] if encoded.boxes is not None else [("person", 1.0, 0.0)]
     people = sum(1 for label, score, _ in boxes if label == "person" and score >= OBJECT_MIN)
-    portrait = any(label == FACE and share >= PORTRAIT_FACE for label, _, share in boxes)
+    faces = [share for label, _, share in boxes if label == FACE]
+    portrait = bool(faces) and max(faces) >= PORTRAIT_FACE
+    if portrait:  # its subjects: the faces near the largest's size, not the bystanders behind them
+        people = sum(1 for share in faces if share >= max(faces) / 2)
     shows = alt_text(concepts, kinds, objects, text, people, portrait=portrait)
     return Description(path, 0.0, ranked, [], alt_text=shows, text=text)
 

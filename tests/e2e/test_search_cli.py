@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from clirun import cli
 from sensorium.cli import app
+from sensorium.types import Segment
 
 runner = CliRunner()
 
@@ -296,8 +297,15 @@ def test_alt_text_counts_the_people(indexed, samples: Path, tmp_path: Path) -> N
     pair.paste(hopper, (0, 0))
     pair.paste(hopper.transpose(Image.Transpose.FLIP_LEFT_RIGHT), (w, 0))
     pair.save(tmp_path / "pair.jpg")
-    assert "two people" in indexed.describe(tmp_path / "pair.jpg").alt_text
+    assert indexed.describe(tmp_path / "pair.jpg").alt_text.startswith("A portrait of two people")
     assert "a person" in indexed.describe(samples / "grace-hopper.jpg").alt_text
+    # a portrait's people are the faces near the largest's size: a small one behind is a bystander
+    behind = hopper.copy()
+    behind.paste(hopper.resize((w // 3, h // 3)), (2 * w // 3, 0))
+    behind.save(tmp_path / "behind.jpg")
+    detected = indexed.image_encoder.encode([Segment(str(tmp_path / "behind.jpg"), "image", 0, behind)]).boxes[0]
+    assert sum(label == "face" for label, _, _ in detected) == 2, detected
+    assert indexed.describe(tmp_path / "behind.jpg").alt_text.startswith("A portrait of a person"), detected
 
 
 def test_classify_labels_file(indexed, samples: Path, tmp_path: Path) -> None:
