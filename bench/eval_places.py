@@ -4,7 +4,10 @@ The dev-set photos (``../shared/devset/images``) are copied with the GPS positio
 cities in their EXIF, as a phone writes it, and indexed twice: with their own words (the places)
 and with ``file_tags`` off. Each label is then searched as words, as ``sensorium eval`` names it;
 a query counts at rank k when a photo of its label is among its first k hits. Then each city is
-searched by name ("photos from Lisbon"): the share of its photos among the hits.
+searched by name ("photos from Lisbon"): the share of its photos among the hits; and each country
+("photos from Portugal"), as the search ranks them and with the rule that caps a photo placed in
+another country than the query names (``query._taken_elsewhere``) turned off: the share of the
+country's photos found (recall) and of the hits that are of it (precision), at the default floor.
 
     python -m bench.eval_places
 """
@@ -30,6 +33,20 @@ CITIES = {
     "Rio de Janeiro": (-22.9068, -43.1729),
     "Mexico City": (19.4326, -99.1332),
     "San Francisco": (37.7749, -122.4194),
+}
+COUNTRY = {
+    "Lisbon": "Portugal",
+    "Paris": "France",
+    "New York": "United States",
+    "Kyoto": "Japan",
+    "London": "United Kingdom",
+    "Sydney": "Australia",
+    "Utrecht": "Netherlands",
+    "Rome": "Italy",
+    "Moscow": "Russian Federation",
+    "Rio de Janeiro": "Brazil",
+    "Mexico City": "Mexico",
+    "San Francisco": "United States",
 }
 
 
@@ -89,9 +106,29 @@ def run() -> dict:
                     mine = sum(1 for p, c in where.items() if c == city)
                     shares.append(sum(where.get(h.path) == city for h in hits) / max(min(mine, 20), 1))
                 row["city_recall"] = sum(shares) / len(shares)
+                for rule in ("on", "off"):
+                    recall, precision = countries(lib, where, rule == "on")
+                    row[f"country_recall_rule_{rule}"], row[f"country_precision_rule_{rule}"] = recall, precision
             out[name] = row
         os.environ.pop("SENSORIUM_FILE_TAGS", None)
     return out
+
+
+def countries(lib, where: dict[str, str], rule: bool) -> tuple[float, float]:
+    """Mean recall and precision of "photos from <country>" over the countries of the cities."""
+    from unittest import mock
+
+    from sensorium import query
+
+    recalls, precisions = [], []
+    with mock.patch.object(query, "_taken_elsewhere", query._taken_elsewhere if rule else lambda *a: None):
+        for country in sorted(set(COUNTRY.values())):
+            hits = lib.search(f"photos from {country}", limit=20)
+            mine = sum(1 for c in where.values() if COUNTRY[c] == country)
+            right = sum(COUNTRY.get(where.get(h.path, ""), "") == country for h in hits)
+            recalls.append(right / max(min(mine, 20), 1))
+            precisions.append(right / len(hits) if hits else 1.0)
+    return sum(recalls) / len(recalls), sum(precisions) / len(precisions)
 
 
 if __name__ == "__main__":

@@ -643,6 +643,7 @@ MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most
 # below) matches at least this: names the sentence encoder does not know ("Grace Hopper" met her
 # photo's "File:Grace Hopper.jpg" comment at a meaning of 0.10) are what a file's tags are searched by.
 TAGGED_ALL_WORDS = 0.75
+PLACE_ELSEWHERE = 0.3  # a file's own words that place it in another country than the query names score at most this
 # ...the words of a query that name nothing of their own ("photos from Lisbon" asks for "Lisbon")
 _ASKING = """the and from with for this that these those photo photos picture pictures image images video videos
 clip clips recording recordings sound sounds file files taken shot made where when"""
@@ -888,6 +889,23 @@ def _overlap(a: Hit, b: Hit) -> bool:
     return b.start < a.end and b.end > a.start
 
 
+def _taken_elsewhere(query: str, words: str) -> str | None:
+    """The country a file's words say it was taken in, where the query names other countries and not it.
+
+    Places of one region are near in meaning: "photos from Spain" met "taken in São Mamede, Lisbon,
+    Portugal" at 0.51, over the default floor, and "photos taken in Italy" at 0.50.
+    """
+    from sensorium.media.places import countries_named, taken_in_country
+
+    asked = countries_named(query)
+    if not asked:
+        return None
+    country = taken_in_country(words)
+    if country is None or country in asked or countries_named(words) & asked:
+        return None
+    return country
+
+
 def _track(row: dict[str, Any]) -> str:
     return track_of(row["modality"], int(row.get("seg_index") or 0))
 
@@ -939,6 +957,9 @@ def _score_row(
     if track == "tags" and named and named <= set(re.findall(r"\w+", (row.get("text") or "").lower())):
         parts.append("every word tagged")
         score = max(score, TAGGED_ALL_WORDS)
+    elif track == "tags" and text and (elsewhere := _taken_elsewhere(text, row.get("text") or "")):
+        parts.append(f"another country: {elsewhere.title()}")
+        score = min(score, PLACE_ELSEWHERE)
     facts = {
         "concepts": json.loads(row.get("concepts") or "[]"),
         "objects": json.loads(row.get("objects") or "[]"),

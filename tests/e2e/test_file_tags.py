@@ -149,6 +149,10 @@ def test_a_phones_photo_is_found_by_where_it_was_taken_and_names_by_every_word(t
         hits = _search(tags_lib, query, "--limit", "3")
         assert Path(hits[0]["path"]).name == "IMG_4031.jpg", hits
         assert 'Intendente, Lisbon, Portugal"' in hits[0]["why"] and "tagged:" in hits[0]["why"]
+    for query in ("photos from Spain", "photos taken in Italy"):  # a neighbour's name is not the place
+        hits = _search(tags_lib, query, "--min-score", "0")
+        [phone] = [h for h in hits if Path(h["path"]).name == "IMG_4031.jpg"]
+        assert phone["score"] <= 0.3 and "another country: Portugal" in phone["why"], phone
     for query in ("a city street", "the beach", "climate policy"):  # not a place's words: nothing tagged says so
         assert not any("tagged:" in h["why"] for h in _search(tags_lib, query)), query
     hits = _search(tags_lib, "Grace Hopper", "--limit", "1")  # a name the sentence encoder does not know

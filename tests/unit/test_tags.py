@@ -200,3 +200,13 @@ def test_documents_say_their_title_subject_keywords_and_author(tmp_path: Path) -
     broken = tmp_path / "x.docx"
     broken.write_bytes(docx.read_bytes()[:200])
     assert document_tags(broken).words == ""  # cut short: no words, no traceback
+
+
+def test_the_countries_a_query_names_and_the_one_a_photo_was_taken_in() -> None:
+    from sensorium.media.places import countries_named, taken_in_country
+
+    assert countries_named("photos from Spain or the United Kingdom") == {"spain", "united kingdom"}
+    assert countries_named("a spaniel in the garden") == set()  # whole words only
+    assert taken_in_country("Breakfast. taken in São Mamede, Lisbon, Portugal") == "portugal"
+    assert taken_in_country("taken in Nowhere, Atlantis") is None  # not a country GeoNames says
+    assert taken_in_country("Breakfast with grandma in Lisbon") is None  # a caption names no position
