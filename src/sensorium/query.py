@@ -406,6 +406,35 @@ def search(
     return [_if_gone(replace(_with_thumbnail(lib, h), space=own)) for h in moments[:limit]]
 
 
+def tagged_hits(
+    lib: Library,
+    text: str,
+    *,
+    negative: str | None = None,
+    modality: str | None = None,
+    path_glob: str | None = None,
+    taken: tuple[float | None, float | None] | None = None,
+    limit: int = 10,
+) -> list[Hit]:
+    """What files say of themselves (captions, titles, places: their tags records), scored against
+    ``text`` as :func:`search` scores them, and nothing else.
+
+    A hub space's search (:func:`sensorium.spaces.search_space`) adds these: its model reads the
+    pictures and sounds, not the words a file carries, so "photos from Lisbon" found no photo by
+    its GPS position there.
+    """
+    cal = Calibrator.for_library(lib)
+    qvec = cal.query_vector(text)
+    away = cal.query_vector(negative) if negative else None
+    sem = qvec if away is None else l2_normalise(qvec - 0.5 * away)
+    where = Filter(modality=modality, path_glob=path_glob, taken=taken, track="tags")
+    words = {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+    k = candidate_count(lib, limit)
+    hits, _ = _candidates(lib.store(), cal, sem, text, None, where, k, KEYWORD_WEIGHT, words, None, away, qvec)
+    own = lib.manifest.get("space") or ""
+    return [replace(h, space=own) for h in hits if h.track == "tags"]
+
+
 def fold_copies(hits: list[Hit]) -> list[Hit]:
     """One hit per set of identical copies (the same picture or moment: equal score, span and facts).
 

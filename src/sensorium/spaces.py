@@ -606,11 +606,12 @@ def search_space(
     min_score: float | None = None,
     taken: tuple[float | None, float | None] | None = None,
 ) -> list[Hit]:
-    """Hits of space ``name``, plus the library's own answers for files the space has not embedded yet.
+    """Hits of space ``name``, joined by what files say of themselves (their tags, scored in the library's
+    own space), plus the library's own answers for files the space has not embedded yet.
 
     Several examples (``like``) are averaged, each read as :func:`example_vector` reads it.
     """
-    from sensorium.query import DEFAULT_MIN_SCORE, _combine, combine_tracks, merge_moments, search
+    from sensorium.query import DEFAULT_MIN_SCORE, _combine, combine_tracks, merge_moments, search, tagged_hits
 
     enc = space_encoder(lib, name)
     cal = calibrator(lib, name)
@@ -650,8 +651,13 @@ def search_space(
                     taken=r.get("taken"),
                 )
             )
-    moments = combine_tracks(merge_moments(hits, gap=1.0))
     pending = pending_paths(lib, name, max_age=PENDING_TTL_S)
+    if text:  # what files say of themselves (a caption, where a phone took it): the space's model reads none of it
+        found = tagged_hits(
+            lib, text, negative=negative, modality=modality, path_glob=path_glob, taken=taken, limit=limit
+        )
+        hits += [h for h in found if h.score >= floor and h.path not in pending]
+    moments = combine_tracks(merge_moments(hits, gap=1.0))
     if pending:  # not embedded in this space yet: the library's own space answers for them
         own = search(
             lib,

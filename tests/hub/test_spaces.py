@@ -275,3 +275,20 @@ def test_a_space_of_a_library_made_before_dates_were_read_gets_them_with_it(
     assert in_space == set(dated) - {"boom.wav"}  # the space holds pictures and text: no sound
     hits = lib.search("a photo", space="clip", taken="2009", min_score=0)
     assert [Path(h.path).name for h in hits] == ["cat-chelsea.png"] and hits[0].taken is not None
+
+
+def test_a_space_search_also_finds_files_by_the_words_they_carry(env: Path, media: Path, tmp_path: Path) -> None:
+    """A hub model reads pictures, not a caption or where a phone took the photo: the library's tags records
+    join its hits, so "Lisbon" finds the captioned photo in the clip space too."""
+    exif = Image.Exif()
+    exif[270] = "Breakfast with grandma in Lisbon"
+    Image.open(media / SAMPLE_PHOTOS[1][2]).convert("RGB").save(media / "breakfast.jpg", exif=exif)
+    lib = open_library(tmp_path / "lib")
+    assert lib.index([media], models=["openclip:tiny-a"]).failed == 0
+    hits = lib.search("Lisbon", modality="image")  # a space that reads pictures answers --modality image
+    assert hits and hits[0].path == str(media / "breakfast.jpg"), hits
+    assert 'grandma in Lisbon"' in hits[0].why and "tagged:" in hits[0].why and hits[0].score >= 0.75
+    assert hits[0].space == lib.manifest["space"]  # the words were read in the library's own space
+    assert all(h.path == str(media / "breakfast.jpg") for h in hits)  # the other photos say nothing of Lisbon
+    own = lib.search("Lisbon", modality="image", space="offline")  # as the library's own space scores them
+    assert [(h.path, round(h.score, 4)) for h in own] == [(h.path, round(h.score, 4)) for h in hits]
