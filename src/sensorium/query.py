@@ -423,11 +423,13 @@ def tagged_hits(
     pictures and sounds, not the words a file carries, so "photos from Lisbon" found no photo by
     its GPS position there.
     """
+    where = Filter(modality=modality, path_glob=path_glob, taken=taken, track="tags")
+    if not lib.store().count(where):  # no file here says anything of itself: no text encoder to load
+        return []
     cal = Calibrator.for_library(lib)
     qvec = cal.query_vector(text)
     away = cal.query_vector(negative) if negative else None
     sem = qvec if away is None else l2_normalise(qvec - 0.5 * away)
-    where = Filter(modality=modality, path_glob=path_glob, taken=taken, track="tags")
     words = {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
     k = candidate_count(lib, limit)
     hits, _ = _candidates(lib.store(), cal, sem, text, None, where, k, KEYWORD_WEIGHT, words, None, away, qvec)
