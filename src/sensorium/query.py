@@ -32,7 +32,7 @@ from sensorium.models.base import l2_normalise, valid_utf8
 from sensorium.models.hierarchy import Kind, kind_of
 from sensorium.scoring import Calibrator, sigmoid
 from sensorium.store.base import Filter, pad_perceptual
-from sensorium.types import KEYWORD_WEIGHT, LIKE_WEIGHT, MAX_LIMIT, MODALITIES, Hit, track_of
+from sensorium.types import KEYWORD_WEIGHT, LIKE_WEIGHT, MAX_LIMIT, MODALITIES, TAGS_INDEX, Hit, track_of
 
 if TYPE_CHECKING:
     from sensorium.library import Library
@@ -389,6 +389,8 @@ def search(
         )
         if lean is not None:
             hits = weigh_tracks(hits, lean)
+        if text:
+            hits = keep_to_named_country(store, text, hits)
         kept = [h for h in hits if h.score >= floor]
         moments = fold_copies(combine_tracks(join_touching(merge_moments(kept, gap=gap), gap=gap)))
         # Windows of one long recording, or copies of one photo, can fill the candidate list: widen it
@@ -674,7 +676,7 @@ MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most
 # below) matches at least this: names the sentence encoder does not know ("Grace Hopper" met her
 # photo's "File:Grace Hopper.jpg" comment at a meaning of 0.10) are what a file's tags are searched by.
 TAGGED_ALL_WORDS = 0.75
-PLACE_ELSEWHERE = 0.3  # a file's own words that place it in another country than the query names score at most this
+PLACE_ELSEWHERE = 0.3  # a file whose position is in another country than the words name scores at most this
 # ...the words of a query that name nothing of their own ("photos from Lisbon" asks for "Lisbon")
 _ASKING = """the and from with for this that these those photo photos picture pictures image images video videos
 clip clips recording recordings sound sounds file files taken shot made where when"""
@@ -920,6 +922,27 @@ def _overlap(a: Hit, b: Hit) -> bool:
     return b.start < a.end and b.end > a.start
 
 
+def keep_to_named_country(store: Any, text: str, hits: list[Hit]) -> list[Hit]:
+    """Where the words name a country, the hits of files whose GPS position is in another one (that
+    their own words do not name) score :data:`PLACE_ELSEWHERE` at most, whatever matched: "a beach in
+    Spain" is not a beach in Portugal. Files that say nothing of where they were taken keep their score.
+    """
+    from sensorium.ingest import record_id
+    from sensorium.media.places import countries_named
+
+    if not countries_named(text):
+        return hits
+    ids = sorted({record_id(h.path, TAGS_INDEX) for h in hits if h.modality != "text"})
+    words = {r["path"]: r.get("text") or "" for r in store.get_records(ids)} if ids else {}
+    out = []
+    for h in hits:
+        country = _taken_elsewhere(text, words[h.path]) if h.path in words else None
+        if country is not None and h.score > PLACE_ELSEWHERE:
+            h = replace(h, score=PLACE_ELSEWHERE, why=f"{h.why}; taken in {country.title()}, not the country asked")
+        out.append(h)
+    return out
+
+
 def _taken_elsewhere(query: str, words: str) -> str | None:
     """The country a file's words say it was taken in, where the query names other countries and not it.
 
@@ -988,9 +1011,6 @@ def _score_row(
     if track == "tags" and named and named <= set(re.findall(r"\w+", (row.get("text") or "").lower())):
         parts.append("every word tagged")
         score = max(score, TAGGED_ALL_WORDS)
-    elif track == "tags" and text and (elsewhere := _taken_elsewhere(text, row.get("text") or "")):
-        parts.append(f"another country: {elsewhere.title()}")
-        score = min(score, PLACE_ELSEWHERE)
     facts = {
         "concepts": json.loads(row.get("concepts") or "[]"),
         "objects": json.loads(row.get("objects") or "[]"),
