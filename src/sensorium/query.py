@@ -928,9 +928,9 @@ def keep_to_named_country(store: Any, text: str, hits: list[Hit]) -> list[Hit]:
     Spain" is not a beach in Portugal. Files that say nothing of where they were taken keep their score.
     """
     from sensorium.ingest import record_id
-    from sensorium.media.places import countries_named
+    from sensorium.media.places import countries_asked
 
-    if not countries_named(text):
+    if not countries_asked(text):
         return hits
     ids = sorted({record_id(h.path, TAGS_INDEX) for h in hits if h.modality != "text"})
     words = {r["path"]: r.get("text") or "" for r in store.get_records(ids)} if ids else {}
@@ -949,9 +949,9 @@ def _taken_elsewhere(query: str, words: str) -> str | None:
     Places of one region are near in meaning: "photos from Spain" met "taken in São Mamede, Lisbon,
     Portugal" at 0.51, over the default floor, and "photos taken in Italy" at 0.50.
     """
-    from sensorium.media.places import countries_named, taken_in_country
+    from sensorium.media.places import countries_asked, countries_named, taken_in_country
 
-    asked = countries_named(query)
+    asked = countries_asked(query)
     if not asked:
         return None
     country = taken_in_country(words)

@@ -203,10 +203,15 @@ def test_documents_say_their_title_subject_keywords_and_author(tmp_path: Path) -
 
 
 def test_the_countries_a_query_names_and_the_one_a_photo_was_taken_in() -> None:
-    from sensorium.media.places import countries_named, taken_in_country
+    from sensorium.media.places import countries_asked, countries_named, taken_in_country
 
     assert countries_named("photos from Spain or the United Kingdom") == {"spain", "united kingdom"}
     assert countries_named("a spaniel in the garden") == set()  # whole words only
+    # asked for as a place: after "in", "from", "to"..., or the whole query with a capital
+    assert countries_asked("a beach in Spain") == {"spain"} == countries_asked("Spain")
+    assert countries_asked("a trip to the United Kingdom") == {"united kingdom"}
+    assert countries_asked("a turkey in the snow") == set() == countries_asked("turkey")  # a bird
+    assert countries_asked("a jersey") == set() and countries_asked("photos from turkey") == {"turkey"}
     assert taken_in_country("Breakfast. taken in São Mamede, Lisbon, Portugal") == "portugal"
     assert taken_in_country("taken in Nowhere, Atlantis") is None  # not a country GeoNames says
     assert taken_in_country("Breakfast with grandma in Lisbon") is None  # a caption names no position

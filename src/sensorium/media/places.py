@@ -143,6 +143,23 @@ def countries_named(text: str) -> set[str]:
     return set(_countries()[1].findall(text.casefold()))
 
 
+_PLACE_LEAD = re.compile(r"(?:^|\W)(?:in|from|to|near|around|across|through|visiting|at)\s+(?:the\s+)?$")
+
+
+def countries_asked(query: str) -> set[str]:
+    """The countries a query asks for as places, lower case: a name after "in", "from", "to"... ("a
+    beach in Spain", "photos from the United States"), or the whole query written with a capital
+    ("Portugal"). Names that are also words stay words: "a turkey in the snow" asks for a bird,
+    "a jersey" for a shirt."""
+    folded = query.strip().casefold()
+    asked = set()
+    for m in _countries()[1].finditer(folded):
+        alone = m.start() == 0 and m.end() == len(folded) and query.strip()[:1].isupper()
+        if alone or _PLACE_LEAD.search(folded[: m.start()]):
+            asked.add(m.group(0))
+    return asked
+
+
 def taken_in_country(words: str) -> str | None:
     """The country a file's own words say it was taken in (the last name after "taken in "), lower case."""
     at = words.rfind("taken in ")
