@@ -26,6 +26,7 @@ from sensorium.media.audio import has_audio_track
 from sensorium.media.dates import format_date, parse_span
 from sensorium.media.image import image_segments
 from sensorium.media.pdf import PAGE_MARK
+from sensorium.media.places import countries_asked
 from sensorium.media.probe import probe
 from sensorium.media.video import video_or_sound
 from sensorium.models.base import l2_normalise, valid_utf8
@@ -383,14 +384,15 @@ def search(
     k = candidate_count(lib, limit)
     gap = lib.settings.audio_hop_s
     found = -1
+    asked = countries_asked(text) if text else set()
     while True:
         hits, saturated = _candidates(
             store, cal, sem, text, example, where, k, keyword_weight, words, matcher, away, qvec, like_weight, kind
         )
         if lean is not None:
             hits = weigh_tracks(hits, lean)
-        if text:
-            hits = keep_to_named_country(store, text, hits)
+        if asked:
+            hits = keep_to_named_country(store, asked, hits)
         kept = [h for h in hits if h.score >= floor]
         moments = fold_copies(combine_tracks(join_touching(merge_moments(kept, gap=gap), gap=gap)))
         # Windows of one long recording, or copies of one photo, can fill the candidate list: widen it
@@ -426,7 +428,8 @@ def tagged_hits(
     its GPS position there.
     """
     where = Filter(modality=modality, path_glob=path_glob, taken=taken, track="tags")
-    if not lib.store().count(where):  # no file here says anything of itself: no text encoder to load
+    store = lib.store()
+    if not store.count(where):  # no file here says anything of itself: no text encoder to load
         return []
     cal = Calibrator.for_library(lib)
     qvec = cal.query_vector(text)
@@ -434,7 +437,7 @@ def tagged_hits(
     sem = qvec if away is None else l2_normalise(qvec - 0.5 * away)
     words = {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
     k = candidate_count(lib, limit)
-    hits, _ = _candidates(lib.store(), cal, sem, text, None, where, k, KEYWORD_WEIGHT, words, None, away, qvec)
+    hits, _ = _candidates(store, cal, sem, text, None, where, k, KEYWORD_WEIGHT, words, None, away, qvec)
     own = lib.manifest.get("space") or ""
     return [replace(h, space=own) for h in hits if h.track == "tags"]
 
@@ -922,38 +925,35 @@ def _overlap(a: Hit, b: Hit) -> bool:
     return b.start < a.end and b.end > a.start
 
 
-def keep_to_named_country(store: Any, text: str, hits: list[Hit]) -> list[Hit]:
-    """Where the words name a country, the hits of files whose GPS position is in another one (that
-    their own words do not name) score :data:`PLACE_ELSEWHERE` at most, whatever matched: "a beach in
-    Spain" is not a beach in Portugal. Files that say nothing of where they were taken keep their score.
+def keep_to_named_country(store: Any, asked: set[str], hits: list[Hit]) -> list[Hit]:
+    """Where the words ask for countries (``asked``: :func:`sensorium.media.places.countries_asked`), the
+    hits of files whose GPS position is in another one (that their own words do not name) score
+    :data:`PLACE_ELSEWHERE` at most, whatever matched: "a beach in Spain" is not a beach in Portugal.
+    Files that say nothing of where they were taken keep their score.
     """
     from sensorium.ingest import record_id
-    from sensorium.media.places import countries_asked
 
-    if not countries_asked(text):
+    if not asked:
         return hits
     ids = sorted({record_id(h.path, TAGS_INDEX) for h in hits if h.modality != "text"})
     words = {r["path"]: r.get("text") or "" for r in store.get_records(ids)} if ids else {}
     out = []
     for h in hits:
-        country = _taken_elsewhere(text, words[h.path]) if h.path in words else None
+        country = _taken_elsewhere(asked, words[h.path]) if h.path in words else None
         if country is not None and h.score > PLACE_ELSEWHERE:
             h = replace(h, score=PLACE_ELSEWHERE, why=f"{h.why}; taken in {country.title()}, not the country asked")
         out.append(h)
     return out
 
 
-def _taken_elsewhere(query: str, words: str) -> str | None:
-    """The country a file's words say it was taken in, where the query names other countries and not it.
+def _taken_elsewhere(asked: set[str], words: str) -> str | None:
+    """The country a file's words say it was taken in, where the query asks for others and not it.
 
     Places of one region are near in meaning: "photos from Spain" met "taken in São Mamede, Lisbon,
     Portugal" at 0.51, over the default floor, and "photos taken in Italy" at 0.50.
     """
-    from sensorium.media.places import countries_asked, countries_named, taken_in_country
+    from sensorium.media.places import countries_named, taken_in_country
 
-    asked = countries_asked(query)
-    if not asked:
-        return None
     country = taken_in_country(words)
     if country is None or country in asked or countries_named(words) & asked:
         return None

@@ -611,6 +611,7 @@ def search_space(
 
     Several examples (``like``) are averaged, each read as :func:`example_vector` reads it.
     """
+    from sensorium.media.places import countries_asked
     from sensorium.query import (
         DEFAULT_MIN_SCORE,
         _combine,
@@ -664,8 +665,8 @@ def search_space(
         found = tagged_hits(
             lib, text, negative=negative, modality=modality, path_glob=path_glob, taken=taken, limit=limit
         )
-        hits += [h for h in found if h.score >= floor and h.path not in pending]
-        hits = [h for h in keep_to_named_country(lib.store(), text, hits) if h.score >= floor]
+        hits += [h for h in found if h.path not in pending]
+        hits = [h for h in keep_to_named_country(lib.store(), countries_asked(text), hits) if h.score >= floor]
     moments = combine_tracks(merge_moments(hits, gap=1.0))
     if pending:  # not embedded in this space yet: the library's own space answers for them
         own = search(

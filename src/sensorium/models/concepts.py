@@ -32,6 +32,7 @@ import numpy as np
 
 from sensorium.models.base import TextEncoder, l2_normalise
 from sensorium.models.imagenet import ImageNetClass, softmax
+from sensorium.models.yolox import box_share
 
 log = logging.getLogger(__name__)
 
@@ -256,13 +257,12 @@ class Mixer:
         self, space: ConceptSpace, detections: Sequence[tuple[str, float, tuple[float, ...]]], size: tuple[int, int]
     ) -> np.ndarray:
         """(d,) sum over detected object kinds of weight x the phrase for how many there are."""
-        area = float(max(size[0] * size[1], 1))
         weight: dict[str, float] = {}
         count: dict[str, int] = {}
         for label, score, box in detections:
             if score < self.object_threshold or label not in space.vocabulary.objects:
                 continue
-            frac = max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0) / area
+            frac = box_share(box, size)
             w = score * min(1.0, float(np.sqrt(frac / self.object_area))) if self.object_area else score
             weight[label] = max(weight.get(label, 0.0), w)
             count[label] = count.get(label, 0) + (score >= self.count_threshold)

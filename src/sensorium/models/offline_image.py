@@ -30,7 +30,7 @@ from sensorium.models.faces import FACE, FaceDetector
 from sensorium.models.files import cache_dir
 from sensorium.models.imagenet import FEATURE_DIM, ImageNetClassifier, imagenet_classes, softmax
 from sensorium.models.ocr import TEXT_CONCEPTS, TextReader, text_likelihood
-from sensorium.models.yolox import Detection, YoloxDetector
+from sensorium.models.yolox import Detection, YoloxDetector, box_share
 from sensorium.types import Concept, Facts, Segment
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class OfflineImageEncoder:
             for p, o, t in zip(probs, objects, texts, strict=True)
         ]
         boxes = [
-            [(label, score, _share(box, im.size)) for label, score, box in f]
+            [(label, score, box_share(box, im.size)) for label, score, box in f]
             for f, im in zip(found, images, strict=True)
         ]
         return Encoded(semantic, l2_normalise(features), facts, concept_probs=probs, boxes=boxes)
@@ -220,7 +220,7 @@ class OfflineImageEncoder:
 
     @staticmethod
     def _clear_person(d: Detection, image: Image.Image) -> bool:
-        return d.label == "person" and d.score >= FACE_GATE and _share(d.box, image.size) >= FACE_GATE_AREA
+        return d.label == "person" and d.score >= FACE_GATE and box_share(d.box, image.size) >= FACE_GATE_AREA
 
     @staticmethod
     def _image(segment: Segment) -> Image.Image:
@@ -264,9 +264,3 @@ class OfflineImageEncoder:
         top = np.argsort(-probs)[:FACT_CONCEPTS]
         names = self.space.vocabulary.names
         return tuple(Concept(names[i], round(float(probs[i]), 4)) for i in top if probs[i] >= FACT_MIN_PROB)
-
-
-def _share(box: tuple[float, ...], size: tuple[int, int]) -> float:
-    """The share of a ``size`` picture that a box (x0, y0, x1, y1) in its pixels covers."""
-    area = max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
-    return area / max(size[0] * size[1], 1)

@@ -47,6 +47,12 @@ class Detection:
     box: tuple[float, float, float, float]
 
 
+def box_share(box: tuple[float, ...], size: tuple[int, int]) -> float:
+    """The share of a ``size`` picture that a box (x0, y0, x1, y1) in its pixels covers."""
+    area = max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
+    return area / max(size[0] * size[1], 1)
+
+
 def coco_labels(models_dir: Path) -> list[str]:
     """The 80 COCO class names in the detector's output order."""
     path = resolve(YOLOX_NANO, models_dir).parent / "coco_labels.txt"
