@@ -315,16 +315,23 @@ def search(
         str | None, typer.Option("--space", help="Search a hub model's space (clip, clap; see `sensorium spaces`)")
     ] = None,
     taken: TakenOpt = None,
+    no_dates: Annotated[
+        bool, typer.Option("--no-dates", help="Search days in the words as words ('in 2019' is not read as --taken)")
+    ] = False,
     library: LibraryOpt = None,
     text_encoder: TextEncoderOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search by words, by example (--like), or both. Best first, each hit says why.
 
-    With --taken alone, the files made in those days, in the order they were made.
+    With --taken alone, the files made in those days, in the order they were made. Without it, days
+    the words say ("a beach in summer 2019", "photos from last year") are read as --taken.
     """
     if not (query or "").strip() and not like and not (taken or "").strip():
         raise typer.BadParameter("give words to search for, an example file (--like), days (--taken), or both")
+    said = None
+    if taken is None and not no_dates and (query or "").strip():
+        said = _days_said(query or "")
     lib = _open(library, text_encoder=text_encoder)
     hits = lib.search(
         query,
@@ -337,7 +344,10 @@ def search(
         min_score=min_score,
         space=space,
         taken=taken,
+        read_dates=not no_dates,
     )
+    if said and not as_json:
+        err.print(f"[dim]{said} (--no-dates: search those words as written)[/dim]", highlight=False)
     if as_json:
         _emit_json([h.to_json() for h in hits])
         return
@@ -348,7 +358,7 @@ def search(
             err.print("no relevant results (try --min-score 0 to see the closest ones)")
         return
     timed = any(h.start is not None for h in hits)
-    dated = taken is not None  # asked by date: say each one's
+    dated = taken is not None or said is not None  # asked by date: say each one's
     columns = ["score", "path", *(["taken"] if dated else []), *(["when"] if timed else []), "why"]
     table = Table(*columns, show_lines=False, expand=False)
     for h in hits:
@@ -356,6 +366,14 @@ def search(
         when = [f"{_clock(h.start)}–{_clock(h.end)}" if h.start is not None else ""] if timed else []
         table.add_row(f"{h.score:.2f}", display_path(h.path), *day, *when, h.why)
     out.print(table)
+
+
+def _days_said(query: str) -> str | None:
+    """What ``search`` reads as days in ``query``, said as ``--taken`` would take it, or None."""
+    from sensorium.media.days_asked import as_taken, days_asked
+
+    asked = days_asked(query)
+    return None if asked is None else f'"{asked.said}" read as --taken {as_taken(asked.span)}'
 
 
 def _clock(seconds: float | None) -> str:

@@ -367,6 +367,7 @@ class Library:
         keyword_weight: float = KEYWORD_WEIGHT,
         space: str | None = None,
         taken: str | tuple[float | None, float | None] | None = None,
+        read_dates: bool = True,
     ) -> list[Hit]:
         """Ranked hits, best first: words, an example file (``like``), or both; as ``sensorium search``.
 
@@ -384,6 +385,8 @@ class Library:
             taken: only files their own dates place in this span of days: ``"2023"``, ``"2023-06"``,
                 ``"2021..2023-03"``, ``"..2019"`` (see :func:`sensorium.query.search`); alone, the files
                 made in those days, in the order they were made (:func:`sensorium.query.made_in`).
+            read_dates: without ``taken``, days said in the words ("a beach in summer 2019", "photos from
+                last year") are read as ``taken`` and the rest of the words searched; False: as written.
         """
         from sensorium.query import search
 
@@ -400,6 +403,7 @@ class Library:
             keyword_weight=keyword_weight,
             space=space,
             taken=taken,
+            read_dates=read_dates,
         )
 
     def classify(

@@ -24,6 +24,7 @@ from sensorium import thumbnails
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
 from sensorium.media.dates import format_date, parse_span
+from sensorium.media.days_asked import days_asked
 from sensorium.media.image import image_segments
 from sensorium.media.pdf import PAGE_MARK
 from sensorium.media.places import countries_asked
@@ -314,6 +315,7 @@ def search(
     keyword_weight: float = KEYWORD_WEIGHT,
     space: str | None = None,
     taken: str | tuple[float | None, float | None] | None = None,
+    read_dates: bool = True,
 ) -> list[Hit]:
     """Ranked hits, best first, each with a calibrated ``score`` in 0..1 and a ``why``.
 
@@ -332,9 +334,15 @@ def search(
             ``"2023-06-14"``, ``"2021..2023-03"``, ``"..2019"``; or wall-clock seconds (from, to).
             Files that give no date are left out. Given without words or an example: the files
             made in those days, in the order they were made (:func:`made_in`).
+        read_dates: where ``taken`` is not given, days said in the words ("a beach in summer 2019",
+            "photos from last year": :mod:`sensorium.media.days_asked`) are read as ``taken`` and
+            taken out of the words; False searches the words as written.
     """
     text = query_text(text)
     span = taken_span(taken)
+    said = None
+    if span is None and text and read_dates:
+        text, span, said = words_and_days(text)
     negative = query_text(negative, "negative")
     path_glob = path_pattern(path_glob)
     likes = example_paths(like)
@@ -362,7 +370,7 @@ def search(
                 min_score=min_score,
                 taken=span,
             )
-            return [_if_gone(h) for h in found]
+            return [_made_when(_if_gone(h)) if said else _if_gone(h) for h in found]
     store = lib.store()
     cal = Calibrator.for_library(lib)
     example = pool_examples([encode_example(lib, p, modality) for p in likes], likes) if likes else None
@@ -407,7 +415,25 @@ def search(
         k *= 4
     moments.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))
     own = lib.manifest.get("space") or ""
-    return [_if_gone(replace(_with_thumbnail(lib, h), space=own)) for h in moments[:limit]]
+    found = [_if_gone(replace(_with_thumbnail(lib, h), space=own)) for h in moments[:limit]]
+    return [_made_when(h) for h in found] if said else found
+
+
+def words_and_days(text: str) -> tuple[str | None, tuple[float | None, float | None] | None, str | None]:
+    """``text`` without the days it says, those days as ``taken`` gives them, and the words that said
+    them: ``"a beach in summer 2019"`` → ``("a beach", (June 2019, September 2019), "in summer 2019")``.
+    Words left that name nothing ("photos from 2019" leaves "photos") are no words to search: the
+    files made in those days are listed in the order they were made."""
+    asked = days_asked(text)
+    if asked is None:
+        return text, None, None
+    names = {w for w in re.findall(r"\w+", asked.rest.lower()) if len(w) > 2} - ASKING_WORDS - _LISTING_WORDS
+    return (asked.rest if names else None), asked.span, asked.said
+
+
+def _made_when(hit: Hit) -> Hit:
+    day = format_date(hit.taken)
+    return replace(hit, why=f"{hit.why}; made {day[:10]}") if day else hit
 
 
 def tagged_hits(
@@ -684,6 +710,8 @@ PLACE_ELSEWHERE = 0.3  # a file whose position is in another country than the wo
 _ASKING = """the and from with for this that these those photo photos picture pictures image images video videos
 clip clips recording recordings sound sounds file files taken shot made where when"""
 ASKING_WORDS = frozenset(_ASKING.split())
+# ...nor do these, once the days are read out of them ("show me all my photos from 2019")
+_LISTING_WORDS = frozenset(("all", "any", "every", "some", "our", "show", "find", "give", "list", "me", "you", "them"))
 
 
 CANDIDATES_STILL = 2  # rows asked of each index per hit wanted, in a library of stills and text...

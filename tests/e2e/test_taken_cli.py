@@ -148,6 +148,10 @@ def test_python_api_and_http_api_take_the_same_spans(dated: tuple[Path, Path]) -
     assert r.json()["hits"][0]["taken"] == "2023-06-14T18:23:11"
     r = client.post("/api/search", json={"text": "a cat", "taken": "June"})
     assert r.status_code == 400 and "taken" in r.json()["error"]
+    r = client.post("/api/search", json={"text": "a cat from 2019", "min_score": 0})
+    assert r.status_code == 200 and [Path(h["path"]).name for h in r.json()["hits"]] == ["coffee.jpg"]
+    r = client.post("/api/search", json={"text": "a cat from 2019", "min_score": 0, "read_dates": False})
+    assert r.status_code == 200 and Path(r.json()["hits"][0]["path"]).name == "cat.jpg"
 
 
 def test_a_library_indexed_before_dates_were_read_gets_them_on_its_next_run(
@@ -204,3 +208,27 @@ def test_days_alone_list_the_files_made_then_in_the_order_they_were(dated: tuple
     client = TestClient(create_app(sensorium.open(lib), token="t0ken"), headers={"Authorization": "Bearer t0ken"})
     r = client.post("/api/search", json={"taken": "2019"})
     assert r.status_code == 200 and [Path(h["path"]).name for h in r.json()["hits"]] == ["coffee.jpg"]
+
+
+def test_days_said_in_the_words_keep_to_those_days(dated: tuple[Path, Path]) -> None:
+    import sensorium
+
+    _, lib = dated
+    assert _names(lib, "a cup of coffee in summer 2019") == ["coffee.jpg"]
+    assert _names(lib, "a cup of coffee from 2023") == ["cat.jpg"]  # only June 2023's photo is left
+    since = _names(lib, "a cup of coffee since July 2019")
+    assert since == _names(lib, "a cup of coffee", "--taken", "2019-07..") and "coffee-undated.jpg" not in since
+    # the words are searched as written with --no-dates, and --taken wins over the words
+    assert {"coffee.jpg", "coffee-undated.jpg"} <= set(_names(lib, "a cup of coffee from 2023", "--no-dates"))
+    assert _names(lib, "a cup of coffee from 2023", "--taken", "2019") == ["coffee.jpg"]
+    # words that name nothing once the days are out: the files made then, in the order they were made
+    code, out, err = cli("search", "photos from 2019 to 2021", "--library", str(lib), "--json")
+    hits = json.loads(out)
+    assert code == 0 and [Path(h["path"]).name for h in hits] == ["coffee.jpg", "episode.mp3"], err
+    assert hits[0]["why"].startswith("made 2019-07-04")
+    code, out, err = cli("search", "a cup of coffee in 2019", "--library", str(lib))
+    assert code == 0 and '"in 2019" read as --taken 2019' in err and "2019-07-04 08:30:00" in out
+    hit = sensorium.open(lib).search("a cup of coffee in 2019")[0]
+    assert Path(hit.path).name == "coffee.jpg" and hit.why.endswith("made 2019-07-04")
+    as_written = sensorium.open(lib).search("a cat in 2019", read_dates=False, min_score=0)
+    assert Path(as_written[0].path).name == "cat.jpg"  # the cat of 2023, searched by the words as written

@@ -82,6 +82,7 @@ class SearchBody(BaseModel):
     min_score: float | None = Field(None, ge=0.0, le=1.0)
     space: str | None = Field(None, max_length=64)  # a hub model's space ("clip", "clap"); default the library's
     taken: str | None = Field(None, max_length=64)  # a span of days: "2023", "2023-06", "2021..2023-03"
+    read_dates: bool = True  # without taken: days said in the words ("a beach in 2019") are read as taken
 
     @model_validator(mode="before")
     @classmethod
@@ -236,6 +237,7 @@ def create_app(
                 min_score=q.min_score,
                 space=q.space,
                 taken=q.taken,
+                read_dates=q.read_dates,
             )
 
         # Word searches in the library's own space need nothing loaded once warm, and every part
