@@ -4,10 +4,10 @@ The dev-set photos (``../shared/devset/images``) are copied with the GPS positio
 cities in their EXIF, as a phone writes it, and indexed twice: with their own words (the places)
 and with ``file_tags`` off. Each label is then searched as words, as ``sensorium eval`` names it;
 a query counts at rank k when a photo of its label is among its first k hits. Then each city is
-searched by name ("photos from Lisbon"): the share of its photos among the hits; and each country
-("photos from Portugal"), as the search ranks them and with the rule that caps a photo placed in
+searched by name ("photos from Lisbon"), each country ("photos from Portugal") and each continent
+("photos from Europe"), as the search ranks them and with the rule that caps a photo placed in
 another country than the query names (``query._taken_elsewhere``) turned off: the share of the
-country's photos found (recall) and of the hits that are of it (precision), at the default floor.
+place's photos found (recall) and of the hits that are of it (precision), at the default floor.
 
     python -m bench.eval_places
 """
@@ -47,6 +47,20 @@ COUNTRY = {
     "Rio de Janeiro": "Brazil",
     "Mexico City": "Mexico",
     "San Francisco": "United States",
+}
+CONTINENT = {
+    "Lisbon": "Europe",
+    "Paris": "Europe",
+    "New York": "North America",
+    "Kyoto": "Asia",
+    "London": "Europe",
+    "Sydney": "Oceania",
+    "Utrecht": "Europe",
+    "Rome": "Europe",
+    "Moscow": "Europe",
+    "Rio de Janeiro": "South America",
+    "Mexico City": "North America",
+    "San Francisco": "North America",
 }
 
 
@@ -100,32 +114,28 @@ def run() -> dict:
                 stray = max([stray, *(h.score for h in hits if h.track == "tags")])
             row = {"recall_at_1": at1 / len(labels), "recall_at_5": at5 / len(labels), "best_place_score": stray}
             if tags == "1":
-                shares = []
-                for city in CITIES:
-                    hits = lib.search(f"photos from {city}", limit=20)
-                    mine = sum(1 for p, c in where.items() if c == city)
-                    shares.append(sum(where.get(h.path) == city for h in hits) / max(min(mine, 20), 1))
-                row["city_recall"] = sum(shares) / len(shares)
                 for rule in ("on", "off"):
-                    recall, precision = countries(lib, where, rule == "on")
-                    row[f"country_recall_rule_{rule}"], row[f"country_precision_rule_{rule}"] = recall, precision
+                    for kind, of in (("city", {c: c for c in CITIES}), ("country", COUNTRY), ("continent", CONTINENT)):
+                        recall, precision = places(lib, where, of, rule == "on")
+                        row[f"{kind}_recall_rule_{rule}"], row[f"{kind}_precision_rule_{rule}"] = recall, precision
             out[name] = row
         os.environ.pop("SENSORIUM_FILE_TAGS", None)
     return out
 
 
-def countries(lib, where: dict[str, str], rule: bool) -> tuple[float, float]:
-    """Mean recall and precision of "photos from <country>" over the countries of the cities."""
+def places(lib, where: dict[str, str], of: dict[str, str], rule: bool) -> tuple[float, float]:
+    """Mean recall and precision of "photos from <place>" over the places (``of``: city -> its city,
+    country or continent), with the rule that caps photos placed elsewhere on or off."""
     from unittest import mock
 
     from sensorium import query
 
     recalls, precisions = [], []
     with mock.patch.object(query, "_taken_elsewhere", query._taken_elsewhere if rule else lambda *a: None):
-        for country in sorted(set(COUNTRY.values())):
-            hits = lib.search(f"photos from {country}", limit=20)
-            mine = sum(1 for c in where.values() if COUNTRY[c] == country)
-            right = sum(COUNTRY.get(where.get(h.path, ""), "") == country for h in hits)
+        for place in sorted(set(of.values())):
+            hits = lib.search(f"photos from {place}", limit=20)
+            mine = sum(1 for c in where.values() if of[c] == place)
+            right = sum(of.get(where.get(h.path, ""), "") == place for h in hits)
             recalls.append(right / max(min(mine, 20), 1))
             precisions.append(right / len(hits) if hits else 1.0)
     return sum(recalls) / len(recalls), sum(precisions) / len(precisions)

@@ -26,6 +26,7 @@ run index "$roll" -l "$PWD/demo-library/camera-library" || echo "(exit $?: one f
 run search "a rocket" -l "$PWD/demo-library/camera-library" --limit 1
 run search "photos from Lisbon" -l "$PWD/demo-library/camera-library" --limit 1  # where the phone took it (GPS)
 run search -l "$PWD/demo-library/camera-library" --taken 2024-05  # what it took that month (EXIF), by date alone
+run search "a cat in spring 2024" -l "$PWD/demo-library/camera-library" --limit 1  # days said in the words
 docs="$PWD/demo-library/documents"  # two PDFs: minutes with a text layer, a scanned page read by OCR
 rm -rf "$docs" && .venv/bin/python scripts/sample_documents.py "$docs"
 run index "$docs" -l "$PWD/demo-library/documents-library"

@@ -27,7 +27,7 @@ from sensorium.media.dates import format_date, parse_span
 from sensorium.media.days_asked import days_asked
 from sensorium.media.image import image_segments
 from sensorium.media.pdf import PAGE_MARK
-from sensorium.media.places import countries_asked
+from sensorium.media.places import PlacesAsked, places_asked
 from sensorium.media.probe import probe
 from sensorium.media.video import video_or_sound
 from sensorium.models.base import l2_normalise, valid_utf8
@@ -392,22 +392,25 @@ def search(
     k = candidate_count(lib, limit)
     gap = lib.settings.audio_hop_s
     found = -1
-    asked = countries_asked(text) if text else set()
+    asked = places_asked(text) if text else PlacesAsked()
     while True:
         hits, saturated = _candidates(
             store, cal, sem, text, example, where, k, keyword_weight, words, matcher, away, qvec, like_weight, kind
         )
         if lean is not None:
             hits = weigh_tracks(hits, lean)
-        if asked:
-            hits = keep_to_named_country(store, asked, hits)
+        elsewhere = 0
+        if asked.countries:
+            hits = keep_to_named_places(store, asked, hits, words)
+            elsewhere = sum(h.why.endswith(ELSEWHERE_WHY) for h in hits)
         kept = [h for h in hits if h.score >= floor]
         moments = fold_copies(combine_tracks(join_touching(merge_moments(kept, gap=gap), gap=gap)))
         # Windows of one long recording, or copies of one photo, can fill the candidate list: widen it
         # until `limit` hits are found. Only then: when fewer than `limit` candidates clear the floor,
         # rows further out will not; and a wider list that found no more hits will not either (each
         # round parsed thousands more rows: "thunder" with 18 hits asked took 0.9 s against 0.035).
-        if len(moments) >= limit or len(kept) < limit or not saturated or k * 4 > MAX_CANDIDATES:
+        # Files taken elsewhere than the words ask count as clearing it: rows further out may be there.
+        if len(moments) >= limit or len(kept) + elsewhere < limit or not saturated or k * 4 > MAX_CANDIDATES:
             break
         if len(moments) <= found:
             break
@@ -706,6 +709,7 @@ MOMENT_DROP = 0.15  # a moment extends over neighbouring windows scoring at most
 # photo's "File:Grace Hopper.jpg" comment at a meaning of 0.10) are what a file's tags are searched by.
 TAGGED_ALL_WORDS = 0.75
 PLACE_ELSEWHERE = 0.3  # a file whose position is in another country than the words name scores at most this
+ELSEWHERE_WHY = "not where the words ask"
 # ...the words of a query that name nothing of their own ("photos from Lisbon" asks for "Lisbon")
 _ASKING = """the and from with for this that these those photo photos picture pictures image images video videos
 clip clips recording recordings sound sounds file files taken shot made where when"""
@@ -953,23 +957,35 @@ def _overlap(a: Hit, b: Hit) -> bool:
     return b.start < a.end and b.end > a.start
 
 
-def keep_to_named_country(store: Any, asked: set[str], hits: list[Hit]) -> list[Hit]:
-    """Where the words ask for countries (``asked``: :func:`sensorium.media.places.countries_asked`), the
-    hits of files whose GPS position is in another one (that their own words do not name) score
-    :data:`PLACE_ELSEWHERE` at most, whatever matched: "a beach in Spain" is not a beach in Portugal.
-    Files that say nothing of where they were taken keep their score.
+def keep_to_named_places(store: Any, asked: PlacesAsked, hits: list[Hit], words: set[str]) -> list[Hit]:
+    """Where the words ask for places (``asked``: :func:`sensorium.media.places.places_asked`: a country,
+    a continent's, a city's), the hits of files whose GPS position is in another country (that their
+    own words do not name) score :data:`PLACE_ELSEWHERE` at most, whatever matched: "a beach in Spain"
+    is not a beach in Portugal, nor "photos from Europe" a photo taken in Japan. Files that say nothing
+    of where they were taken keep their score.
+
+    Where the words (``words``, the query's) name nothing but the place, a file taken in one of its
+    countries is what they ask for: its own words score :data:`TAGGED_ALL_WORDS` at least, as when they
+    hold every word asked. "Europe" is far in meaning from "taken in Intendente, Lisbon, Portugal"
+    (0.31), which holds every word of "photos from Portugal" but none of "photos from Europe".
     """
     from sensorium.ingest import record_id
+    from sensorium.media.places import taken_in_country
 
-    if not asked:
+    if not asked.countries:
         return hits
     ids = sorted({record_id(h.path, TAGS_INDEX) for h in hits if h.modality != "text"})
-    words = {r["path"]: r.get("text") or "" for r in store.get_records(ids)} if ids else {}
+    said = {r["path"]: r.get("text") or "" for r in store.get_records(ids)} if ids else {}
+    only_place = not (words - ASKING_WORDS - asked.words)
     out = []
     for h in hits:
-        country = _taken_elsewhere(asked, words[h.path]) if h.path in words else None
+        country = _taken_elsewhere(set(asked.countries), said[h.path]) if h.path in said else None
         if country is not None and h.score > PLACE_ELSEWHERE:
-            h = replace(h, score=PLACE_ELSEWHERE, why=f"{h.why}; taken in {country.title()}, not the country asked")
+            h = replace(h, score=PLACE_ELSEWHERE, why=f"{h.why}; taken in {country.title()}, {ELSEWHERE_WHY}")
+        elif only_place and h.track == "tags" and h.score < TAGGED_ALL_WORDS:
+            here = taken_in_country(said.get(h.path, ""))
+            if here in asked.countries:
+                h = replace(h, score=TAGGED_ALL_WORDS, why=f"{h.why}; taken in {here.title()}, where the words ask")
         out.append(h)
     return out
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -611,12 +612,12 @@ def search_space(
 
     Several examples (``like``) are averaged, each read as :func:`example_vector` reads it.
     """
-    from sensorium.media.places import countries_asked
+    from sensorium.media.places import places_asked
     from sensorium.query import (
         DEFAULT_MIN_SCORE,
         _combine,
         combine_tracks,
-        keep_to_named_country,
+        keep_to_named_places,
         merge_moments,
         search,
         tagged_hits,
@@ -666,7 +667,9 @@ def search_space(
             lib, text, negative=negative, modality=modality, path_glob=path_glob, taken=taken, limit=limit
         )
         hits += [h for h in found if h.path not in pending]
-        hits = [h for h in keep_to_named_country(lib.store(), countries_asked(text), hits) if h.score >= floor]
+        words = {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+        hits = keep_to_named_places(lib.store(), places_asked(text), hits, words)
+        hits = [h for h in hits if h.score >= floor]
     moments = combine_tracks(merge_moments(hits, gap=1.0))
     if pending:  # not embedded in this space yet: the library's own space answers for them
         own = search(

@@ -215,3 +215,21 @@ def test_the_countries_a_query_names_and_the_one_a_photo_was_taken_in() -> None:
     assert taken_in_country("Breakfast. taken in São Mamede, Lisbon, Portugal") == "portugal"
     assert taken_in_country("taken in Nowhere, Atlantis") is None  # not a country GeoNames says
     assert taken_in_country("Breakfast with grandma in Lisbon") is None  # a caption names no position
+
+
+def test_a_continent_or_a_city_asks_for_its_countries() -> None:
+    from sensorium.media.places import countries_asked
+
+    europe = countries_asked("photos from Europe")
+    assert {"portugal", "france", "russian federation", "cyprus"} <= europe  # GeoNames' continents
+    assert not europe & {"japan", "turkey", "united states", "europe"}  # not a country named "Europe"
+    assert countries_asked("Europe") == europe and "brazil" in countries_asked("a trip to South America")
+    # a city, written with a capital after "in", "from"..., or alone: the countries with a city of that name
+    assert countries_asked("a beach in Barcelona") >= {"spain"} and "portugal" not in countries_asked("in Barcelona")
+    assert countries_asked("photos from London") == {"united kingdom", "canada"}
+    assert countries_asked("New York") == {"united states"} == countries_asked("photos from New York City")
+    assert countries_asked("a walk in Hyderabad") == {"india", "pakistan"}  # "Hyderābād": accents aside
+    assert countries_asked("a cat in Nice") == {"france"}
+    # words that are also towns stay words: lower case, not after a place word, or a country named
+    assert countries_asked("a dog in nice weather") == set() == countries_asked("Reading a book")
+    assert countries_asked("a beach in Spain near Valencia") == {"spain"}

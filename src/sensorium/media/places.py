@@ -11,12 +11,14 @@ never in a run without one.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import json
 import logging
 import math
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -124,40 +126,137 @@ _TABLE: _Places | None = None
 
 
 _COUNTRIES: tuple[frozenset[str], re.Pattern[str]] | None = None
+# The continents as GeoNames' country table gives them (ISO 3166 codes; Russia in Europe, Turkey and
+# the Caucasus in Asia, Cyprus in Europe, the Caribbean and Central America in North America).
+_CONTINENTS = {
+    "africa": """AO BF BI BJ BW CD CF CG CI CM CV DJ DZ EG EH ER ET GA GH GM GN GQ GW KE KM LR LS LY MA MG ML
+    MR MU MW MZ NA NE NG RE RW SC SD SH SL SN SO SS ST SZ TD TG TN TZ UG YT ZA ZM ZW""",
+    "asia": """AE AF AM AZ BD BH BN BT CC CN CX GE HK ID IL IN IO IQ IR JO JP KG KH KP KR KW KZ LA LB LK MM
+    MN MO MV MY NP OM PH PK PS QA SA SG SY TH TJ TL TM TR TW UZ VN YE""",
+    "europe": """AD AL AT AX BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI
+    LT LU LV MC MD ME MK MT NL NO PL PT RO RS RU SE SI SJ SK SM UA VA XK""",
+    "north america": """AG AI AW BB BL BM BQ BS BZ CA CR CU CW DM DO GD GL GP GT HN HT JM KN KY LC MF MQ MS
+    MX NI PA PM PR SV SX TC TT US VC VG VI""",
+    "south america": "AR BO BR CL CO EC FK GF GY PE PY SR UY VE",
+    "oceania": "AS AU CK FJ FM GU KI MH MP NC NF NR NU NZ PF PG PN PW SB TK TO TV UM VU WF WS",
+    "antarctica": "AQ BV GS HM TF",
+}
+_NOT_COUNTRIES = {"AP", "EU"}  # countries.csv's "Asia/Pacific Region" and "Europe": continents, asked as such
+CITY_POPULATION = 100_000  # a city named in a query counts from this size (GeoNames' names, accents aside)
+_CITY_LEAD = re.compile(r"(?:^|\W)(?:in|from|to|near|around|across|through|visiting|at)\s+$", re.IGNORECASE)
+_CITY_WORDS = re.compile(r"[^\W\d_][\w'.-]*")
+_CITY_JOINS = frozenset({"de", "da", "do", "del", "la", "el", "di", "am", "upon", "on", "sur", "en", "al"})
 
 
 def _countries() -> tuple[frozenset[str], re.Pattern[str]]:
-    """The country names places are said with (``countries.csv``: 250 rows, read in a millisecond),
-    lower case, and one pattern finding any of them as whole words."""
+    """The country and continent names places are said with (``countries.csv``: 250 rows, read in a
+    millisecond), lower case, and one pattern finding any of them as whole words."""
     global _COUNTRIES
     if _COUNTRIES is None:
-        with files("reverse_geocode").joinpath("countries.csv").open("r", encoding="utf-8") as f:
-            names = frozenset(row[1].casefold() for row in csv.reader(f) if len(row) >= 2 and "," not in row[1])
-        alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        names = frozenset(n.casefold() for n in _country_names().values() if "," not in n)
+        alternation = "|".join(re.escape(n) for n in sorted(names | set(_CONTINENTS), key=len, reverse=True))
         _COUNTRIES = names, re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
     return _COUNTRIES
 
 
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """ISO code → the country's name as places are said with it ("PT" → "Portugal")."""
+    with files("reverse_geocode").joinpath("countries.csv").open("r", encoding="utf-8") as f:
+        return {row[0]: row[1] for row in csv.reader(f) if len(row) >= 2 and row[0] not in _NOT_COUNTRIES}
+
+
 def countries_named(text: str) -> set[str]:
-    """The countries ``text`` names, lower case: ``"photos from Spain"`` → ``{"spain"}``."""
+    """The countries and continents ``text`` names, lower case: ``"photos from Spain"`` → ``{"spain"}``."""
     return set(_countries()[1].findall(text.casefold()))
 
 
 _PLACE_LEAD = re.compile(r"(?:^|\W)(?:in|from|to|near|around|across|through|visiting|at)\s+(?:the\s+)?$")
 
 
+@dataclass(frozen=True)
+class PlacesAsked:
+    """The countries a query asks for as places, lower case, and the words that named them."""
+
+    countries: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
+
+
 def countries_asked(query: str) -> set[str]:
-    """The countries a query asks for as places, lower case: a name after "in", "from", "to"... ("a
-    beach in Spain", "photos from the United States"), or the whole query written with a capital
-    ("Portugal"). Names that are also words stay words: "a turkey in the snow" asks for a bird,
-    "a jersey" for a shirt."""
+    """The countries a query asks for as places (:func:`places_asked`)."""
+    return set(places_asked(query).countries)
+
+
+def places_asked(query: str) -> PlacesAsked:
+    """The countries a query asks for as places, lower case, and the words that named them: a
+    country's name after "in", "from", "to"... ("a beach in Spain", "photos from the United
+    States"), or the whole query written with a capital ("Portugal"); a continent's countries
+    ("photos from Europe"); and the countries of a city so named, written with a capital ("a beach in
+    Barcelona": Spain; "photos from London": the United Kingdom and Canada, which both have one).
+    Names that are also words stay words: "a turkey in the snow" asks for a bird, "a jersey" for a
+    shirt, "a dog in nice weather" for no town."""
     folded = query.strip().casefold()
-    asked = set()
+    asked: set[str] = set()
+    named: set[str] = set()
     for m in _countries()[1].finditer(folded):
         alone = m.start() == 0 and m.end() == len(folded) and query.strip()[:1].isupper()
         if alone or _PLACE_LEAD.search(folded[: m.start()]):
-            asked.add(m.group(0))
-    return asked
+            asked |= _continent_countries().get(m.group(0), {m.group(0)})
+            named.update(m.group(0).split())
+    if not asked:
+        asked, city = _cities_asked(query.strip())
+        named.update(city)
+    return PlacesAsked(frozenset(asked), frozenset(named))
+
+
+@functools.cache
+def _continent_countries() -> dict[str, set[str]]:
+    names = _country_names()
+    return {c: {names[code].casefold() for code in codes.split() if code in names} for c, codes in _CONTINENTS.items()}
+
+
+def _cities_asked(query: str) -> tuple[set[str], set[str]]:
+    """The countries of the cities a query names as places (a capitalised name after "in", "from"...,
+    or the whole query), and the words that named them. Only a query that may name a city loads the
+    table (about a second, once)."""
+    words = [(m.start(), m.group(0)) for m in _CITY_WORDS.finditer(query)]
+    starts = [k for k, (at, w) in enumerate(words) if w[:1].isupper() and (k == 0 or _CITY_LEAD.search(query[:at]))]
+    if not starts:
+        return set(), set()
+    cities = _cities()
+    asked: set[str] = set()
+    named: set[str] = set()
+    for k in starts:
+        lengths = [len(words)] if k == 0 else range(min(4, len(words) - k), 0, -1)  # alone: the whole query
+        for n in lengths:
+            run = [w for _, w in words[k : k + n]]
+            found = cities.get(_fold(" ".join(run))) if run[-1].casefold() not in _CITY_JOINS else None
+            if found:
+                asked |= found
+                named.update(w.casefold() for w in run)
+                break
+    return asked, named
+
+
+def _fold(name: str) -> str:
+    """A place's name for matching: lower case, without accents ("Hyderābād" → "hyderabad")."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@functools.cache
+def _cities() -> dict[str, set[str]]:
+    """Folded city name → the countries (lower case) that have a city of :data:`CITY_POPULATION` so named."""
+    names = _country_names()
+    out: dict[str, set[str]] = {}
+    for place in _table().names:
+        if place.get("population", 0) >= CITY_POPULATION and place["country_code"] in names:
+            country = names[place["country_code"]].casefold()
+            name = _fold(place["city"])
+            out.setdefault(name, set()).add(country)
+            if name.endswith(" city"):  # "New York City" is also "New York"
+                out.setdefault(name[: -len(" city")], set()).add(country)
+    return out
 
 
 def taken_in_country(words: str) -> str | None:
