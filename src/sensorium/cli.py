@@ -65,7 +65,8 @@ TakenOpt = Annotated[
     str | None,
     typer.Option(
         "--taken",
-        help="Only files whose own dates (EXIF, creation time) fall in: 2023, 2023-06, 2021..2023-03, ..2019",
+        help="Only files whose own dates (EXIF, creation time) fall in: 2023, 2023-06, 2021..2023-03, ..2019,"
+        " or days in words: 'last summer', 'June 2023', 'yesterday'",
     ),
 ]
 

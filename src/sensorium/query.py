@@ -271,6 +271,9 @@ def path_pattern(glob: str | None) -> str | None:
 def taken_span(taken: object) -> tuple[float | None, float | None] | None:
     """``search(taken=...)`` as wall-clock seconds (from, to), or None for no limit.
 
+    Days in words are taken too, where the words say nothing else: "last summer", "yesterday",
+    "June 2023" (:mod:`sensorium.media.days_asked`).
+
     Raises:
         QueryError: not a span of days (:func:`sensorium.media.dates.parse_span`).
     """
@@ -280,6 +283,9 @@ def taken_span(taken: object) -> tuple[float | None, float | None] | None:
         try:
             return parse_span(taken)
         except ValueError as exc:
+            said = days_asked(taken.strip())
+            if said is not None and not said.rest:
+                return said.span
             raise QueryError(f"taken {exc}") from None
     if (
         isinstance(taken, (tuple, list))

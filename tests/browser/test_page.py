@@ -96,10 +96,18 @@ def test_taken_keeps_to_the_days_a_file_says_it_was_made(page) -> None:
     page.press("#q", "Enter")
     wait_results(page)
     assert names(page) == ["cat-chelsea.png", "hubble-deep-field.jpg"]
-    page.fill("#taken", "last summer")  # not a span: the reason is said, not an empty list
+    page.fill("#taken", "someday")  # not a span: the reason is said, not an empty list
     page.press("#q", "Enter")
     page.wait_for_selector("#search-status.error")
     assert "taken" in page.text_content("#search-status").lower()
+
+
+def test_days_said_in_the_words_are_read_and_said(page) -> None:
+    page.fill("#min-score", "0")
+    page.fill("#taken", "")
+    run_search(page, "a photo from 2009")
+    assert names(page) == ["cat-chelsea.png"]
+    assert "\u201cfrom 2009\u201d read as Taken 2009" in page.text_content("#search-status")
 
 
 def test_audio_hit_plays_from_its_moment(page, served) -> None:

@@ -93,12 +93,20 @@ def test_a_span_that_is_no_span_is_refused_clearly(dated: tuple[Path, Path]) -> 
 
     _, lib = dated
     for bad, why in (
-        ("last summer", "give a year"),
+        ("someday", "give a year"),
+        ("last summer in Paris", "give a year"),
         ("2023-13", "month must be in 1..12"),
         ("2024..2023", "ends before"),
     ):
         with pytest.raises(QueryError, match=f"taken '{bad}'.*{why}"):  # the CLI prints it, exit code 2
             cli("search", "coffee", "--taken", bad, "--library", str(lib))
+
+
+def test_days_in_words_are_a_span_too(dated: tuple[Path, Path]) -> None:
+    _, lib = dated
+    assert _names(lib, "a cup of coffee", "--taken", "July 2019") == ["coffee.jpg"]
+    assert _names(lib, "a cup of coffee", "--taken", "summer 2023") == ["cat.jpg"]
+    assert _names(lib, "--taken", "the 2020s") == ["episode.mp3", "cat.jpg"]
 
 
 def test_describe_says_when_and_a_sidecars_date_counts_on_the_next_run(
@@ -150,6 +158,7 @@ def test_python_api_and_http_api_take_the_same_spans(dated: tuple[Path, Path]) -
     assert r.status_code == 400 and "taken" in r.json()["error"]
     r = client.post("/api/search", json={"text": "a cat from 2019", "min_score": 0})
     assert r.status_code == 200 and [Path(h["path"]).name for h in r.json()["hits"]] == ["coffee.jpg"]
+    assert r.json()["days"] == {"said": "from 2019", "taken": "2019"}  # what was read, for the page to say
     r = client.post("/api/search", json={"text": "a cat from 2019", "min_score": 0, "read_dates": False})
     assert r.status_code == 200 and Path(r.json()["hits"][0]["path"]).name == "cat.jpg"
 

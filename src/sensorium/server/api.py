@@ -41,6 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sensorium import __version__
 from sensorium.errors import MediaError, QueryError, SensoriumError
 from sensorium.library import Library
+from sensorium.media.days_asked import as_taken, days_asked
 from sensorium.media.probe import HEAD_BYTES, OFFICE_SUFFIXES, probe_bytes
 from sensorium.query import has_sound
 from sensorium.server import media
@@ -252,7 +253,11 @@ def create_app(
                 warm_for_words()
                 hits = search()
         page = hits[q.offset : q.offset + q.limit]
-        return {"hits": [hit_json(h, lib) for h in page], "offset": q.offset, "limit": q.limit}
+        out = {"hits": [hit_json(h, lib) for h in page], "offset": q.offset, "limit": q.limit, "days": None}
+        asked = days_asked(q.text) if q.text and q.taken is None and q.read_dates else None
+        if asked is not None:  # what the words said of days, as the search read them
+            out["days"] = {"said": asked.said, "taken": as_taken(asked.span)}
+        return out
 
     @app.post("/api/search")
     def search(body: SearchBody) -> dict[str, Any]:

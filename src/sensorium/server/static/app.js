@@ -313,7 +313,8 @@
       offset = from + data.hits.length;
       const total = results.children.length;
       $("more").hidden = data.hits.length < count;
-      setStatus("search-status", total ? total + (total === 1 ? " result" : " results") : "No results. Try other words, or lower the min score.");
+      const days = data.days ? " \u00b7 \u201c" + data.days.said + "\u201d read as Taken " + data.days.taken : "";
+      setStatus("search-status", (total ? total + (total === 1 ? " result" : " results") : "No results. Try other words, or lower the min score.") + days);
       if (more && results.children[firstNew]) results.children[firstNew].focus();
     } catch (err) {
       if (seq !== searchSeq) return;
