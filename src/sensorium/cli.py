@@ -369,6 +369,86 @@ def search(
     out.print(table)
 
 
+@app.command()
+def embed(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Files to embed as a search by example reads them", metavar="FILE")
+    ] = None,
+    text: Annotated[
+        list[str] | None,
+        typer.Option("--text", "-t", help="Words to embed as a search reads them (repeat it); - reads a text a line"),
+    ] = None,
+    stored: Annotated[
+        bool, typer.Option("--stored", help="The vectors the library holds for these indexed files: a line a record")
+    ] = False,
+    document: Annotated[
+        bool, typer.Option("--document", help="Embed --text as a note's passage is stored, not as a query")
+    ] = False,
+    perceptual: Annotated[
+        bool, typer.Option("--perceptual", help="Also the perceptual vector (what --like compares), where there is one")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the vectors to this .npy file as an (n, d) float32 matrix"),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file")] = False,
+    space: Annotated[
+        str | None, typer.Option("--space", help="A hub model's space (clip, clap) instead of the library's")
+    ] = None,
+    library: LibraryOpt = None,
+    text_encoder: TextEncoderOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Vectors out: files and words in the library's space, a JSON line each, or a .npy matrix (-o).
+
+    Each line: {"input", "kind", "space", "vector"}; with --stored also "start" and "end" (one line a
+    record); an input that cannot be embedded: {"input", "error"}, the others go on (exit 3). With -o
+    the lines say each input's "row" in the matrix instead of its vector.
+    """
+    import numpy as np
+
+    from sensorium import embed as embedding
+    from sensorium.errors import QueryError
+
+    texts = [line for t in text or [] for line in (sys.stdin.read().splitlines() if t == "-" else [t])]
+    if not files and not texts:
+        raise typer.BadParameter("give files to embed, words (--text), or both")
+    if stored and (texts or space):
+        raise typer.BadParameter("--stored gives what the library holds for files; drop --text and --space")
+    if output is not None:
+        if output.suffix != ".npy":
+            raise QueryError(f"{display_path(output)}: vectors are written as numpy .npy; name the file *.npy")
+        _check_output(output, list(files or []), overwrite)
+    lib = _open(library, text_encoder=text_encoder)
+    if stored:
+        found = embedding.stored(lib, files or [])
+    else:
+        found = embedding.embed_texts(lib, texts, space=space, document=document) if texts else []
+        found += embedding.embed_files(lib, files or [], space=space) if files else []
+    rows: list[dict[str, Any]] = []
+    good = [e for e in found if e.error is None]
+    if output is not None and good:
+        matrix = np.stack([e.vector for e in good]).astype(np.float32)  # type: ignore[misc]
+        tmp = output.with_name(f".{output.name}.{os.getpid()}.part.npy")
+        np.save(tmp, matrix)
+        os.replace(tmp, output)
+        err.print(f"wrote {display_path(output)}: {matrix.shape[0]} × {matrix.shape[1]} float32")
+    row = 0
+    for e in found:
+        item = e.to_json(perceptual=perceptual, vectors=output is None)
+        if output is not None and e.error is None:
+            item["row"], row = row, row + 1
+        if e.error is not None:
+            _print_error(QueryError(f"{e.input or repr(e.input)}: {e.error}"))
+        rows.append(item)
+    if as_json:
+        _emit_json(rows)
+    else:
+        sys.stdout.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    if len(good) < len(found):
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
 def _days_said(query: str) -> str | None:
     """What ``search`` reads as days in ``query``, said as ``--taken`` would take it, or None."""
     from sensorium.media.days_asked import as_taken, days_asked

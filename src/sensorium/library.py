@@ -406,6 +406,28 @@ class Library:
             read_dates=read_dates,
         )
 
+    def embed(
+        self,
+        files: str | Path | Sequence[str | Path] = (),
+        *,
+        texts: str | Sequence[str] = (),
+        space: str | None = None,
+        document: bool = False,
+        stored: bool = False,
+    ) -> list:  # -> list[sensorium.embed.Embedded]
+        """Vectors out, as ``sensorium embed``: ``texts`` (as a search reads words; ``document``: as a
+        note's passage is stored) then ``files`` (as a search by example reads them), in ``space``
+        (default the library's own); ``stored``: what the library holds for indexed ``files``, one
+        per record. An input that cannot be embedded has its ``error`` and no vector."""
+        from sensorium import embed
+
+        paths = [Path(files)] if isinstance(files, (str, Path)) else [Path(f) for f in files]
+        words = [texts] if isinstance(texts, str) else list(texts)
+        if stored:
+            return embed.stored(self, paths)
+        out = embed.embed_texts(self, words, space=space, document=document) if words else []
+        return out + (embed.embed_files(self, paths, space=space) if paths else [])
+
     def classify(
         self,
         paths: str | Path | Sequence[str | Path],
