@@ -434,3 +434,31 @@ def test_ocr_lines_get_their_spaces_back(ocr: str, read: str) -> None:
     from sensorium.models.respace import respace
 
     assert respace(ocr) == read
+
+
+def test_a_model_files_digest_is_remembered_until_the_file_changes(tmp_path, monkeypatch) -> None:
+    """sha256.json keeps what was hashed by path, size, mtime and inode: a file changed in place is hashed again."""
+    import hashlib
+    import json
+    import os
+
+    from sensorium.models import files
+
+    monkeypatch.setenv("SENSORIUM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(files, "_KNOWN", None)
+    monkeypatch.setattr(files, "_VERIFIED", {})
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"first weights")
+    assert files.sha256_of(weights) == hashlib.sha256(b"first weights").hexdigest()
+    stamps = tmp_path / "cache" / "sha256.json"
+    assert len(json.loads(stamps.read_text())) == 1
+    monkeypatch.setattr(files, "_KNOWN", None)  # a new process: read from disk, the file not read again
+    monkeypatch.setattr(files, "_VERIFIED", {})
+    monkeypatch.setattr(files, "hashlib", None)  # hashing again would fail
+    assert files.sha256_of(weights) == hashlib.sha256(b"first weights").hexdigest()
+    monkeypatch.undo()
+    monkeypatch.setenv("SENSORIUM_CACHE", str(tmp_path / "cache"))
+    st = weights.stat()
+    weights.write_bytes(b"other weights")  # same size, and the old time put back: the inode or time still differs
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    assert files.sha256_of(weights) == hashlib.sha256(b"other weights").hexdigest()

@@ -1,20 +1,29 @@
 """Find model files and verify them before use.
 
 Weights come from pip packages or from the models directory (``SENSORIUM_MODELS``). Every
-file is checked by size and sha256 once per process; a missing or corrupt file raises
-:class:`ModelMissing` naming the file, where it was looked for, and how to provide it.
+file is checked by size and sha256 before use; a missing or corrupt file raises
+:class:`ModelMissing` naming the file, where it was looked for, and how to provide it. A file's
+digest is kept with its size, modification time and inode in the cache folder
+(``sha256.json``), as git's index keeps what it has hashed: a file that changes in any of them is
+hashed again, and one that does not is not read again by every command (Whisper's 75 MB alone
+took 0.15 s of each search in a library with sound).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from sensorium.errors import ModelMissing
 
-_VERIFIED: dict[tuple[str, int, float], str] = {}
+_VERIFIED: dict[str, str] = {}
+_KNOWN: dict[str, str] | None = None  # what sha256.json holds
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -31,17 +40,56 @@ class ModelFile:
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, cached per (path, size, mtime)."""
+    """Hex sha256 of a file, remembered by (path, size, mtime, inode) in this process and on disk."""
     st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime)
-    if key in _VERIFIED:
-        return _VERIFIED[key]
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+    with _LOCK:
+        known = _VERIFIED.get(key) or _known().get(key)
+    if known:
+        _VERIFIED[key] = known
+        return known
     h = hashlib.sha256()
     with path.open("rb") as f:
         while block := f.read(chunk):
             h.update(block)
-    _VERIFIED[key] = h.hexdigest()
-    return _VERIFIED[key]
+    digest = h.hexdigest()
+    with _LOCK:
+        _VERIFIED[key] = digest
+        _remember(key, digest)
+    return digest
+
+
+def _stamps_file() -> Path:
+    root = os.environ.get("SENSORIUM_CACHE") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sensorium" / "derived"
+    )
+    return Path(root) / "sha256.json"
+
+
+def _known() -> dict[str, str]:
+    global _KNOWN
+    if _KNOWN is None:
+        try:
+            data = json.loads(_stamps_file().read_text(encoding="utf-8"))
+            _KNOWN = {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            _KNOWN = {}
+    return _KNOWN
+
+
+def _remember(key: str, digest: str) -> None:
+    """Add a digest to ``sha256.json`` (written beside, then renamed); a cache that cannot be written is skipped."""
+    known = _known()
+    known[key] = digest
+    path = _stamps_file()
+    live = {k: v for k, v in known.items() if Path(k.rsplit("|", 3)[0]).exists()}  # files since removed are dropped
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_text(json.dumps(live, indent=0), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def package_dir(package: str) -> Path | None:
