@@ -22,6 +22,10 @@ run classify "$samples/cat-chelsea.png" "$samples/motorcycle.png" "$samples/rock
 run describe "$samples/cat-chelsea.png"
 roll="$PWD/demo-library/camera-roll"  # the same photos as HEIC, AVIF and a camera's RAW, one HEIC cut short
 rm -rf "$roll" && .venv/bin/python scripts/camera_roll.py "$samples" "$roll"
+ex="$PWD/demo-library/ex"  # few-shot: one example each of three labels with code names, which words cannot tell
+rm -rf "$ex" && mkdir -p "$ex/kx7" "$ex/qr2" "$ex/zz9"
+cp "$samples/cat-chelsea.png" "$ex/kx7/" && cp "$samples/rocket-launch.jpg" "$ex/qr2/" && cp "$samples/coins.png" "$ex/zz9/"
+run classify "$roll"/*.NEF "$roll"/IMG_000[12].HEIC "$roll"/*.avif --examples "$ex"
 run index "$roll" -l "$PWD/demo-library/camera-library" || echo "(exit $?: one file failed, as it should)"
 run search "a rocket" -l "$PWD/demo-library/camera-library" --limit 1
 run search "photos from Lisbon" -l "$PWD/demo-library/camera-library" --limit 1  # where the phone took it (GPS)

@@ -155,7 +155,8 @@ def _yes_no(lib: Library, paths: list[Path], question: str, about: str) -> list[
     answers = []
     for path, result in zip(paths, classify_files(lib, paths, [about], multi_label=True, threshold=0.0), strict=True):
         if result.error:
-            answers.append(Answer(str(path), question, "yes/no", None, about, error=result.error))
+            error = result.error.removeprefix(f"{path}: ")  # said once: the line names the file
+            answers.append(Answer(str(path), question, "yes/no", None, about, error=error))
             continue
         score = float(result.labels[0].score) if result.labels else 0.0
         answer = "yes" if score >= YES else "no" if score < NO else "not sure"

@@ -59,7 +59,12 @@ LanguageOpt = Annotated[
     str | None, typer.Option("--language", help="Spoken language, e.g. en (multilingual Whisper models only)")
 ]
 TextEncoderOpt = Annotated[
-    str | None, typer.Option("--text-encoder", help="Text encoder defining the space (minilm-l6-v1, e5-small-v1)")
+    str | None,
+    typer.Option(
+        "--text-encoder",
+        help="Text encoder defining the space: minilm-multi-v1 (default: MiniLM's space, other languages"
+        " mapped into it), minilm-l6-v1 (English only), e5-small-v1",
+    ),
 ]
 TakenOpt = Annotated[
     str | None,
@@ -212,6 +217,15 @@ def index(
                 + (f", pruned {report.pruned}" if prune else "")
                 + f" ({report.records} records, {report.seconds:.1f} s) → {lib.path}"
             )
+        if (
+            paths
+            and not (report.indexed + report.skipped + report.failed + report.not_media + report.gone)
+            and not report.held
+        ):
+            where = ", ".join(display_path(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+            err.print(
+                f"no files under {where}: nothing to index (pictures, recordings, videos, notes and documents are)"
+            )
         if report.redated:
             err.print(f"read the dates of {report.redated} files indexed before 0.4 (search --taken finds them now)")
         for root in report.held:
@@ -292,7 +306,8 @@ def watch(
 @app.command()
 def search(
     query: Annotated[
-        str | None, typer.Argument(help="What to look for, in words (any language for e5)", metavar="WORDS")
+        str | None,
+        typer.Argument(help="What to look for, in words (in other languages too, less well)", metavar="WORDS"),
     ] = None,
     like: Annotated[
         list[Path] | None,
@@ -347,7 +362,7 @@ def search(
         taken=taken,
         read_dates=not no_dates,
     )
-    if said and not as_json:
+    if said:  # on stderr, with --json too: stdout stays the hits
         err.print(f"[dim]{said} (--no-dates: search those words as written)[/dim]", highlight=False)
     if as_json:
         _emit_json([h.to_json() for h in hits])

@@ -115,6 +115,7 @@ class Library:
             fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
         except OSError as exc:
             raise _not_writable(self.path, exc) from exc
+        held = False
         try:
             if fcntl is not None:
                 try:
@@ -125,10 +126,14 @@ class Library:
                         f"{self.path}: another process (pid {holder}) is indexing this library; "
                         "wait for it to finish, or give another --library"
                     ) from None
+                held = True
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             yield
         finally:
+            if held:  # an empty lock file is a free one: no pid of a process long gone is left in it
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)
             os.close(fd)  # releases the lock
 
     # -- parts ------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ def test_bad_files_and_questions(media, tmp_path: Path) -> None:
     empty.write_bytes(b"")
     missing, ok = ask(lib, "is there a cat?", tmp_path / "nowhere.jpg", folder / "cat-chelsea.png")
     assert missing["answer"] is None and missing["error"] and ok["answer"] == "yes"
+    assert "nowhere.jpg" not in missing["error"]  # the answer names the file; its reason does not again
     [cut] = ask(lib, "what is this?", empty)
     assert cut["answer"] is None and "empty" in cut["error"], cut
     with pytest.raises(QueryError, match="cannot answer that"):

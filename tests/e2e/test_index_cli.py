@@ -287,6 +287,7 @@ def test_one_index_run_at_a_time(tmp_path: Path) -> None:
         holder.wait()
     report = lib.index(notes)  # the lock went with the process
     assert report.indexed == 2 and lib.stats()["files"] == 2
+    assert (lib.path / "index.lock").read_bytes() == b""  # a finished run leaves no pid behind
 
 
 def test_a_library_that_cannot_be_written_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -617,3 +618,10 @@ def test_rehash_reads_a_file_whose_size_and_time_did_not_change(tmp_path: Path) 
     [record] = open_library(lib).store().records_of([str(note)])
     assert "dog" in record["text"] and "cat" not in record["text"]
     assert index_json(lib, folder, extra=("--rehash",))[1]["skipped"] == 1  # read again, and unchanged
+
+
+def test_a_folder_with_nothing_to_index_says_so(tmp_path: Path) -> None:
+    (tmp_path / "nothing").mkdir()
+    result = CliRunner().invoke(app, ["index", str(tmp_path / "nothing"), "--library", str(tmp_path / "lib")])
+    assert result.exit_code == 0 and "nothing to index" in result.stderr, result.stderr
+    assert "nothing" in result.stderr.split("no files under ")[1]

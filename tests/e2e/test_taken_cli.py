@@ -234,6 +234,7 @@ def test_days_said_in_the_words_keep_to_those_days(dated: tuple[Path, Path]) -> 
     code, out, err = cli("search", "photos from 2019 to 2021", "--library", str(lib), "--json")
     hits = json.loads(out)
     assert code == 0 and [Path(h["path"]).name for h in hits] == ["coffee.jpg", "episode.mp3"], err
+    assert '"from 2019 to 2021" read as --taken 2019..2021' in err  # said with --json too, on stderr
     assert hits[0]["why"].startswith("made 2019-07-04")
     code, out, err = cli("search", "a cup of coffee in 2019", "--library", str(lib))
     assert code == 0 and '"in 2019" read as --taken 2019' in err and "2019-07-04 08:30:00" in out
