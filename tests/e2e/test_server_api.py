@@ -308,6 +308,7 @@ def test_non_media_upload_is_415(client: TestClient) -> None:
         (b'{"text": "a cat", "limit": 0}', "limit"),
         (b'{"text": "a cat", "modality": "smell"}', "modality"),
         (b"[1, 2]", "body"),
+        (b'{"text": "a cat", "limt": 3}', "limt"),  # a misspelt option is refused, not ignored
     ],
 )
 def test_malformed_search_is_422(client: TestClient, body: bytes, field: str) -> None:

@@ -34,7 +34,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -74,6 +74,8 @@ _SANE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 class SearchBody(BaseModel):
     """``POST /api/search``; also the form fields of ``/api/search/example`` (where "" means absent)."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt key ("limt") is refused, not quietly ignored
+
     text: str | None = None
     negative: str | None = None
     limit: int = Field(20, ge=1, le=200)
@@ -94,6 +96,7 @@ class SearchBody(BaseModel):
 
 
 class ExampleForm(SearchBody):
+    model_config = ConfigDict(extra="ignore")  # a form carries its file beside these fields
     like_weight: float = Field(0.5, ge=0.0, le=1.0)
 
 
