@@ -26,6 +26,8 @@ ex="$PWD/demo-library/ex"  # few-shot: one example each of three labels with cod
 rm -rf "$ex" && mkdir -p "$ex/kx7" "$ex/qr2" "$ex/zz9"
 cp "$samples/cat-chelsea.png" "$ex/kx7/" && cp "$samples/rocket-launch.jpg" "$ex/qr2/" && cp "$samples/coins.png" "$ex/zz9/"
 run classify "$roll"/*.NEF "$roll"/IMG_000[12].HEIC "$roll"/*.avif --examples "$ex"
+run names add Tibbles "$roll/IMG_0001.HEIC"  # a name no model knows, taught by one photo
+run search Tibbles --limit 1
 run index "$roll" -l "$PWD/demo-library/camera-library" || echo "(exit $?: one file failed, as it should)"
 run search "a rocket" -l "$PWD/demo-library/camera-library" --limit 1
 run search "photos from Lisbon" -l "$PWD/demo-library/camera-library" --limit 1  # where the phone took it (GPS)

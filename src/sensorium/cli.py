@@ -1007,6 +1007,64 @@ def models_remove(model_id: Annotated[str, typer.Argument(help="The id or name o
     err.print(f"removed {record.id} ({record.folder})")
 
 
+names_app = typer.Typer(help="Names taught by example: words the models do not know ('Rex'), searched by your files.")
+app.add_typer(names_app, name="names")
+
+
+@names_app.callback(invoke_without_command=True)
+def names_list(ctx: typer.Context, library: LibraryOpt = None, as_json: JsonOpt = False) -> None:
+    """The names taught to the library, each with the kind and files it was taught by."""
+    if ctx.invoked_subcommand is not None:
+        return
+    taught = _open(library).names()
+    if as_json:
+        _emit_json([t.to_json() for t in taught])
+        return
+    if not taught:
+        err.print("no names taught yet: `sensorium names add NAME FILE...` teaches one by example")
+        return
+    table = Table("name", "kind", "examples")
+    for t in taught:
+        table.add_row(t.name, t.modality, ", ".join(display_path(Path(f)) for f in t.files))
+    out.print(table)
+
+
+@names_app.command("add")
+def names_add(
+    name: Annotated[str, typer.Argument(help="The name, as words will say it: 'Rex', 'the blue mug'")],
+    files: Annotated[list[Path], typer.Argument(help="A few example files of it, of one kind", metavar="FILE")],
+    library: LibraryOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Teach a name by example: a search whose words hold it then searches by these files in its place.
+
+    "Rex" alone finds what looks like the examples; "Rex on the beach" the examples and the words together.
+    Teaching a name again replaces its examples.
+    """
+    taught = _open(library).teach(name, files)
+    if as_json:
+        _emit_json(taught.to_json())
+    else:
+        kind = {"image": "picture", "audio": "sound", "video": "video", "text": "note"}.get(taught.modality, "file")
+        n = len(taught.files)
+        said = f"{n} {kind}{'s' if n > 1 else ''}"
+        err.print(f"taught {taught.name!r} by {said}: searching {taught.name!r} finds what is like them")
+        for path, reason in taught.failed:
+            err.print(Text.assemble(("failed", "red"), f" {path}: {reason}"))
+    if taught.failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@names_app.command("remove")
+def names_remove(
+    name: Annotated[str, typer.Argument(help="A taught name")],
+    library: LibraryOpt = None,
+) -> None:
+    """Forget a taught name (its example files are not touched)."""
+    _open(library).forget_name(name)
+    err.print(f"forgot {name!r}")
+
+
 spaces_app = typer.Typer(help="The vector spaces a library holds, and the maps that bind them.")
 app.add_typer(spaces_app, name="spaces")
 

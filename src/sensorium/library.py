@@ -411,6 +411,25 @@ class Library:
             read_dates=read_dates,
         )
 
+    def teach(self, name: str, files: str | Path | Sequence[str | Path]) -> Any:  # -> sensorium.names.TaughtName
+        """Teach the library a name by example files (``sensorium names add``): afterwards a search whose
+        words hold the name searches by those examples in its place ("Rex on the beach")."""
+        from sensorium import names
+
+        return names.teach(self, name, [files] if isinstance(files, (str, Path)) else list(files))
+
+    def names(self) -> list[Any]:  # -> list[sensorium.names.TaughtName]
+        """The names taught to the library (``sensorium names``)."""
+        from sensorium import names
+
+        return names.taught(self)
+
+    def forget_name(self, name: str) -> None:
+        """Drop a taught name (``sensorium names remove``); its example files are not touched."""
+        from sensorium import names
+
+        names.forget(self, name)
+
     def embed(
         self,
         files: str | Path | Sequence[str | Path] = (),

@@ -32,6 +32,7 @@ from sensorium.media.probe import probe
 from sensorium.media.video import video_or_sound
 from sensorium.models.base import l2_normalise, valid_utf8
 from sensorium.models.hierarchy import Kind, kind_of
+from sensorium.names import NamesSaid, named_files, names_said
 from sensorium.scoring import Calibrator, sigmoid
 from sensorium.store.base import Filter, pad_perceptual
 from sensorium.types import KEYWORD_WEIGHT, LIKE_WEIGHT, MAX_LIMIT, MODALITIES, TAGS_INDEX, Hit, track_of
@@ -349,13 +350,16 @@ def search(
     said = None
     if span is None and text and read_dates:
         text, span, said = words_and_days(text)
+    named = names_said(lib, text) if text else None  # names the library was taught by example
+    if named is not None:
+        text = named.rest if _names_something(named.rest) else None
     negative = query_text(negative, "negative")
     path_glob = path_pattern(path_glob)
     likes = example_paths(like)
     check_options(limit=limit, modality=modality, like_weight=like_weight, min_score=min_score)
-    if text is None and not likes and negative is None and span is not None:
+    if text is None and not likes and named is None and negative is None and span is not None:
         return made_in(lib, span, limit=limit, modality=modality, path_glob=path_glob)
-    if text is None and not likes:
+    if text is None and not likes and named is None:
         raise QueryError("empty query: give words to search for, an example file (--like), days (taken), or both")
     lib.check_space()
     if space is not None or lib.manifest.get("spaces"):
@@ -367,7 +371,7 @@ def search(
                 lib,
                 target,
                 text,
-                like=likes or None,
+                like=[*likes, *(named_files(lib, named.names) if named else [])] or None,
                 like_weight=like_weight,
                 negative=negative,
                 limit=limit,
@@ -376,10 +380,13 @@ def search(
                 min_score=min_score,
                 taken=span,
             )
-            return [_made_when(_if_gone(h)) if said else _if_gone(h) for h in found]
+            return [_said_of(_if_gone(h), said, named) for h in found]
     store = lib.store()
     cal = Calibrator.for_library(lib)
     example = pool_examples([encode_example(lib, p, modality) for p in likes], likes) if likes else None
+    if named is not None:  # the name's examples, as --like files would be (pooled with any given)
+        both = [example, named.example] if example is not None else [named.example]
+        example = pool_examples(both, [*likes[:1], Path(named.names[0])])
     if example is not None and example.perceptual is not None:
         padded = pad_perceptual(example.perceptual, lib.manifest.get("perceptual_dim", 0))
         example = replace(example, perceptual=padded[0] if padded is not None else None)
@@ -425,7 +432,20 @@ def search(
     moments.sort(key=lambda h: (-h.score, h.path, h.start or 0.0))
     own = lib.manifest.get("space") or ""
     found = [_if_gone(replace(_with_thumbnail(lib, h), space=own)) for h in moments[:limit]]
-    return [_made_when(h) for h in found] if said else found
+    return [_said_of(h, said, named) for h in found]
+
+
+def _said_of(hit: Hit, said: str | None, named: NamesSaid | None) -> Hit:
+    """A hit's why, with the day it was made where the words asked for days, and the names they said."""
+    if said:
+        hit = _made_when(hit)
+    if named is not None:
+        hit = replace(hit, why=f"{hit.why}; as taught: {', '.join(named.names)}")
+    return hit
+
+
+def _names_something(words: str) -> bool:
+    return bool({w for w in re.findall(r"\w+", words.lower()) if len(w) > 2} - ASKING_WORDS - _LISTING_WORDS)
 
 
 def words_and_days(text: str) -> tuple[str | None, tuple[float | None, float | None] | None, str | None]:
@@ -436,8 +456,7 @@ def words_and_days(text: str) -> tuple[str | None, tuple[float | None, float | N
     asked = days_asked(text)
     if asked is None:
         return text, None, None
-    names = {w for w in re.findall(r"\w+", asked.rest.lower()) if len(w) > 2} - ASKING_WORDS - _LISTING_WORDS
-    return (asked.rest if names else None), asked.span, asked.said
+    return (asked.rest if _names_something(asked.rest) else None), asked.span, asked.said
 
 
 def _made_when(hit: Hit) -> Hit:

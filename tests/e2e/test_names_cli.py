@@ -1,0 +1,113 @@
+"""Names taught by example (``sensorium names``): words no model knows, searched by the user's files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+from clirun import cli
+from sensorium.errors import QueryError
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> tuple[Path, Path]:
+    """Six sample photos in a library, and outside it a mirrored, cropped copy of the cat: the example."""
+    folder = tmp_path_factory.mktemp("photos")
+    for name in ("cat-chelsea.png", "cup-of-coffee.png", "rocket-launch.jpg", "motorcycle.png", "coins.png"):
+        shutil.copyfile(samples / name, folder / name)
+    shutil.copyfile(samples / "astronaut-eileen-collins.png", folder / "astronaut.png")
+    lib = tmp_path_factory.mktemp("nameslib") / "library"
+    code, out, err = cli("index", str(folder), "--library", str(lib), "--json")
+    assert code == 0 and json.loads(out)["indexed"] == 6, err
+    examples = tmp_path_factory.mktemp("examples")
+    with Image.open(samples / "cat-chelsea.png") as im:
+        w, h = im.size
+        ImageOps.mirror(im.convert("RGB")).crop((w // 10, h // 10, w, h)).save(examples / "my-cat.jpg")
+    return lib, examples / "my-cat.jpg"
+
+
+def _search(lib: Path, *args: str) -> list[dict]:
+    code, out, err = cli("search", *args, "--library", str(lib), "--json", "--min-score", "0", "--limit", "6")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_a_taught_name_finds_what_is_like_its_examples(photos: tuple[Path, Path]) -> None:
+    lib, example = photos
+    untaught = _search(lib, "Tibbles")
+    assert untaught[0]["score"] < 0.5  # a name no model knows: nothing clearly relevant
+    code, _, err = cli("names", "add", "Tibbles", str(example), "--library", str(lib))
+    assert code == 0 and "taught 'Tibbles' by 1 picture: searching 'Tibbles' finds" in err, err
+    hits = _search(lib, "tibbles")  # any case
+    assert Path(hits[0]["path"]).name == "cat-chelsea.png" and hits[0]["score"] > 0.9, hits[0]
+    assert hits[0]["why"].endswith("as taught: Tibbles") and "looks alike" in hits[0]["why"]
+    assert hits[1]["score"] < hits[0]["score"] - 0.3
+    # with words: the examples and the words together, as --like and words are
+    both = _search(lib, "Tibbles on a rocket")
+    assert {Path(h["path"]).name for h in both[:2]} == {"cat-chelsea.png", "rocket-launch.jpg"}, both[:2]
+    code, out, _ = cli("names", "--library", str(lib), "--json")
+    [listed] = json.loads(out)
+    assert listed["name"] == "Tibbles" and listed["modality"] == "image" and listed["files"] == [str(example)]
+    code, _, err = cli("names", "remove", "TIBBLES", "--library", str(lib))
+    assert code == 0 and "as taught" not in _search(lib, "Tibbles")[0]["why"]
+    assert json.loads(cli("names", "--library", str(lib), "--json")[1]) == []
+
+
+def test_python_and_http_understand_the_name_too(photos: tuple[Path, Path]) -> None:
+    from fastapi.testclient import TestClient
+
+    import sensorium
+    from sensorium.server.api import create_app
+
+    path, example = photos
+    lib = sensorium.open(path)
+    taught = lib.teach("the office cat", [example])
+    assert taught.name == "the office cat" and [n.name for n in lib.names()] == ["the office cat"]
+    try:
+        assert Path(lib.search("the office cat", limit=1)[0].path).name == "cat-chelsea.png"
+        client = TestClient(create_app(lib, token="t0ken"), headers={"Authorization": "Bearer t0ken"})
+        r = client.post("/api/search", json={"text": "the office   cat", "limit": 1})  # spacing aside
+        assert r.status_code == 200 and r.json()["hits"][0]["why"].endswith("as taught: the office cat")
+    finally:
+        lib.forget_name("the office cat")
+
+
+def test_the_models_changing_reads_the_examples_again(photos: tuple[Path, Path], tmp_path: Path) -> None:
+    lib, example = photos
+    mine = tmp_path / "mine.jpg"
+    shutil.copyfile(example, mine)
+    assert cli("names", "add", "Tibbles", str(mine), "--library", str(lib))[0] == 0
+    manifest = json.loads((lib / "manifest.json").read_text())
+    manifest["names"]["tibbles"]["version"] = "an older model"
+    (lib / "manifest.json").write_text(json.dumps(manifest))
+    assert Path(_search(lib, "Tibbles")[0]["path"]).name == "cat-chelsea.png"  # read again from the file
+    assert json.loads((lib / "manifest.json").read_text())["names"]["tibbles"]["version"] != "an older model"
+    manifest = json.loads((lib / "manifest.json").read_text())
+    manifest["names"]["tibbles"]["version"] = "an older model"
+    (lib / "manifest.json").write_text(json.dumps(manifest))
+    mine.unlink()
+    with pytest.raises(QueryError, match="'Tibbles': the models changed and its examples are gone; teach it again"):
+        cli("search", "Tibbles", "--library", str(lib))
+    cli("names", "remove", "Tibbles", "--library", str(lib))
+
+
+def test_bad_examples_and_names(photos: tuple[Path, Path], tmp_path: Path, samples: Path) -> None:
+    lib, example = photos
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture")
+    code, out, err = cli("names", "add", "Tibbles", str(broken), str(example), "--library", str(lib), "--json")
+    taught = json.loads(out)
+    assert code == 3 and taught["files"] == [str(example)] and taught["failed"][0]["path"] == str(broken), err
+    with pytest.raises(QueryError, match="no example could be read"):
+        cli("names", "add", "Tibbles", str(broken), "--library", str(lib))
+    with pytest.raises(QueryError, match="give a word"):
+        cli("names", "add", "!!!", str(example), "--library", str(lib))
+    with pytest.raises(QueryError, match="examples of different kinds"):
+        cli("names", "add", "Tibbles", str(example), str(samples / "observatory-trip.md"), "--library", str(lib))
+    with pytest.raises(QueryError, match="not taught"):
+        cli("names", "remove", "Rex", "--library", str(lib))
+    cli("names", "remove", "Tibbles", "--library", str(lib))
