@@ -163,6 +163,15 @@ def names_said(lib: Library, text: str) -> NamesSaid | None:
     return NamesSaid(tuple(names[k]["name"] for k in found), pool_examples(examples, labels), " ".join(rest.split()))
 
 
+def taught_vector(lib: Library, label: str) -> np.ndarray | None:
+    """The semantic vector of a taught name's examples (pooled), or None where ``label`` is no taught name."""
+    names = lib.manifest.get("names") or {}
+    if not names:
+        return None
+    key = " ".join(re.findall(r"\w+", label.casefold()))
+    return _example(lib, key).semantic if key in names else None
+
+
 def named_files(lib: Library, said: Sequence[str]) -> list[Path]:
     """The example files of names as said (for a hub space, whose own model reads them)."""
     names = lib.manifest.get("names") or {}

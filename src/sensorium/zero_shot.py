@@ -179,7 +179,8 @@ def classify_files(
     A video is classified by what it shows and what it sounds like (:func:`mix_tracks`): "glass
     breaking" is heard, "a rabbit" is seen. ``examples``: a folder of ``<label>/<files>``, a few
     of the user's own per label, counted beside the words (:mod:`sensorium.adapt`); its labels
-    join ``labels``.
+    join ``labels``. A label that is a name the library was taught (:mod:`sensorium.names`) means
+    what its examples mean, as the same name in a search does.
     """
     if examples is not None:
         return _with_examples(lib, paths, labels, examples, multi_label=multi_label, margin=margin, top=top)
@@ -189,6 +190,7 @@ def classify_files(
     # own, calibrated like a search, as in multi-label mode.
     multi_label = multi_label or len(labels) == 1
     vecs = label_vectors(lib.text_encoder, list(labels), space=getattr(lib.image_encoder, "space", None))
+    vecs = with_taught_names(lib, labels, vecs)
     results: list[Classification] = []
     for path in paths:
         try:
@@ -201,6 +203,20 @@ def classify_files(
         else:
             results += rank_distribution([str(path)], mix_tracks(tracks)[None, :], labels, margin=margin, top=top)
     return results
+
+
+def with_taught_names(lib: Library, labels: Sequence[str], vecs: np.ndarray) -> np.ndarray:
+    """Label vectors where a label that is a taught name is its examples' vector (what a search by
+    them compares), not the embedding of a word no model knows."""
+    from sensorium.names import taught_vector
+
+    out = vecs
+    for i, label in enumerate(labels):
+        vec = taught_vector(lib, label)
+        if vec is not None:
+            out = out.copy() if out is vecs else out
+            out[i] = vec
+    return out
 
 
 def _with_examples(
@@ -226,6 +242,7 @@ def _with_examples(
     if len(names) < 2:
         raise QueryError(f"{folder}: examples of one label only; give at least two labels to choose between")
     vecs = label_vectors(lib.text_encoder, names, space=getattr(lib.image_encoder, "space", None))
+    vecs = with_taught_names(lib, names, vecs)
     sets = adapt.build(lib, pairs, names, vecs)
     results: list[Classification] = []
     for path in paths:

@@ -111,3 +111,22 @@ def test_bad_examples_and_names(photos: tuple[Path, Path], tmp_path: Path, sampl
     with pytest.raises(QueryError, match="not taught"):
         cli("names", "remove", "Rex", "--library", str(lib))
     cli("names", "remove", "Tibbles", "--library", str(lib))
+
+
+def test_a_taught_name_is_a_label_classify_knows(photos: tuple[Path, Path], samples: Path) -> None:
+    lib, example = photos
+    files = [str(samples / n) for n in ("cat-chelsea.png", "cup-of-coffee.png", "rocket-launch.jpg")]
+    labels = "Tibbles, a cup of coffee, a rocket"
+    cli("names", "add", "Tibbles", str(example), "--library", str(lib))
+    try:
+        code, out, err = cli("classify", *files, "--labels", labels, "--library", str(lib), "--json")
+        got = {Path(r["path"]).name: r["labels"][0] for r in json.loads(out)}
+        assert code == 0 and got["cat-chelsea.png"]["label"] == "Tibbles", (got, err)
+        assert got["cat-chelsea.png"]["score"] > 0.5 and got["cup-of-coffee.png"]["label"] == "a cup of coffee"
+        code, out, err = cli("classify", *files, "--labels", labels, "--multi-label", "--library", str(lib), "--json")
+        each = {Path(r["path"]).name: {x["label"] for x in r["labels"]} for r in json.loads(out)}
+        assert "Tibbles" in each["cat-chelsea.png"] and "Tibbles" not in each["cup-of-coffee.png"], each
+    finally:
+        cli("names", "remove", "Tibbles", "--library", str(lib))
+    code, out, _ = cli("classify", files[0], "--labels", labels, "--library", str(lib), "--json")
+    assert json.loads(out)[0]["labels"][0]["label"] != "Tibbles" or json.loads(out)[0]["labels"][0]["score"] < 0.5
