@@ -411,12 +411,14 @@ class Library:
             read_dates=read_dates,
         )
 
-    def teach(self, name: str, files: str | Path | Sequence[str | Path]) -> Any:  # -> sensorium.names.TaughtName
+    def teach(
+        self, name: str, files: str | Path | Sequence[str | Path], *, keep_in: Path | None = None
+    ) -> Any:  # -> sensorium.names.TaughtName
         """Teach the library a name by example files (``sensorium names add``): afterwards a search whose
         words hold the name searches by those examples in its place ("Rex on the beach")."""
         from sensorium import names
 
-        return names.teach(self, name, [files] if isinstance(files, (str, Path)) else list(files))
+        return names.teach(self, name, [files] if isinstance(files, (str, Path)) else list(files), keep_in=keep_in)
 
     def names(self) -> list[Any]:  # -> list[sensorium.names.TaughtName]
         """The names taught to the library (``sensorium names``)."""

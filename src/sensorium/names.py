@@ -15,6 +15,7 @@ paths they came from; when the models change, they are read again from those pat
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -65,9 +66,10 @@ def name_key(name: str) -> str:
     return " ".join(words)
 
 
-def teach(lib: Library, name: str, files: Sequence[str | Path]) -> TaughtName:
+def teach(lib: Library, name: str, files: Sequence[str | Path], *, keep_in: Path | None = None) -> TaughtName:
     """Teach ``name`` by ``files`` (pictures, or recordings, or notes: one kind); teaching a name again
     replaces its examples. A file that cannot be read is reported and the others are kept.
+    ``keep_in``: a folder the examples read are moved into and kept from (uploads, which would vanish).
 
     Raises:
         QueryError: no file given, none could be read, or examples of different kinds.
@@ -90,6 +92,10 @@ def teach(lib: Library, name: str, files: Sequence[str | Path]) -> TaughtName:
         raise QueryError(f"name {name!r}: no example could be read ({said})")
     pooled = pool_examples(examples, read)
     lib.store(create=True)
+    if keep_in is not None:
+        shutil.rmtree(keep_in, ignore_errors=True)  # taught again: the old uploads go
+        keep_in.mkdir(parents=True)
+        read = [Path(shutil.move(str(p), keep_in / p.name)) for p in read]
     _save(lib, key, pooled)
     names = dict(lib.manifest.get("names") or {})
     names[key] = {
@@ -126,6 +132,14 @@ def forget(lib: Library, name: str) -> None:
     lib.manifest["names"] = names
     lib._write_manifest()
     (lib.path / NAMES_DIR / f"{_file_key(key)}.npz").unlink(missing_ok=True)
+    shutil.rmtree(uploads_folder(lib, key), ignore_errors=True)
+
+
+def uploads_folder(lib: Library, key: str) -> Path:
+    """Where the examples of a name taught by upload (HTTP) are kept, to be read again when models change."""
+    folder = lib.path / NAMES_DIR / "files" / _file_key(key)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @dataclass(frozen=True)

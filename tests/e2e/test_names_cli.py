@@ -130,3 +130,34 @@ def test_a_taught_name_is_a_label_classify_knows(photos: tuple[Path, Path], samp
         cli("names", "remove", "Tibbles", "--library", str(lib))
     code, out, _ = cli("classify", files[0], "--labels", labels, "--library", str(lib), "--json")
     assert json.loads(out)[0]["labels"][0]["label"] != "Tibbles" or json.loads(out)[0]["labels"][0]["score"] < 0.5
+
+
+def test_names_over_http_keep_their_uploaded_examples(photos: tuple[Path, Path], tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    import sensorium
+    from sensorium.server.api import create_app
+
+    path, example = photos
+    lib = sensorium.open(path)
+    client = TestClient(create_app(lib, token="t0ken"), headers={"Authorization": "Bearer t0ken"})
+    with example.open("rb") as f:
+        r = client.post(
+            "/api/names",
+            data={"name": "Tibbles"},
+            files=[("files", ("my-cat.jpg", f, "image/jpeg")), ("files", ("notes.jpg", b"junk", "image/jpeg"))],
+        )
+    assert r.status_code == 415 and "notes.jpg" in r.json()["error"]  # an upload that is no picture: said, not taught
+    with example.open("rb") as f:
+        r = client.post("/api/names", data={"name": "Tibbles"}, files=[("files", ("my-cat.jpg", f, "image/jpeg"))])
+    assert r.status_code == 200 and r.json()["modality"] == "image", r.text
+    [kept] = r.json()["files"]
+    assert Path(kept).is_file() and Path(kept).is_relative_to(path)  # kept in the library, to be read again
+    assert [n["name"] for n in client.get("/api/names").json()["names"]] == ["Tibbles"]
+    hits = client.post("/api/search", json={"text": "Tibbles", "limit": 1}).json()["hits"]
+    assert Path(hits[0]["path"]).name == "cat-chelsea.png"
+    readonly = TestClient(create_app(lib, token="t0ken", read_only=True), headers={"Authorization": "Bearer t0ken"})
+    assert readonly.delete("/api/names/Tibbles").status_code == 403
+    assert client.delete("/api/names/Tibbles").status_code == 200 and not Path(kept).exists()
+    assert client.get("/api/names").json()["names"] == []
+    assert client.delete("/api/names/Tibbles").status_code == 400  # not taught: said so

@@ -438,6 +438,40 @@ def create_app(
             raise HTTPException(404, f"{path}: no thumbnail; only images, PDFs and indexed videos have one")
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
+    # -- names taught by example -------------------------------------------------------------
+    @app.get("/api/names")
+    def list_names() -> dict[str, Any]:
+        return {"names": [t.to_json() for t in lib.names()] if lib.exists else []}
+
+    @app.post("/api/names")
+    def teach_name(
+        name: Annotated[str, Form(max_length=200)], files: Annotated[list[UploadFile], File()]
+    ) -> dict[str, Any]:
+        """Teach a name by uploaded examples, kept in the library (``names/files/``) to be read again."""
+        from sensorium.names import name_key, uploads_folder
+
+        if read_only:
+            raise HTTPException(403, "names: this server is read-only; restart it without --read-only")
+        folder = uploads_folder(lib, name_key(name))
+        with tempfile.TemporaryDirectory(prefix="sensorium-upload-", dir=folder.parent) as tmp:
+            saved = []
+            for i, f in enumerate(files):
+                path, client_name = save_upload(f, Path(tmp), i)
+                saved.append((path, client_name))
+            with models:
+                taught = lib.teach(name, [p for p, _ in saved], keep_in=folder)
+        by_path = {str(p): n for p, n in saved}
+        out = taught.to_json()
+        out["failed"] = [{"path": by_path.get(e["path"], e["path"]), "error": e["error"]} for e in out["failed"]]
+        return out
+
+    @app.delete("/api/names/{name}")
+    def forget_name(name: str) -> dict[str, str]:
+        if read_only:
+            raise HTTPException(403, "names: this server is read-only; restart it without --read-only")
+        lib.forget_name(name)
+        return {"forgotten": name}
+
     # -- index jobs ------------------------------------------------------------------------------
     @app.post("/api/index", status_code=202)
     def index(body: IndexBody) -> dict[str, str]:
