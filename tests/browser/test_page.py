@@ -371,3 +371,27 @@ def test_index_tab_finds_a_resized_copy_of_a_photo(page, served, tmp_path: Path)
     page.wait_for_function("() => [...document.querySelectorAll('#duplicates img')].every(i => i.complete)")
     widths = groups.locator("img").evaluate_all("els => els.map(e => e.naturalWidth)")
     assert all(w > 0 for w in widths), widths  # the thumbnails load with the token
+
+
+def test_a_name_taught_on_the_page_is_searched_and_forgotten(page, served, tmp_path: Path) -> None:
+    from PIL import Image, ImageOps
+
+    mine = tmp_path / "my-cat.jpg"
+    with Image.open(served.media / "cat-chelsea.png") as im:
+        ImageOps.mirror(im.convert("RGB")).save(mine)
+    page.click("#tab-classify")
+    page.wait_for_function("() => /No names/.test(document.getElementById('names-status').textContent)")
+    page.fill("#name-word", "Tibbles")
+    page.set_input_files("#name-files", [str(mine)])
+    page.click("#name-teach")
+    page.wait_for_selector('#names li[data-name="Tibbles"]')
+    assert "Taught \u201cTibbles\u201d by 1 picture" in page.text_content("#names-status")
+    page.click("#tab-search")
+    page.fill("#min-score", "0")
+    page.fill("#taken", "")
+    run_search(page, "Tibbles")
+    assert names(page)[0] == "cat-chelsea.png"
+    page.click("#tab-classify")
+    page.click('#names li[data-name="Tibbles"] button.forget')
+    page.wait_for_function("() => !document.querySelector('#names li[data-name=\"Tibbles\"]')")
+    assert "Forgot \u201cTibbles\u201d" in page.text_content("#names-status")

@@ -148,6 +148,7 @@
       if (on && focus) tab.focus();
     }
     if (name === "index") loadErrors();
+    if (name === "classify") loadNames();
   }
 
   // File drop onto a zone sets the zone's <input type=file>, so the form only reads the input.
@@ -187,6 +188,7 @@
       $("stats").textContent = parts.join(" · ");
       $("read-only-note").hidden = !readOnly;
       for (const c of $("index-form").elements) c.disabled = readOnly;
+      for (const c of $("names-form").elements) c.disabled = readOnly;
     } catch (err) {
       if (err.status !== 401) $("stats").textContent = "Stats unavailable: " + err.message;
     }
@@ -624,6 +626,74 @@
       $("classify-button").disabled = false;
     }
   }
+
+  // ---------- names taught by example ----------
+
+  const KINDS = { image: "picture", audio: "sound", video: "video", text: "note" };
+
+  function kindCount(n, modality) {
+    const kind = KINDS[modality] || "file";
+    return n + " " + kind + (n === 1 ? "" : "s");
+  }
+
+  async function loadNames(keepStatus = false) {
+    if (!token) return;
+    try {
+      const data = await api("/api/names");
+      $("names").replaceChildren(...data.names.map((n) => {
+        const forget = el("button", { type: "button", class: "forget", text: "Forget", "aria-label": "Forget " + n.name });
+        forget.disabled = readOnly;
+        forget.addEventListener("click", () => forgetName(n.name));
+        return el("li", { "data-name": n.name }, el("strong", { text: n.name }),
+          " taught by " + kindCount(n.files.length, n.modality) + " ", forget);
+      }));
+      if (!data.names.length && !keepStatus) setStatus("names-status", "No names taught yet.");
+    } catch (err) {
+      if (err.status !== 401) setStatus("names-status", "Could not load names: " + err.message, true);
+    }
+  }
+
+  async function teachName() {
+    const name = $("name-word").value.trim();
+    const files = $("name-files").files ? [...$("name-files").files] : [];
+    if (!name || !files.length) {
+      setStatus("names-status", "Type a name and choose a few example files of it.", true);
+      (name ? $("name-files") : $("name-word")).focus();
+      return;
+    }
+    const form = new FormData();
+    form.append("name", name);
+    for (const f of files) form.append("files", f, f.name);
+    $("name-teach").disabled = true;
+    setStatus("names-status", "Teaching \u201c" + name + "\u201d…");
+    try {
+      const t = await api("/api/names", { method: "POST", body: form });
+      const failed = t.failed.length ? "; not read: " + t.failed.map((f) => f.path + " (" + f.error + ")").join(", ") : "";
+      setStatus("names-status", "Taught \u201c" + t.name + "\u201d by " + kindCount(t.files.length, t.modality) +
+        ": search it to find what is like them" + failed, t.failed.length > 0);
+      $("names-form").reset();
+      await loadNames(true);
+    } catch (err) {
+      if (err.status !== 401) setStatus("names-status", "Teaching failed: " + err.message, true);
+    } finally {
+      $("name-teach").disabled = readOnly;
+    }
+  }
+
+  async function forgetName(name) {
+    try {
+      await api("/api/names/" + encodeURIComponent(name), { method: "DELETE" });
+      setStatus("names-status", "Forgot \u201c" + name + "\u201d.");
+      await loadNames(true);
+    } catch (err) {
+      if (err.status !== 401) setStatus("names-status", "Could not forget " + name + ": " + err.message, true);
+    }
+  }
+
+  $("names-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    teachName();
+  });
 
   $("classify-form").addEventListener("submit", (e) => {
     e.preventDefault();
