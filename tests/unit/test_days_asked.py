@@ -27,6 +27,8 @@ NOW = datetime(2026, 11, 29, 9, 30)  # a Sunday
         ("a cat since 2020", "2020..", "since 2020", "a cat"),
         ("a cat after 2020", "2021..", "after 2020", "a cat"),
         ("a dog before 2010", "..2009", "before 2010", "a dog"),
+        ("birds from 2019 onwards", "2019..", "from 2019 onwards", "birds"),
+        ("recorded in March 2020 or later", "2020-03..", "recorded in March 2020 or later", ""),
         ("music from the 90s", "1990..1999", "from the 90s", "music"),
         ("cars of the 1960s", "1960..1969", "the 1960s", "cars of"),
         ("in the 20s", "2020..2029", "in the 20s", ""),

@@ -82,6 +82,7 @@ _LEAD = re.compile(
     r"|in|from|during|since|before|after|until|till|around|circa|back\s+in)\s+",
     re.IGNORECASE,
 )
+_ONWARD = re.compile(r"\s+(?:onwards?|and later|or later|and after)(?!\w)", re.IGNORECASE)
 _RANGE_HEAD = re.compile(r"(?:from|between)\s+", re.IGNORECASE)
 _RANGE_SEP = re.compile(r"\s*(?:-|–|\s(?:to|and|until|till|through)\s)\s*", re.IGNORECASE)
 _WORD_START = re.compile(r"(?<![\w'-])\w")
@@ -132,6 +133,9 @@ def _led_at(text: str, pos: int, now: datetime) -> tuple[tuple[int, int], Span] 
         return None
     end, (start_day, end_day) = found
     word = lead["lead"].split()[-1].lower()
+    onward = _ONWARD.match(text, end)
+    if onward is not None:  # "from 2019 onwards", "in 2020 and later"
+        word, end = "since", onward.end()
     if word in ("since", "after"):
         span: Span = (_seconds(start_day if word == "since" else end_day), None)
     elif word in ("before", "until", "till"):
