@@ -628,7 +628,7 @@ def _candidates(
     perc_scores: dict[str, float] = {}
     if example is not None and example.perceptual is not None and where.modality in (None, example.modality, "video"):
         track = "picture" if example.modality == "image" else "sound"
-        pwhere = Filter(modality=where.modality, path_glob=where.path_glob, only_perceptual=True, track=track)
+        pwhere = replace(where, only_perceptual=True, track=track)  # every filter of the words' search too
         for r in store.search_vectors(example.perceptual, column="perceptual", limit=k, where=pwhere):
             if not np.isfinite(r["_score"]) or not np.any(r["perceptual"]):
                 continue  # rows without a perceptual vector of their own (speech)

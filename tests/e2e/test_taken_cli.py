@@ -242,3 +242,12 @@ def test_days_said_in_the_words_keep_to_those_days(dated: tuple[Path, Path]) -> 
     assert Path(hit.path).name == "coffee.jpg" and hit.why.endswith("made 2019-07-04")
     as_written = sensorium.open(lib).search("a cat in 2019", read_dates=False, min_score=0)
     assert Path(as_written[0].path).name == "cat.jpg"  # the cat of 2023, searched by the words as written
+
+
+def test_days_hold_for_a_search_by_example_too(dated: tuple[Path, Path]) -> None:
+    """The example's look-alike rows were searched without the days: a 2023 photo answered --taken 2019."""
+    folder, lib = dated
+    cat = str(folder / "cat.jpg")
+    assert _names(lib, "--like", cat, "--taken", "2030") == []
+    assert _names(lib, "--like", cat, "--taken", "2019") == ["coffee.jpg"]
+    assert "cat.jpg" not in _names(lib, "--like", cat, "a cup of coffee in 2019")
