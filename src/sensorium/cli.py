@@ -348,6 +348,8 @@ def search(
     said = None
     if taken is None and not no_dates and (query or "").strip():
         said = _days_said(query or "")
+    elif taken is not None:
+        said = _taken_words(taken)
     lib = _open(library, text_encoder=text_encoder)
     hits = lib.search(
         query,
@@ -363,7 +365,8 @@ def search(
         read_dates=not no_dates,
     )
     if said:  # on stderr, with --json too: stdout stays the hits
-        err.print(f"[dim]{said} (--no-dates: search those words as written)[/dim]", highlight=False)
+        hint = "" if taken is not None else " (--no-dates: search those words as written)"
+        err.print(f"[dim]{said}{hint}[/dim]", highlight=False)
     if as_json:
         _emit_json([h.to_json() for h in hits])
         return
@@ -425,14 +428,24 @@ def embed(
     from sensorium import embed as embedding
     from sensorium.errors import QueryError
 
-    texts = [line for t in text or [] for line in (sys.stdin.read().splitlines() if t == "-" else [t])]
+    texts: list[str] = []
+    for t in text or []:
+        if t != "-":
+            texts.append(t)
+            continue
+        piped = [line for line in sys.stdin.read().splitlines() if line.strip()]  # blank lines: none to embed
+        if not piped:
+            raise typer.BadParameter("--text -: the pipe held no text (one text a line)", param_hint="--text")
+        texts += piped
     if not files and not texts:
         raise typer.BadParameter("give files to embed, words (--text), or both")
     if stored and (texts or space):
         raise typer.BadParameter("--stored gives what the library holds for files; drop --text and --space")
     if output is not None:
-        if output.suffix != ".npy":
-            raise QueryError(f"{display_path(output)}: vectors are written as numpy .npy; name the file *.npy")
+        if not str(output).strip() or output.suffix.lower() != ".npy":
+            raise QueryError(f"-o {str(output)!r}: vectors are written as numpy .npy; name the file *.npy")
+        if perceptual:
+            raise QueryError("--perceptual: -o writes the vectors of the space only; drop -o for JSON lines with both")
         _check_output(output, list(files or []), overwrite)
     lib = _open(library, text_encoder=text_encoder)
     if stored:
@@ -445,8 +458,14 @@ def embed(
     if output is not None and good:
         matrix = np.stack([e.vector for e in good]).astype(np.float32)  # type: ignore[misc]
         tmp = output.with_name(f".{output.name}.{os.getpid()}.part.npy")
-        np.save(tmp, matrix)
-        os.replace(tmp, output)
+        try:
+            np.save(tmp, matrix)
+            os.replace(tmp, output)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            why = exc.strerror or str(exc)
+            name = display_path(output)
+            raise QueryError(f"{name}: cannot be written ({why}); pick a folder you can write") from None
         err.print(f"wrote {display_path(output)}: {matrix.shape[0]} × {matrix.shape[1]} float32")
     row = 0
     for e in found:
@@ -470,6 +489,19 @@ def _days_said(query: str) -> str | None:
 
     asked = days_asked(query)
     return None if asked is None else f'"{asked.said}" read as --taken {as_taken(asked.span)}'
+
+
+def _taken_words(taken: str) -> str | None:
+    """What ``--taken`` words ("last summer") are read as, said as a span; None for a span as written."""
+    from sensorium.media.dates import parse_span
+    from sensorium.media.days_asked import as_taken, days_asked
+
+    try:
+        parse_span(taken)
+        return None
+    except ValueError:
+        asked = days_asked(taken.strip())
+        return f"--taken {taken.strip()!r} read as {as_taken(asked.span)}" if asked and not asked.rest else None
 
 
 def _clock(seconds: float | None) -> str:
@@ -1018,7 +1050,7 @@ def names_list(ctx: typer.Context, library: LibraryOpt = None, as_json: JsonOpt 
         return
     taught = _open(library).names()
     if as_json:
-        _emit_json([t.to_json() for t in taught])
+        _emit_json([t.to_json(failed=False) for t in taught])
         return
     if not taught:
         err.print("no names taught yet: `sensorium names add NAME FILE...` teaches one by example")

@@ -86,15 +86,31 @@ def embed_texts(
     ]
 
 
+def files_of(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files given, a folder standing for every file under it (as ``index`` walks it: hidden
+    ones left out); and ``(path, reason)`` for what in a folder could not be walked."""
+    from sensorium.media.walk import walk
+
+    found: list[Path] = []
+    problems: list[tuple[str, str]] = []
+    for path in paths:
+        if Path(path).is_dir():
+            found += walk([Path(path)], on_error=lambda where, why: problems.append((where, why)))
+        else:
+            found.append(Path(path))
+    return found, problems
+
+
 def embed_files(lib: Library, paths: Sequence[Path], *, space: str | None = None) -> list[Embedded]:
-    """Files as vectors of ``space``, read as a search by example reads them; a file that cannot be
-    read gets its reason and the others go on."""
+    """Files as vectors of ``space``, read as a search by example reads them (a folder: each file under
+    it); a file that cannot be read gets its reason and the others go on."""
     from sensorium import spaces
     from sensorium.media.probe import probe
     from sensorium.query import encode_example
 
     name = space or spaces.main_space(lib)
-    out = []
+    paths, problems = files_of(paths)
+    out = [Embedded(where, error=why) for where, why in problems]
     for path in paths:
         try:
             if name == spaces.main_space(lib):

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 NAMES_DIR = "names"
 MAX_NAME_CHARS = 64
+MAX_EXAMPLES = 50  # as a search's --like files: each is decoded and encoded when taught
+# Words that cannot be a name: a search's words hold them all the time ("the budget", "photos of")
+_COMMON = """a an and at by for from in into of on or the to with without this that these those my our your his her
+their it its is are was photo photos picture pictures image images video videos sound sounds file files"""
+_NOT_NAMES = frozenset(_COMMON.split())
 
 
 @dataclass(frozen=True)
@@ -43,13 +48,12 @@ class TaughtName:
     files: tuple[str, ...]
     failed: tuple[tuple[str, str], ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "modality": self.modality,
-            "files": list(self.files),
-            "failed": [{"path": p, "error": e} for p, e in self.failed],
-        }
+    def to_json(self, *, failed: bool = True) -> dict[str, Any]:
+        """``failed``: also the files that could not be read (what ``names add`` says; a listing has none)."""
+        out: dict[str, Any] = {"name": self.name, "modality": self.modality, "files": list(self.files)}
+        if failed:
+            out["failed"] = [{"path": p, "error": e} for p, e in self.failed]
+        return out
 
 
 def name_key(name: str) -> str:
@@ -63,6 +67,12 @@ def name_key(name: str) -> str:
         raise QueryError(f"name {name!r}: give a word or a few, such as 'Rex' or 'the blue mug'")
     if len(name) > MAX_NAME_CHARS:
         raise QueryError(f"name {name[:20]!r}...: {len(name)} characters; give at most {MAX_NAME_CHARS}")
+    if all(len(w) < 2 or w in _NOT_NAMES for w in words):  # "C++" would be "c", "the" every other search
+        said = " ".join(words)
+        raise QueryError(
+            f"name {name!r}: searches match a name by its words ({said!r}), which are too short or too common"
+            " to tell it; give a name with a word of its own, such as 'Rex' or 'the blue mug'"
+        )
     return " ".join(words)
 
 
@@ -74,13 +84,17 @@ def teach(lib: Library, name: str, files: Sequence[str | Path], *, keep_in: Path
     Raises:
         QueryError: no file given, none could be read, or examples of different kinds.
     """
+    from sensorium.embed import files_of
     from sensorium.query import encode_example, pool_examples
 
     key = name_key(name)
-    paths = [Path(f).expanduser() for f in files]
+    paths, problems = files_of([Path(f).expanduser() for f in files])
+    paths = list({p.resolve(): p for p in paths}.values())  # one file given twice is one example
     if not paths:
-        raise QueryError(f"name {name!r}: give the example files it is taught by")
-    examples, read, failed = [], [], []
+        raise QueryError(f"name {name!r}: give the example files it is taught by (a folder of them will do)")
+    if len(paths) > MAX_EXAMPLES:
+        raise QueryError(f"name {name!r}: {len(paths)} examples; give at most {MAX_EXAMPLES}")
+    examples, read, failed = [], [], list(problems)
     for path in paths:
         try:
             examples.append(encode_example(lib, path))
@@ -95,7 +109,7 @@ def teach(lib: Library, name: str, files: Sequence[str | Path], *, keep_in: Path
     if keep_in is not None:
         shutil.rmtree(keep_in, ignore_errors=True)  # taught again: the old uploads go
         keep_in.mkdir(parents=True)
-        read = [Path(shutil.move(str(p), keep_in / p.name)) for p in read]
+        read = [Path(shutil.move(str(p), keep_in / f"{i}-{p.name}")) for i, p in enumerate(read)]
     _save(lib, key, pooled)
     names = dict(lib.manifest.get("names") or {})
     names[key] = {

@@ -348,11 +348,11 @@ def search(
     text = query_text(text)
     span = taken_span(taken)
     said = None
+    named = names_said(lib, text) if text else None  # names the library was taught by example, first:
+    if named is not None:  # a name that reads as days ("2019") is the user's before it is a year
+        text = named.rest if _names_something(named.rest) or _has_days(named.rest) else None
     if span is None and text and read_dates:
         text, span, said = words_and_days(text)
-    named = names_said(lib, text) if text else None  # names the library was taught by example
-    if named is not None:
-        text = named.rest if _names_something(named.rest) else None
     negative = query_text(negative, "negative")
     path_glob = path_pattern(path_glob)
     likes = example_paths(like)
@@ -442,6 +442,10 @@ def _said_of(hit: Hit, said: str | None, named: NamesSaid | None) -> Hit:
     if named is not None:
         hit = replace(hit, why=f"{hit.why}; as taught: {', '.join(named.names)}")
     return hit
+
+
+def _has_days(words: str) -> bool:
+    return days_asked(words) is not None
 
 
 def _names_something(words: str) -> bool:

@@ -63,8 +63,18 @@ def test_what_cannot_be_embedded_says_why_and_the_rest_go_on(indexed, samples: P
     rows = _lines(out)
     assert code == 3 and [("error" in r) for r in rows] == [True, True, False], (out, err)
     assert rows[0]["error"] == "empty text: nothing to embed" and str(bad) in err
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("coins.png", "cat-chelsea.png"):
+        (folder / name).write_bytes((samples / name).read_bytes())
+    code, out, err = cli("embed", str(folder), "--library", str(indexed.path))  # a folder: each file in it
+    assert code == 0 and sorted(Path(r["input"]).name for r in _lines(out)) == ["cat-chelsea.png", "coins.png"], err
     code, out, err = cli("embed", "--stored", str(tmp_path), "--library", str(indexed.path))
     assert code == 3 and "not in the library" in _lines(out)[0]["error"]
+    with pytest.raises(QueryError, match="--perceptual: -o writes the vectors of the space only"):
+        cli("embed", "-t", "a cat", "--perceptual", "-o", str(tmp_path / "p.npy"), "--library", str(indexed.path))
+    with pytest.raises(QueryError, match="cannot be written"):
+        cli("embed", "-t", "a cat", "-o", "/proc/v.npy", "--library", str(indexed.path))
     with pytest.raises(QueryError, match=r"numpy \.npy"):
         cli("embed", "-t", "a cat", "-o", str(tmp_path / "v.txt"), "--library", str(indexed.path))
     assert not (tmp_path / "v.txt").exists()
@@ -73,7 +83,9 @@ def test_what_cannot_be_embedded_says_why_and_the_rest_go_on(indexed, samples: P
 def test_words_from_a_pipe_and_from_python(indexed) -> None:
     code, out, err = cli("embed", "-t", "-", "--json", "--library", str(indexed.path), stdin="a dog\n\nthunder\n")
     rows = json.loads(out)
-    assert code == 3 and [r["input"] for r in rows] == ["a dog", "", "thunder"], err  # a blank line is an error
+    assert code == 0 and [r["input"] for r in rows] == ["a dog", "thunder"], err  # a blank line: nothing to embed
+    code, _, err = cli("embed", "-t", "-", "--library", str(indexed.path), stdin="\n")
+    assert code == 2 and "the pipe held no text" in err
     done = indexed.embed(texts=["a dog", "thunder"])
     assert [e.input for e in done] == ["a dog", "thunder"]
     assert np.allclose(done[0].vector, rows[0]["vector"], atol=1e-5)

@@ -57,6 +57,22 @@ def test_a_taught_name_finds_what_is_like_its_examples(photos: tuple[Path, Path]
     assert json.loads(cli("names", "--library", str(lib), "--json")[1]) == []
 
 
+def test_a_folder_teaches_by_its_files_once_each(photos: tuple[Path, Path], tmp_path: Path) -> None:
+    lib, example = photos
+    folder = tmp_path / "tibbles"
+    folder.mkdir()
+    shutil.copyfile(example, folder / "a.jpg")
+    shutil.copyfile(example, folder / ".hidden.jpg")  # left out, as index leaves it
+    code, out, err = cli("names", "add", "Tibbles", str(folder), str(folder / "a.jpg"), "--library", str(lib), "--json")
+    assert code == 0 and json.loads(out)["files"] == [str(folder / "a.jpg")], (out, err)  # given twice: once
+    assert _search(lib, "Tibbles in 2019") == []  # a name and days: the examples, among files made then
+    assert [Path(h["path"]).name for h in _search(lib, "Tibbles in 2009")] == ["cat-chelsea.png"]  # its XMP date
+    assert cli("names", "add", "2019", str(example), "--library", str(lib))[0] == 0
+    assert _search(lib, "2019")[0]["why"].endswith("as taught: 2019")  # the user's name before a year
+    for name in ("Tibbles", "2019"):
+        cli("names", "remove", name, "--library", str(lib))
+
+
 def test_python_and_http_understand_the_name_too(photos: tuple[Path, Path]) -> None:
     from fastapi.testclient import TestClient
 
@@ -106,6 +122,9 @@ def test_bad_examples_and_names(photos: tuple[Path, Path], tmp_path: Path, sampl
         cli("names", "add", "Tibbles", str(broken), "--library", str(lib))
     with pytest.raises(QueryError, match="give a word"):
         cli("names", "add", "!!!", str(example), "--library", str(lib))
+    for common in ("the", "C++", "a/b", "photos of the"):  # words a search holds all the time, or a letter
+        with pytest.raises(QueryError, match="too short or too common"):
+            cli("names", "add", common, str(example), "--library", str(lib))
     with pytest.raises(QueryError, match="examples of different kinds"):
         cli("names", "add", "Tibbles", str(example), str(samples / "observatory-trip.md"), "--library", str(lib))
     with pytest.raises(QueryError, match="not taught"):
@@ -141,18 +160,30 @@ def test_names_over_http_keep_their_uploaded_examples(photos: tuple[Path, Path],
     path, example = photos
     lib = sensorium.open(path)
     client = TestClient(create_app(lib, token="t0ken"), headers={"Authorization": "Bearer t0ken"})
-    with example.open("rb") as f:
+    r = client.post("/api/names", data={"name": "Tibbles"}, files=[("files", ("notes.jpg", b"junk", "image/jpeg"))])
+    assert r.status_code == 415 and "notes.jpg" in r.json()["error"]  # nothing that is a picture: said, not taught
+    with example.open("rb") as f, (tmp_path / "x").open("wb"):
         r = client.post(
             "/api/names",
             data={"name": "Tibbles"},
-            files=[("files", ("my-cat.jpg", f, "image/jpeg")), ("files", ("notes.jpg", b"junk", "image/jpeg"))],
+            files=[
+                ("files", ("my cat.jpg", f, "image/jpeg")),
+                ("files", ("notes.jpg", b"junk", "image/jpeg")),
+                ("files", ("empty.jpg", b"", "image/jpeg")),
+            ],
         )
-    assert r.status_code == 415 and "notes.jpg" in r.json()["error"]  # an upload that is no picture: said, not taught
-    with example.open("rb") as f:
-        r = client.post("/api/names", data={"name": "Tibbles"}, files=[("files", ("my-cat.jpg", f, "image/jpeg"))])
-    assert r.status_code == 200 and r.json()["modality"] == "image", r.text
+    assert r.status_code == 200 and r.json()["modality"] == "image", r.text  # the others are kept
+    assert {f["path"] for f in r.json()["failed"]} == {"notes.jpg", "empty.jpg"}  # by the names they were sent as
     [kept] = r.json()["files"]
-    assert Path(kept).is_file() and Path(kept).is_relative_to(path)  # kept in the library, to be read again
+    assert Path(kept).is_file() and Path(kept).is_relative_to(path) and Path(kept).name.endswith("my_cat.jpg")
+    with example.open("rb") as f:
+        sound = (Path(__file__).resolve().parents[1] / "data" / "speech" / "short.flac").read_bytes()
+        r = client.post(
+            "/api/names",
+            data={"name": "Mixed"},
+            files=[("files", ("cat.jpg", f, "image/jpeg")), ("files", ("hello.flac", sound, "audio/flac"))],
+        )
+    assert r.status_code == 400 and "cat.jpg (image), hello.flac (audio)" in r.json()["error"], r.text
     assert [n["name"] for n in client.get("/api/names").json()["names"]] == ["Tibbles"]
     hits = client.post("/api/search", json={"text": "Tibbles", "limit": 1}).json()["hits"]
     assert Path(hits[0]["path"]).name == "cat-chelsea.png"

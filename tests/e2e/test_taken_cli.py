@@ -107,6 +107,8 @@ def test_days_in_words_are_a_span_too(dated: tuple[Path, Path]) -> None:
     assert _names(lib, "a cup of coffee", "--taken", "July 2019") == ["coffee.jpg"]
     assert _names(lib, "a cup of coffee", "--taken", "summer 2023") == ["cat.jpg"]
     assert _names(lib, "--taken", "the 2020s") == ["episode.mp3", "cat.jpg"]
+    code, _, err = cli("search", "a cat", "--taken", "summer 2023", "--library", str(lib))
+    assert code == 0 and "--taken 'summer 2023' read as 2023-06..2023-08" in err  # what the words were read as
 
 
 def test_describe_says_when_and_a_sidecars_date_counts_on_the_next_run(

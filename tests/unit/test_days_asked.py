@@ -33,6 +33,7 @@ NOW = datetime(2026, 11, 29, 9, 30)  # a Sunday
         ("cars of the 1960s", "1960..1969", "the 1960s", "cars of"),
         ("in the 20s", "2020..2029", "in the 20s", ""),
         ("birds from 2019 to 2021", "2019..2021", "from 2019 to 2021", "birds"),
+        ("birds from 2021 to 2019", "2019..2021", "from 2021 to 2019", "birds"),  # the years, whichever first
         ("between June 2020 and May 2021", "2020-06..2021-05", "between June 2020 and May 2021", ""),
         ("skiing in the winter of 2019", "2018-12..2019-02", "in the winter of 2019", "skiing"),
         ("photos taken yesterday", "2026-11-28", "taken yesterday", "photos"),

@@ -121,9 +121,10 @@ def _range_at(text: str, pos: int, now: datetime) -> tuple[tuple[int, int], Span
     first = head and _read(text, head.end(), now, _ALONE + _LED[:2])
     sep = first and _RANGE_SEP.match(text, first[0])
     last = sep and _read(text, sep.end(), now, _ALONE + _LED[:2])
-    if not last or last[1][1] <= first[1][0]:
+    if not last:
         return None
-    return (pos, last[0]), (_seconds(first[1][0]), _seconds(last[1][1]))
+    start, end = min(first[1][0], last[1][0]), max(first[1][1], last[1][1])  # "from 2021 to 2019": both years
+    return (pos, last[0]), (_seconds(start), _seconds(end))
 
 
 def _led_at(text: str, pos: int, now: datetime) -> tuple[tuple[int, int], Span] | None:

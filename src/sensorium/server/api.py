@@ -68,6 +68,7 @@ _CLIP_TYPES = {
     ".webm": "video/webm",
 }
 _SUFFIX = {"image": ".img", "text": ".txt", "audio": ".audio", "video": ".video"}
+_SPAN_WRITTEN = re.compile(r"^\s*[\d.\s-]*$")  # "2023-06", "2021..2023": a span as written, no words
 _SANE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 
@@ -257,7 +258,10 @@ def create_app(
                 hits = search()
         page = hits[q.offset : q.offset + q.limit]
         out = {"hits": [hit_json(h, lib) for h in page], "offset": q.offset, "limit": q.limit, "days": None}
-        asked = days_asked(q.text) if q.text and q.taken is None and q.read_dates else None
+        if q.taken is None:
+            asked = days_asked(q.text) if q.text and q.read_dates else None
+        else:  # days in words given as taken ("last summer"): what they were read as
+            asked = None if _SPAN_WRITTEN.match(q.taken) else days_asked(q.taken.strip())
         if asked is not None:  # what the words said of days, as the search read them
             out["days"] = {"said": asked.said, "taken": as_taken(asked.span)}
         return out
@@ -441,7 +445,7 @@ def create_app(
     # -- names taught by example -------------------------------------------------------------
     @app.get("/api/names")
     def list_names() -> dict[str, Any]:
-        return {"names": [t.to_json() for t in lib.names()] if lib.exists else []}
+        return {"names": [t.to_json(failed=False) for t in lib.names()] if lib.exists else []}
 
     @app.post("/api/names")
     def teach_name(
@@ -454,15 +458,36 @@ def create_app(
             raise HTTPException(403, "names: this server is read-only; restart it without --read-only")
         folder = uploads_folder(lib, name_key(name))
         with tempfile.TemporaryDirectory(prefix="sensorium-upload-", dir=folder.parent) as tmp:
-            saved = []
+            saved: list[tuple[Path, str]] = []
+            refused: list[HTTPException] = []
+            failed: list[dict[str, str]] = []
             for i, f in enumerate(files):
-                path, client_name = save_upload(f, Path(tmp), i)
-                saved.append((path, client_name))
-            with models:
-                taught = lib.teach(name, [p for p, _ in saved], keep_in=folder)
+                try:
+                    path, client = save_upload(f, Path(tmp), i)
+                except HTTPException as exc:  # an empty or unknown upload: its own failure, the others go on
+                    refused.append(exc)
+                    client = upload_name(f, i)
+                    failed.append({"path": client, "error": str(exc.detail).removeprefix(f"{client}: ")})
+                    continue
+                named = Path(tmp) / str(i) / _safe_file_name(client, path.suffix)  # what teach says names it
+                named.parent.mkdir()
+                path.rename(named)
+                saved.append((named, client))
+            if not saved:
+                raise refused[0]
+            try:
+                with models:
+                    taught = lib.teach(name, [p for p, _ in saved], keep_in=folder)
+            except QueryError as exc:
+                said = str(exc)
+                for path, client in saved:
+                    said = said.replace(str(path), client)
+                raise QueryError(said) from None
         by_path = {str(p): n for p, n in saved}
         out = taught.to_json()
-        out["failed"] = [{"path": by_path.get(e["path"], e["path"]), "error": e["error"]} for e in out["failed"]]
+        out["failed"] = failed + [
+            {"path": by_path.get(e["path"], e["path"]), "error": e["error"]} for e in out["failed"]
+        ]
         return out
 
     @app.delete("/api/names/{name}")
@@ -549,6 +574,12 @@ def parse_labels(text: str) -> list[str]:
 def upload_name(upload: UploadFile, n: int) -> str:
     """The client's file name without any folder, or ``upload-N``."""
     return os.path.basename((upload.filename or "").replace("\\", "/")) or f"upload-{n}"
+
+
+def _safe_file_name(client: str, suffix: str) -> str:
+    """An upload's own file name, kept to letters, digits, dots, dashes and underscores."""
+    stem = re.sub(r"[^\w.-]+", "_", Path(client).name)[:80].strip("._")
+    return stem if stem.endswith(suffix) else f"{stem or 'upload'}{suffix}"
 
 
 def save_upload(upload: UploadFile, folder: Path, n: int) -> tuple[Path, str]:
