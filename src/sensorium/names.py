@@ -192,12 +192,26 @@ def names_said(lib: Library, text: str) -> NamesSaid | None:
 
 
 def taught_vector(lib: Library, label: str) -> np.ndarray | None:
-    """The semantic vector of a taught name's examples (pooled), or None where ``label`` is no taught name."""
-    names = lib.manifest.get("names") or {}
-    if not names:
+    """A label's vector where it holds a taught name, or None where it holds none.
+
+    A label that is the name ("Rex", or "Rex here" as a question asks it) is its examples' pooled
+    vector; one with words of its own beside the name ("Rex on a sofa") is those words' vector and
+    the examples' together, as a search mixes ``--like`` and words.
+    """
+    from sensorium.models.base import l2_normalise
+    from sensorium.models.concepts import label_vectors
+
+    said = names_said(lib, label)
+    if said is None:
         return None
-    key = " ".join(re.findall(r"\w+", label.casefold()))
-    return _example(lib, key).semantic if key in names else None
+    own = [w for w in re.findall(r"\w+", said.rest.casefold()) if w not in _NOT_NAMES and w not in _FILLERS]
+    if not own:
+        return said.example.semantic
+    words = label_vectors(lib.text_encoder, [said.rest], space=getattr(lib.image_encoder, "space", None))[0]
+    return l2_normalise(said.example.semantic + words)
+
+
+_FILLERS = frozenset(("here", "there", "present", "visible", "shown", "seen", "heard", "any", "some"))
 
 
 def named_files(lib: Library, said: Sequence[str]) -> list[Path]:

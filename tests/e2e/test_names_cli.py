@@ -142,6 +142,8 @@ def test_a_taught_name_is_a_label_classify_knows(photos: tuple[Path, Path], samp
         got = {Path(r["path"]).name: r["labels"][0] for r in json.loads(out)}
         assert code == 0 and got["cat-chelsea.png"]["label"] == "Tibbles", (got, err)
         assert got["cat-chelsea.png"]["score"] > 0.5 and got["cup-of-coffee.png"]["label"] == "a cup of coffee"
+        code, out, err = cli("ask", "is Tibbles here?", *files[:2], "--library", str(lib), "--json")
+        assert code == 0 and [a["answer"] for a in json.loads(out)] == ["yes", "no"], (out, err)  # a question too
         code, out, err = cli("classify", *files, "--labels", labels, "--multi-label", "--library", str(lib), "--json")
         each = {Path(r["path"]).name: {x["label"] for x in r["labels"]} for r in json.loads(out)}
         assert "Tibbles" in each["cat-chelsea.png"] and "Tibbles" not in each["cup-of-coffee.png"], each
