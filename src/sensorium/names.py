@@ -211,6 +211,17 @@ def taught_vector(lib: Library, label: str) -> np.ndarray | None:
     return l2_normalise(said.example.semantic + words)
 
 
+def taught_tags(lib: Library, label: str) -> np.ndarray | None:
+    """The tags heard in the examples of a name taught by recordings, where ``label`` is that name alone."""
+    if not lib.manifest.get("names"):
+        return None
+    said = names_said(lib, label)
+    if said is None or said.example.tags is None:
+        return None
+    own = [w for w in re.findall(r"\w+", said.rest.casefold()) if w not in _NOT_NAMES and w not in _FILLERS]
+    return None if own else said.example.tags
+
+
 _FILLERS = frozenset(("here", "there", "present", "visible", "shown", "seen", "heard", "any", "some"))
 
 

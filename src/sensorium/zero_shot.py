@@ -280,11 +280,11 @@ def example_tracks(
 
     example = encode_example(lib, path)
     if example.tags is not None:
-        return example, [_heard(lib, example, vecs, multi_label)]
+        return example, [_heard(lib, example, vecs, multi_label, labels)]
     tracks = [_seen(lib, example, vecs, multi_label, labels)]
     sound = _sound_track(lib, path) if example.modality == "image" else None
     if sound is not None:
-        tracks.append(_heard(lib, sound, vecs, multi_label))
+        tracks.append(_heard(lib, sound, vecs, multi_label, labels))
     return example, tracks
 
 
@@ -315,15 +315,21 @@ def _seen(lib: Library, example: Example, vecs: np.ndarray, multi_label: bool, l
     return distribution(example.semantic[None, :], vecs, votes=votes)[0], float(calibrated.max())
 
 
-def _heard(lib: Library, example: Example, vecs: np.ndarray, multi_label: bool) -> Track:
-    """Sounds: tag matching (offline_audio.TAG_TAU); calibrated, a label counts where it is heard best."""
+def _heard(lib: Library, example: Example, vecs: np.ndarray, multi_label: bool, labels: Sequence[str] = ()) -> Track:
+    """Sounds: tag matching (offline_audio.TAG_TAU); calibrated, a label counts where it is heard best.
+
+    A label that is a name taught by recordings means the tags heard in them (:mod:`sensorium.names`).
+    """
+    from sensorium.names import taught_tags
+
     enc = lib.audio_encoder
     assert example.tags is not None
+    heard_in = {i: t for i, label in enumerate(labels) if (t := taught_tags(lib, label)) is not None}
     windows = example.window_tags if example.window_tags is not None else example.tags[None, :]
-    calibrated = Calibrator.tag_score(enc.tag_scores(windows, vecs)).max(axis=0)
+    calibrated = Calibrator.tag_score(enc.tag_scores(windows, vecs, heard_in)).max(axis=0)
     if multi_label:
         return calibrated, float(calibrated.max())
-    probs = softmax_rows(enc.tag_scores(example.tags[None, :], vecs) / TAG_TEMPERATURE)[0]
+    probs = softmax_rows(enc.tag_scores(example.tags[None, :], vecs, heard_in) / TAG_TEMPERATURE)[0]
     return probs, float(calibrated.max())
 
 

@@ -194,3 +194,26 @@ def test_names_over_http_keep_their_uploaded_examples(photos: tuple[Path, Path],
     assert client.delete("/api/names/Tibbles").status_code == 200 and not Path(kept).exists()
     assert client.get("/api/names").json()["names"] == []
     assert client.delete("/api/names/Tibbles").status_code == 400  # not taught: said so
+
+
+def test_a_name_taught_by_a_sound_means_the_tags_heard_in_it(tmp_path: Path) -> None:
+    """Read through the mix of its tags' names, a dog's bark meant "Domestic animals" most: a cow was "Barky"."""
+    from sensorium.samples import collect_sound_samples
+
+    sounds = tmp_path / "sounds"
+    collect_sound_samples(sounds)
+    lib = tmp_path / "library"
+    assert cli("names", "add", "Barky", str(sounds / "dog.mp3"), "--library", str(lib))[0] == 0
+    code, out, err = cli(
+        "classify",
+        str(sounds / "dog.mp3"),
+        str(sounds / "cow.mp3"),
+        "--labels",
+        "Barky, a rooster crowing",
+        "--multi-label",
+        "--library",
+        str(lib),
+        "--json",
+    )
+    each = {Path(r["path"]).name: {x["label"] for x in r["labels"]} for r in json.loads(out)}
+    assert code == 0 and "Barky" in each["dog.mp3"] and "Barky" not in each["cow.mp3"], (each, err)

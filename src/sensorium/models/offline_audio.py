@@ -378,10 +378,29 @@ class OfflineAudioEncoder:
                 out[k] = sum(p * affinity[index[n]] for n, p in tags if n in index) / total
         return out
 
-    def tag_scores(self, probs: np.ndarray, label_vecs: np.ndarray) -> np.ndarray:
-        """(n, L) share of each clip's tag probability mass that lies on each label's tags."""
+    def tag_scores(
+        self, probs: np.ndarray, label_vecs: np.ndarray, heard_in: dict[int, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """(n, L) share of each clip's tag probability mass that lies on each label's tags.
+
+        ``heard_in``: labels whose tags are those heard in examples (a name taught by recordings:
+        :mod:`sensorium.names`), by row, as the examples' tag probabilities.
+        """
         w = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-9)
-        return w @ self.tag_affinity(label_vecs).T
+        affinity = self.tag_affinity(label_vecs)
+        for row, heard in (heard_in or {}).items():
+            affinity[row] = self.tags_heard(heard)
+        return w @ affinity.T
+
+    def tags_heard(self, probs: np.ndarray) -> np.ndarray:
+        """A distribution over tags from tags heard: the specific ones (not "Animal", "Vehicle"), summing to 1.
+
+        A name taught by a dog's bark means Dog, Bark and Bow-wow; read through the mix of its tags'
+        names instead, it meant "Domestic animals, pets" most, and a cow's moo was "Barky" at 0.64.
+        """
+        heard = np.asarray(probs, dtype=np.float32).copy()
+        heard[[i for i, n in enumerate(self.names) if n in GENERIC_TAGS]] = 0.0
+        return heard / max(float(heard.sum()), 1e-9)
 
     def facts_name(self, i: int) -> str | None:
         """Tag ``i`` as shown to people, or ``None`` for a broad parent class."""
