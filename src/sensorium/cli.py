@@ -1057,7 +1057,9 @@ def names_list(ctx: typer.Context, library: LibraryOpt = None, as_json: JsonOpt 
         return
     table = Table("name", "kind", "examples")
     for t in taught:
-        table.add_row(t.name, t.modality, ", ".join(display_path(Path(f)) for f in t.files))
+        gone = set(t.missing)  # kept as vectors; needed again only when the models change
+        files = [display_path(Path(f)) + (" (gone)" if f in gone else "") for f in t.files]
+        table.add_row(t.name, t.modality, ", ".join(files))
     out.print(table)
 
 

@@ -48,11 +48,19 @@ class TaughtName:
     files: tuple[str, ...]
     failed: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def missing(self) -> list[str]:
+        """Example files no longer there: the name still works from their vectors until the models change."""
+        return [f for f in self.files if not Path(f).exists()]
+
     def to_json(self, *, failed: bool = True) -> dict[str, Any]:
-        """``failed``: also the files that could not be read (what ``names add`` says; a listing has none)."""
+        """``failed``: the files that could not be read (what ``names add`` says); else, as a listing
+        says, the files no longer there (``missing``)."""
         out: dict[str, Any] = {"name": self.name, "modality": self.modality, "files": list(self.files)}
         if failed:
             out["failed"] = [{"path": p, "error": e} for p, e in self.failed]
+        else:
+            out["missing"] = self.missing
         return out
 
 

@@ -52,6 +52,7 @@ def test_a_taught_name_finds_what_is_like_its_examples(photos: tuple[Path, Path]
     code, out, _ = cli("names", "--library", str(lib), "--json")
     [listed] = json.loads(out)
     assert listed["name"] == "Tibbles" and listed["modality"] == "image" and listed["files"] == [str(example)]
+    assert listed["missing"] == [] and "failed" not in listed
     code, _, err = cli("names", "remove", "TIBBLES", "--library", str(lib))
     assert code == 0 and "as taught" not in _search(lib, "Tibbles")[0]["why"]
     assert json.loads(cli("names", "--library", str(lib), "--json")[1]) == []
@@ -106,6 +107,8 @@ def test_the_models_changing_reads_the_examples_again(photos: tuple[Path, Path],
     manifest["names"]["tibbles"]["version"] = "an older model"
     (lib / "manifest.json").write_text(json.dumps(manifest))
     mine.unlink()
+    assert json.loads(cli("names", "--library", str(lib), "--json")[1])[0]["missing"] == [str(mine)]
+    assert "(gone)" in cli("names", "--library", str(lib))[1]
     with pytest.raises(QueryError, match="'Tibbles': the models changed and its examples are gone; teach it again"):
         cli("search", "Tibbles", "--library", str(lib))
     cli("names", "remove", "Tibbles", "--library", str(lib))
