@@ -493,15 +493,10 @@ def _days_said(query: str) -> str | None:
 
 def _taken_words(taken: str) -> str | None:
     """What ``--taken`` words ("last summer") are read as, said as a span; None for a span as written."""
-    from sensorium.media.dates import parse_span
-    from sensorium.media.days_asked import as_taken, days_asked
+    from sensorium.media.days_asked import as_taken, taken_in_words
 
-    try:
-        parse_span(taken)
-        return None
-    except ValueError:
-        asked = days_asked(taken.strip())
-        return f"--taken {taken.strip()!r} read as {as_taken(asked.span)}" if asked and not asked.rest else None
+    asked = taken_in_words(taken)
+    return None if asked is None else f"--taken {taken.strip()!r} read as {as_taken(asked.span)}"
 
 
 def _clock(seconds: float | None) -> str:

@@ -212,8 +212,7 @@ def taught_vector(lib: Library, label: str) -> np.ndarray | None:
     said = names_said(lib, label)
     if said is None:
         return None
-    own = [w for w in re.findall(r"\w+", said.rest.casefold()) if w not in _NOT_NAMES and w not in _FILLERS]
-    if not own:
+    if _only_the_name(said):
         return said.example.semantic
     words = label_vectors(lib.text_encoder, [said.rest], space=getattr(lib.image_encoder, "space", None))[0]
     return l2_normalise(said.example.semantic + words)
@@ -226,11 +225,15 @@ def taught_tags(lib: Library, label: str) -> np.ndarray | None:
     said = names_said(lib, label)
     if said is None or said.example.tags is None:
         return None
-    own = [w for w in re.findall(r"\w+", said.rest.casefold()) if w not in _NOT_NAMES and w not in _FILLERS]
-    return None if own else said.example.tags
+    return said.example.tags if _only_the_name(said) else None
 
 
 _FILLERS = frozenset(("here", "there", "present", "visible", "shown", "seen", "heard", "any", "some"))
+
+
+def _only_the_name(said: NamesSaid) -> bool:
+    """Whether the words hold nothing beside the names but fillers ("Rex here"), not words of their own."""
+    return all(w in _NOT_NAMES or w in _FILLERS for w in re.findall(r"\w+", said.rest.casefold()))
 
 
 def named_files(lib: Library, said: Sequence[str]) -> list[Path]:
@@ -240,9 +243,20 @@ def named_files(lib: Library, said: Sequence[str]) -> list[Path]:
 
 
 def _example(lib: Library, key: str) -> Example:
+    """A taught name's pooled example, read once per library object (classify asks for it per file)."""
+    entry = lib.manifest["names"][key]
+    cache = lib.__dict__.setdefault("_taught_examples", {})
+    stamp = (key, entry.get("added"), entry.get("version"))  # taught again, or read again: another
+    if stamp not in cache:
+        example = _read_example(lib, key, entry)  # may bring the entry's version up to date
+        cache[(key, entry.get("added"), entry.get("version"))] = example
+        return example
+    return cache[stamp]
+
+
+def _read_example(lib: Library, key: str, entry: dict[str, Any]) -> Example:
     from sensorium.query import Example, encode_example, pool_examples
 
-    entry = lib.manifest["names"][key]
     if entry.get("version") != lib.version_key(_encoder_modality(entry["modality"])):  # the models changed
         paths = [Path(p) for p in entry["files"] if Path(p).exists()]
         if not paths:

@@ -24,7 +24,7 @@ from sensorium import thumbnails
 from sensorium.errors import MediaError, QueryError
 from sensorium.media.audio import has_audio_track
 from sensorium.media.dates import format_date, parse_span
-from sensorium.media.days_asked import days_asked
+from sensorium.media.days_asked import days_asked, taken_in_words
 from sensorium.media.image import image_segments
 from sensorium.media.pdf import PAGE_MARK
 from sensorium.media.places import PlacesAsked, places_asked
@@ -284,8 +284,8 @@ def taken_span(taken: object) -> tuple[float | None, float | None] | None:
         try:
             return parse_span(taken)
         except ValueError as exc:
-            said = days_asked(taken.strip())
-            if said is not None and not said.rest:
+            said = taken_in_words(taken)
+            if said is not None:
                 return said.span
             raise QueryError(f"taken {exc}") from None
     if (
@@ -1006,9 +1006,10 @@ def keep_to_named_places(store: Any, asked: PlacesAsked, hits: list[Hit], words:
     ids = sorted({record_id(h.path, TAGS_INDEX) for h in hits if h.modality != "text"})
     said = {r["path"]: r.get("text") or "" for r in store.get_records(ids)} if ids else {}
     only_place = not (words - ASKING_WORDS - asked.words)
+    countries = set(asked.countries)
     out = []
     for h in hits:
-        country = _taken_elsewhere(set(asked.countries), said[h.path]) if h.path in said else None
+        country = _taken_elsewhere(countries, said[h.path]) if h.path in said else None
         if country is not None and h.score > PLACE_ELSEWHERE:
             h = replace(h, score=PLACE_ELSEWHERE, why=f"{h.why}; taken in {country.title()}, {ELSEWHERE_WHY}")
         elif only_place and h.track == "tags" and h.score < TAGGED_ALL_WORDS:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sensorium.media.dates import EARLIEST_YEAR
+from sensorium.media.dates import EARLIEST_YEAR, parse_span
 
 Span = tuple[float | None, float | None]
 
@@ -113,6 +113,17 @@ def days_asked(query: str, now: datetime | None = None) -> DaysAsked | None:
             rest = re.sub(r"\s+", " ", f"{query[:start]} {query[end:]}").strip(_TRIM)
             return DaysAsked(span=span, said=query[start:end], rest=rest)
     return None
+
+
+def taken_in_words(taken: str, now: datetime | None = None) -> DaysAsked | None:
+    """``--taken`` given as words that say days and nothing else ("last summer", "June 2023"), read;
+    None for a span written as ``--taken`` writes it ("2023-06", "2021..2023") or for other words."""
+    try:
+        parse_span(taken)
+        return None
+    except ValueError:
+        asked = days_asked(taken.strip(), now)
+        return asked if asked is not None and not asked.rest else None
 
 
 def _range_at(text: str, pos: int, now: datetime) -> tuple[tuple[int, int], Span] | None:

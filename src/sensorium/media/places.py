@@ -144,7 +144,8 @@ _CONTINENTS = {
 }
 _NOT_COUNTRIES = {"AP", "EU"}  # countries.csv's "Asia/Pacific Region" and "Europe": continents, asked as such
 CITY_POPULATION = 100_000  # a city named in a query counts from this size (GeoNames' names, accents aside)
-_CITY_LEAD = re.compile(r"(?:^|\W)(?:in|from|to|near|around|across|through|visiting|at)\s+$", re.IGNORECASE)
+_PLACE_WORDS = r"(?:^|\W)(?:in|from|to|near|around|across|through|visiting|at)\s+"  # what a place's name follows
+_CITY_LEAD = re.compile(_PLACE_WORDS + "$", re.IGNORECASE)
 _CITY_WORDS = re.compile(r"[^\W\d_][\w'.-]*")
 _CITY_JOINS = frozenset({"de", "da", "do", "del", "la", "el", "di", "am", "upon", "on", "sur", "en", "al"})
 
@@ -172,7 +173,7 @@ def countries_named(text: str) -> set[str]:
     return set(_countries()[1].findall(text.casefold()))
 
 
-_PLACE_LEAD = re.compile(r"(?:^|\W)(?:in|from|to|near|around|across|through|visiting|at)\s+(?:the\s+)?$")
+_PLACE_LEAD = re.compile(_PLACE_WORDS + r"(?:the\s+)?$")
 
 
 @dataclass(frozen=True)

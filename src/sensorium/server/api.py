@@ -41,7 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sensorium import __version__
 from sensorium.errors import MediaError, QueryError, SensoriumError
 from sensorium.library import Library
-from sensorium.media.days_asked import as_taken, days_asked
+from sensorium.media.days_asked import as_taken, days_asked, taken_in_words
 from sensorium.media.probe import HEAD_BYTES, OFFICE_SUFFIXES, probe_bytes
 from sensorium.query import has_sound
 from sensorium.server import media
@@ -68,7 +68,6 @@ _CLIP_TYPES = {
     ".webm": "video/webm",
 }
 _SUFFIX = {"image": ".img", "text": ".txt", "audio": ".audio", "video": ".video"}
-_SPAN_WRITTEN = re.compile(r"^\s*[\d.\s-]*$")  # "2023-06", "2021..2023": a span as written, no words
 _SANE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 
@@ -261,7 +260,7 @@ def create_app(
         if q.taken is None:
             asked = days_asked(q.text) if q.text and q.read_dates else None
         else:  # days in words given as taken ("last summer"): what they were read as
-            asked = None if _SPAN_WRITTEN.match(q.taken) else days_asked(q.taken.strip())
+            asked = taken_in_words(q.taken)
         if asked is not None:  # what the words said of days, as the search read them
             out["days"] = {"said": asked.said, "taken": as_taken(asked.span)}
         return out
